@@ -1,0 +1,120 @@
+# pippa - plain Makefile (STYLE.md §10).
+#   make            release build: build/pippa, build/pippa-gen
+#   make test       build and run the test suite (release build)
+#   make asan       build and run the test suite under ASan + UBSan (build-asan/)
+#   make check      what CI runs: -Werror release build, then the ASan+UBSan suite
+#   make fuzz       build the GGUF fuzz target with libFuzzer and run it for FUZZ_SECONDS
+#   make bench      quick speed run on a generated 1B-shaped model (docs/PERFORMANCE.md)
+#   make clean
+
+CC      ?= cc
+BUILD   ?= build
+WERROR  ?= 0
+SAN     ?= 0
+ARCH    := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+OPT     ?= -O2
+CFLAGS  ?=
+CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fno-math-errno -MMD -MP -pthread
+LDLIBS  := -lm -pthread
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+PKGS        := jansson libmicrohttpd libcurl libcrypto libedit
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# The engine core needs only libc, libm and pthreads.
+CORE_DIRS := src/core src/gguf src/quant src/kernels src/kernels/generic src/model \
+             src/tokenizer src/sample src/engine
+ifeq ($(ARCH),x86_64)
+CORE_DIRS += src/kernels/x86_avx2 src/kernels/x86_avx512
+endif
+EDGE_DIRS := src/store src/server src/cli
+
+CORE_SRC := $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c))
+EDGE_SRC := $(foreach d,$(EDGE_DIRS),$(wildcard $(d)/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+EDGE_OBJ := $(EDGE_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libpippa.a
+
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_COMMON := $(BUILD)/tests/testlib.o
+
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/pippa-%)
+
+# ISA flags only for the ISA directories (STYLE.md §7).
+AVX2_FLAGS   := -mavx2 -mfma -mf16c
+AVX512_FLAGS := $(AVX2_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni \
+                -mavx512bf16 -mavx512vbmi
+
+.PHONY: all test asan check fuzz bench clean
+.SECONDARY:
+all: $(BUILD)/pippa $(TOOL_BIN)
+
+$(BUILD)/src/kernels/x86_avx2/%.o: src/kernels/x86_avx2/%.c
+	@mkdir -p $(dir $@)
+	@echo CC $<; $(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
+$(BUILD)/src/kernels/x86_avx512/%.o: src/kernels/x86_avx512/%.c
+	@mkdir -p $(dir $@)
+	@echo CC $<; $(CC) $(CFLAGS) $(AVX512_FLAGS) -c $< -o $@
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo CC $<; $(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@echo CC $<; $(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c $< -o $@
+$(BUILD)/tools/%.o: tools/%.c
+	@mkdir -p $(dir $@)
+	@echo CC $<; $(CC) $(CFLAGS) -Isrc -c $< -o $@
+
+$(LIB): $(CORE_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/pippa: $(EDGE_OBJ) $(LIB)
+	@echo LD $@; $(CC) $(LDFLAGS) -o $@ $(EDGE_OBJ) $(LIB) $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/pippa-%: $(BUILD)/tools/%.o $(LIB)
+	@echo LD $@; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+TEST_EDGE_OBJ := $(filter-out $(BUILD)/src/cli/%,$(EDGE_OBJ))
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_COMMON) $(TEST_EDGE_OBJ) $(LIB)
+	@echo LD $@; $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+test: all $(TEST_BIN)
+	@BUILD=$(BUILD) tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 test
+
+check:
+	@$(MAKE) --no-print-directory WERROR=1 all
+	@$(MAKE) --no-print-directory WERROR=1 asan
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/fuzz_gguf fuzz/fuzz_gguf.c src/core/*.c src/gguf/*.c -lm -pthread
+	@mkdir -p build-fuzz/corpus
+	cp -n fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
+	build-fuzz/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus
+
+bench: all
+	@scripts/bench.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(CORE_OBJ:.o=.d) $(EDGE_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testlib.d

@@ -1,0 +1,58 @@
+/* main.c - pippa's entry point: dispatches subcommands. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/core.h"
+
+typedef struct cli_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *usage;
+    const char *help;
+} cli_command;
+
+static const cli_command COMMANDS[] = {
+    {"inspect", cli_cmd_inspect, "inspect FILE.gguf [--json]",
+     "Show a GGUF file's metadata, tensors and a one-line summary"},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "pippa: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+static void print_help(FILE *out) {
+    fprintf(out, "pippa %s - run Gemma 3 models from GGUF files\n\nUsage:\n", PIPPA_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  pippa %-44s %s\n", COMMANDS[i].usage, COMMANDS[i].help);
+    fprintf(out, "  pippa %-44s %s\n", "help", "Show this help");
+    fprintf(out, "  pippa %-44s %s\n", "--version", "Show the version");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-v") || !strcmp(cmd, "version")) {
+        printf("pippa version %s\n", PIPPA_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(cmd, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (see 'pippa help')", cmd);
+    return 2;
+}
