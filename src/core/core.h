@@ -85,13 +85,27 @@ static inline pp_view pp_view_cstr(const char *s) {
 
 /* IEEE binary16 and bfloat16 (quant-formats.md §0). f32->f16 is round-to-nearest-even,
  * overflow to inf, NaN to 0x7E00; f32->bf16 is RNE with NaN -> (bits>>16)|0x40. */
-float pp_f16_to_f32(uint16_t h);
+static inline float pp_f16_to_f32(uint16_t h);
 uint16_t pp_f32_to_f16(float f);
 static inline float pp_bf16_to_f32(uint16_t h) {
     union { uint32_t u; float f; } v = {(uint32_t)h << 16};
     return v.f;
 }
 uint16_t pp_f32_to_bf16(float f);
+/* Exact binary16 -> binary32 (inline: it sits in inner loops of the reference kernels). */
+static inline float pp_f16_to_f32(uint16_t h) {
+    union { uint32_t u; float f; } v;
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
+    if (exp == 0x1F) {
+        v.u = sign | 0x7F800000u | (man << 13); /* inf / nan */
+    } else if (exp == 0) {
+        v.f = (float)man * 5.9604644775390625e-08f; /* zero or subnormal: man * 2^-24, exact */
+        v.u |= sign;
+    } else {
+        v.u = sign | ((exp + 112) << 23) | (man << 13);
+    }
+    return v.f;
+}
 
 /* Arena: one block allocated up front, bump allocation, freed as a whole. */
 typedef struct pp_arena {

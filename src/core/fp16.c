@@ -5,20 +5,6 @@
 #include <string.h>
 
 static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-
-float pp_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1F, man = h & 0x3FF;
-    if (exp == 0x1F) return u2f(sign | 0x7F800000u | (man << 13)); /* inf / nan */
-    if (exp == 0) {
-        if (man == 0) return u2f(sign);
-        /* subnormal: man * 2^-24, exact in f32 */
-        float v = (float)man * 5.9604644775390625e-08f;
-        return sign ? -v : v;
-    }
-    return u2f(sign | ((exp + 112) << 23) | (man << 13));
-}
 
 uint16_t pp_f32_to_f16(float f) {
     uint32_t x = f2u(f);
