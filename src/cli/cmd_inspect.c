@@ -62,7 +62,9 @@ static void fmt_params(uint64_t n, char *buf, size_t cap) {
 }
 
 static void fmt_size(uint64_t n, char *buf, size_t cap) {
-    if (n < 1000000000) snprintf(buf, cap, "%.2f MB", (double)n / 1e6);
+    if (n < 1000) snprintf(buf, cap, "%" PRIu64 " bytes", n);
+    else if (n < 1000000) snprintf(buf, cap, "%.2f KB", (double)n / 1e3);
+    else if (n < 1000000000) snprintf(buf, cap, "%.2f MB", (double)n / 1e6);
     else snprintf(buf, cap, "%.2f GB", (double)n / 1e9);
 }
 

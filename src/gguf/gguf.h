@@ -35,6 +35,8 @@
 #define GGUF_MAX_NAME 64          /* tensor name length must be < this (llama.cpp) */
 #define GGUF_MAX_DIMS 4
 #define GGUF_DEFAULT_ALIGNMENT 32
+#define GGUF_MAX_ALIGNMENT (1u << 20) /* our limit on general.alignment (ggml has none; real
+                                         files use 32); keeps padding allocations small */
 
 /* Metadata value types. */
 typedef enum gguf_vtype {

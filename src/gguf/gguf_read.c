@@ -266,6 +266,9 @@ static pp_status check_alignment(rd *r) {
     uint64_t a = kv->v.u64;
     if (a == 0 || (a & (a - 1)) != 0)
         return rd_fail(r, PP_ERR_FORMAT, "alignment %" PRIu64 " is not a power of two", a);
+    if (a > GGUF_MAX_ALIGNMENT)
+        return rd_fail(r, PP_ERR_UNSUPPORTED, "alignment %" PRIu64 " is larger than %u", a,
+                       GGUF_MAX_ALIGNMENT);
     f->alignment = (uint32_t)a;
     r->ctx[0] = 0;
     return PP_OK;

@@ -421,9 +421,10 @@ static pp_status writer_alignment(gguf_writer *w, uint32_t *align, pp_err *err) 
     if (!kv) return PP_OK;
     uint32_t type = gguf_le32(kv->val);
     uint32_t a = kv->val_len >= 8 ? gguf_le32(kv->val + 4) : 0;
-    if (type != GGUF_VTYPE_UINT32 || a == 0 || (a & (a - 1)) != 0)
+    if (type != GGUF_VTYPE_UINT32 || a == 0 || (a & (a - 1)) != 0 || a > GGUF_MAX_ALIGNMENT)
         return pp_err_set(err, PP_ERR_ARG,
-                          "gguf writer: key 'general.alignment' must be a UINT32 power of two");
+                          "gguf writer: key 'general.alignment' must be a UINT32 power of two "
+                          "<= %u", GGUF_MAX_ALIGNMENT);
     *align = a;
     return PP_OK;
 }
