@@ -5,6 +5,7 @@
 #define PIPPA_CLI_H
 
 int cli_cmd_inspect(int argc, char **argv);
+int cli_cmd_tokenize(int argc, char **argv);
 
 /* Prints "pippa: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -17,6 +17,8 @@ typedef struct cli_command {
 static const cli_command COMMANDS[] = {
     {"inspect", cli_cmd_inspect, "inspect FILE.gguf [--json]",
      "Show a GGUF file's metadata, tensors and a one-line summary"},
+    {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
+     "Show the token ids of TEXT"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
