@@ -772,6 +772,7 @@ int main(int argc, char **argv) {
         st = pp_err_set(&err, PP_ERR_NOMEM, "metadata: cannot add to the writer");
     if (st == PP_OK && o.vocab_from) {
         st = gguf_open(o.vocab_from, &src, &err);
+        if (st != PP_OK) pp_err_prefix(&err, "--vocab-from: ");
         if (st == PP_OK) st = gen_copy_vocab(w, src, &keys, &o.n_vocab, &err);
     } else if (st == PP_OK) {
         st = gen_write_vocab(w, o.n_vocab, &err);
@@ -782,7 +783,7 @@ int main(int argc, char **argv) {
     gen_tensors_free(&ts);
     gguf_close(src);
     if (st != PP_OK) {
-        fprintf(stderr, "pippa-gen: %s: %s\n", o.out, err.msg);
+        fprintf(stderr, "pippa-gen: %s\n", err.msg);
         return 1;
     }
     return 0;
