@@ -54,6 +54,8 @@ typedef enum gguf_vtype {
     GGUF_VTYPE_COUNT
 } gguf_vtype;
 const char *gguf_vtype_name(gguf_vtype t); /* "UINT32", ..., "?" for unknown */
+/* Bytes of one value of a fixed-size type; 0 for STRING, ARRAY and unknown types. */
+size_t gguf_vtype_size(gguf_vtype t);
 
 /* ggml tensor type ids (spec/gguf.md §4). */
 typedef enum gguf_ttype {
@@ -166,18 +168,26 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name); /* NU
  * KV pairs are written in insertion order (setting an existing key replaces its value in
  * place); tensors in insertion order, each padded to the alignment, as llama.cpp does, so
  * the output satisfies the strict-offset rule. Tensor data is borrowed until write returns,
- * unless added with gguf_writer_add_tensor_copy. Not thread-safe. */
+ * unless added with gguf_writer_add_tensor_copy. Not thread-safe.
+ * Set/add calls check their arguments (name < 64 bytes, 1-4 dims > 0, known type, ne[0] a
+ * whole number of blocks, nbytes matching the shape, unique tensor names); the first
+ * failure is remembered, returned by write/to_mem, and readable via gguf_writer_error. */
 typedef struct gguf_writer gguf_writer;
 pp_status gguf_writer_init(gguf_writer **out, pp_err *err);
 void gguf_writer_free(gguf_writer *w);
+/* Message of the first failed set/add call, or NULL. Borrowed from w. */
+const char *gguf_writer_error(const gguf_writer *w);
 pp_status gguf_writer_set_u32(gguf_writer *w, const char *key, uint32_t v);
 pp_status gguf_writer_set_i32(gguf_writer *w, const char *key, int32_t v);
 pp_status gguf_writer_set_u64(gguf_writer *w, const char *key, uint64_t v);
 pp_status gguf_writer_set_f32(gguf_writer *w, const char *key, float v);
 pp_status gguf_writer_set_bool(gguf_writer *w, const char *key, bool v);
 pp_status gguf_writer_set_str(gguf_writer *w, const char *key, const char *v);
+/* Any fixed-size scalar type; v points at a host value of that type (bool for BOOL,
+ * float for FLOAT32, int16_t for INT16, ...). */
+pp_status gguf_writer_set_val(gguf_writer *w, const char *key, gguf_vtype type, const void *v);
 pp_status gguf_writer_set_str_n(gguf_writer *w, const char *key, const char *v, size_t len);
-/* Fixed-size elements: data holds count elements of elem_type. */
+/* Fixed-size elements: data holds count host values of elem_type (bool for BOOL). */
 pp_status gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_vtype elem_type,
                               const void *data, uint64_t count);
 pp_status gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,

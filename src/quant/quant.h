@@ -45,6 +45,13 @@ _Static_assert(sizeof(block_q5_K) == 176, "block_q5_K");
 _Static_assert(sizeof(block_q6_K) == 210, "block_q6_K");
 _Static_assert(sizeof(block_q8_K) == 292, "block_q8_K");
 
+/* Type table (ggml ids, gguf_ttype): name ("Q4_K"; "?" for unknown or removed ids),
+ * elements per block and bytes per block (0 for unknown ids). Known but unsupported types
+ * (IQ*, TQ*, MXFP4, I8..I64, F64) are listed too, so sizes can be computed for them. */
+const char *quant_type_name(uint32_t type);
+uint32_t quant_block_size(uint32_t type);
+uint32_t quant_block_bytes(uint32_t type);
+
 /* True if pippa can dequantize (and so compute with) this type:
  * F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K..Q6_K Q8_K. */
 bool quant_type_supported(uint32_t type);
@@ -52,11 +59,13 @@ bool quant_type_supported(uint32_t type);
 bool quant_type_quantizable(uint32_t type);
 
 /* Row size in bytes for n elements (n must be a multiple of the block size; returns 0
- * otherwise or for unknown types). */
+ * otherwise, on overflow, or for unknown types; known unsupported types get their size). */
 uint64_t quant_row_bytes(uint32_t type, uint64_t n);
 
 /* Dequantize n elements (a multiple of the block size). Unsupported type ->
- * PP_ERR_UNSUPPORTED "type IQ2_XS is not supported yet"; callers prefix the tensor name. */
+ * PP_ERR_UNSUPPORTED "type IQ2_XS is not supported yet" (unknown id: "type 45 is unknown");
+ * n not a multiple of the block size -> PP_ERR_ARG; callers prefix the tensor name.
+ * src may have any alignment; dst must not overlap src. */
 pp_status quant_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n, pp_err *err);
 /* Quantize n elements with the reference rounding. NaN/Inf input -> PP_ERR_ARG
  * ("non-finite value at element 17"). */
@@ -68,6 +77,7 @@ void quant_dequantize_row_q4_1(const block_q4_1 *x, float *y, int64_t k);
 void quant_dequantize_row_q5_0(const block_q5_0 *x, float *y, int64_t k);
 void quant_dequantize_row_q5_1(const block_q5_1 *x, float *y, int64_t k);
 void quant_dequantize_row_q8_0(const block_q8_0 *x, float *y, int64_t k);
+void quant_dequantize_row_q8_1(const block_q8_1 *x, float *y, int64_t k);
 void quant_dequantize_row_q2_K(const block_q2_K *x, float *y, int64_t k);
 void quant_dequantize_row_q3_K(const block_q3_K *x, float *y, int64_t k);
 void quant_dequantize_row_q4_K(const block_q4_K *x, float *y, int64_t k);

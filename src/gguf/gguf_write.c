@@ -1,0 +1,573 @@
+/* gguf_write.c - GGUF v3 writer: KV pairs and tensors in insertion order.
+ *
+ * Layout written (the same as llama.cpp's gguf_write): header, KV records, tensor-info
+ * records, zero padding to ALIGNMENT, then each tensor's data followed by zero padding to
+ * ALIGNMENT. Tensor offsets are therefore the running padded sum (ggml's strict rule).
+ * ALIGNMENT is general.alignment when set (UINT32, power of two), else 32.
+ * Invariants: each stored KV value is already serialized (u32 type + value bytes), so a
+ * write is a plain concatenation; the first failing set/add call is remembered and returned
+ * by write/to_mem (the setters have no pp_err of their own).
+ * ref: shared/spec/gguf.md §2, §7 (llama.cpp writes one metadata blob, pads, then tensors).
+ */
+#include "gguf_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GGUF_WRITE_VERSION 3
+#define GGUF_WRITE_BUF (1u << 20)
+
+typedef struct wkv {
+    char *key;
+    size_t key_len;
+    uint8_t *val; /* u32 value type + value, as on disk */
+    size_t val_len;
+} wkv;
+
+typedef struct wtensor {
+    char *name;
+    size_t name_len;
+    uint32_t n_dims;
+    int64_t ne[GGUF_MAX_DIMS];
+    uint32_t type;
+    const void *data;
+    void *owned; /* copy made by add_tensor_copy, else NULL */
+    uint64_t nbytes;
+} wtensor;
+
+struct gguf_writer {
+    wkv *kvs;
+    size_t n_kv, cap_kv;
+    wtensor *ts;
+    size_t n_t, cap_t;
+    pp_err err; /* first failure of a set/add call */
+    bool failed;
+};
+
+static pp_status wfail(gguf_writer *w, pp_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static pp_status wfail(gguf_writer *w, pp_status st, const char *fmt, ...) {
+    if (!w->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        w->err.status = st;
+        vsnprintf(w->err.msg, sizeof w->err.msg, fmt, ap);
+        va_end(ap);
+        w->failed = true;
+    }
+    return st;
+}
+
+pp_status gguf_writer_init(gguf_writer **out, pp_err *err) {
+    gguf_writer *w = calloc(1, sizeof *w);
+    if (!w) return pp_err_set(err, PP_ERR_NOMEM, "gguf writer: out of memory");
+    *out = w;
+    return PP_OK;
+}
+
+void gguf_writer_free(gguf_writer *w) {
+    if (!w) return;
+    for (size_t i = 0; i < w->n_kv; i++) {
+        free(w->kvs[i].key);
+        free(w->kvs[i].val);
+    }
+    for (size_t i = 0; i < w->n_t; i++) {
+        free(w->ts[i].name);
+        free(w->ts[i].owned);
+    }
+    free(w->kvs);
+    free(w->ts);
+    free(w);
+}
+
+const char *gguf_writer_error(const gguf_writer *w) { return w->failed ? w->err.msg : NULL; }
+
+/* ---- byte building ---- */
+
+typedef struct bbuf {
+    uint8_t *p;
+    size_t len, cap;
+    bool oom;
+} bbuf;
+
+static void bb_put(bbuf *b, const void *src, size_t n) {
+    if (b->oom) return;
+    if (n > SIZE_MAX - b->len) { b->oom = true; return; }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n) cap = cap > SIZE_MAX / 2 ? b->len + n : cap * 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) { b->oom = true; return; }
+        b->p = q;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+static void bb_u32(bbuf *b, uint32_t v) {
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    bb_put(b, x, 4);
+}
+static void bb_u64(bbuf *b, uint64_t v) {
+    bb_u32(b, (uint32_t)v);
+    bb_u32(b, (uint32_t)(v >> 32));
+}
+
+/* Little-endian encoding of one scalar (v points at a host value of the type). */
+static void bb_scalar(bbuf *b, gguf_vtype t, const void *v) {
+    switch (gguf_vtype_size(t)) {
+    case 1: bb_put(b, v, 1); break;
+    case 2: { uint16_t x; memcpy(&x, v, 2); uint8_t y[2] = {(uint8_t)x, (uint8_t)(x >> 8)};
+              bb_put(b, y, 2); break; }
+    case 4: { uint32_t x; memcpy(&x, v, 4); bb_u32(b, x); break; }
+    case 8: { uint64_t x; memcpy(&x, v, 8); bb_u64(b, x); break; }
+    default: PP_ASSERT(0);
+    }
+}
+
+/* ---- KV pairs ---- */
+
+static wkv *find_wkv(gguf_writer *w, const char *key, size_t n) {
+    for (size_t i = 0; i < w->n_kv; i++)
+        if (w->kvs[i].key_len == n && memcmp(w->kvs[i].key, key, n) == 0) return &w->kvs[i];
+    return NULL;
+}
+
+/* Takes ownership of val->p in every case. */
+static pp_status set_raw(gguf_writer *w, const char *key, bbuf *val) {
+    if (val->oom) {
+        free(val->p);
+        return wfail(w, PP_ERR_NOMEM, "gguf writer: key '%s': out of memory", key ? key : "");
+    }
+    if (!key) {
+        free(val->p);
+        return wfail(w, PP_ERR_ARG, "gguf writer: NULL key");
+    }
+    size_t n = strlen(key);
+    wkv *kv = find_wkv(w, key, n);
+    if (kv) { /* replace in place: keeps the original insertion position */
+        free(kv->val);
+        kv->val = val->p;
+        kv->val_len = val->len;
+        return PP_OK;
+    }
+    if (w->n_kv == w->cap_kv) {
+        size_t cap = w->cap_kv ? 2 * w->cap_kv : 16;
+        wkv *q = realloc(w->kvs, cap * sizeof *q);
+        if (!q) { free(val->p); return wfail(w, PP_ERR_NOMEM, "gguf writer: out of memory"); }
+        w->kvs = q;
+        w->cap_kv = cap;
+    }
+    char *k = malloc(n + 1);
+    if (!k) { free(val->p); return wfail(w, PP_ERR_NOMEM, "gguf writer: out of memory"); }
+    memcpy(k, key, n + 1);
+    w->kvs[w->n_kv++] = (wkv){k, n, val->p, val->len};
+    return PP_OK;
+}
+
+pp_status gguf_writer_set_val(gguf_writer *w, const char *key, gguf_vtype type, const void *v) {
+    if (gguf_vtype_size(type) == 0)
+        return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': %s is not a scalar type",
+                     key ? key : "", gguf_vtype_name(type));
+    bbuf b = {0};
+    bb_u32(&b, type);
+    if (type == GGUF_VTYPE_BOOL) {
+        uint8_t x = *(const bool *)v ? 1 : 0;
+        bb_put(&b, &x, 1);
+    } else {
+        bb_scalar(&b, type, v);
+    }
+    return set_raw(w, key, &b);
+}
+
+pp_status gguf_writer_set_u32(gguf_writer *w, const char *key, uint32_t v) {
+    return gguf_writer_set_val(w, key, GGUF_VTYPE_UINT32, &v);
+}
+pp_status gguf_writer_set_i32(gguf_writer *w, const char *key, int32_t v) {
+    return gguf_writer_set_val(w, key, GGUF_VTYPE_INT32, &v);
+}
+pp_status gguf_writer_set_u64(gguf_writer *w, const char *key, uint64_t v) {
+    return gguf_writer_set_val(w, key, GGUF_VTYPE_UINT64, &v);
+}
+pp_status gguf_writer_set_f32(gguf_writer *w, const char *key, float v) {
+    return gguf_writer_set_val(w, key, GGUF_VTYPE_FLOAT32, &v);
+}
+pp_status gguf_writer_set_bool(gguf_writer *w, const char *key, bool v) {
+    return gguf_writer_set_val(w, key, GGUF_VTYPE_BOOL, &v);
+}
+
+pp_status gguf_writer_set_str_n(gguf_writer *w, const char *key, const char *v, size_t len) {
+    if (!v && len) return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': NULL string", key ? key : "");
+    bbuf b = {0};
+    bb_u32(&b, GGUF_VTYPE_STRING);
+    bb_u64(&b, len);
+    bb_put(&b, v, len);
+    return set_raw(w, key, &b);
+}
+
+pp_status gguf_writer_set_str(gguf_writer *w, const char *key, const char *v) {
+    if (!v) return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': NULL string", key ? key : "");
+    return gguf_writer_set_str_n(w, key, v, strlen(v));
+}
+
+pp_status gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_vtype elem_type,
+                              const void *data, uint64_t count) {
+    size_t esz = gguf_vtype_size(elem_type);
+    if (esz == 0)
+        return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': arrays of %s need their own setter",
+                     key ? key : "", gguf_vtype_name(elem_type));
+    if (count && !data)
+        return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': NULL array data", key ? key : "");
+    if (count > SIZE_MAX / 8)
+        return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': %" PRIu64 " elements is too many",
+                     key ? key : "", count);
+    bbuf b = {0};
+    bb_u32(&b, GGUF_VTYPE_ARRAY);
+    bb_u32(&b, elem_type);
+    bb_u64(&b, count);
+    const uint8_t *p = data;
+    for (uint64_t i = 0; i < count && !b.oom; i++) {
+        if (elem_type == GGUF_VTYPE_BOOL) {
+            uint8_t x = ((const bool *)data)[i] ? 1 : 0;
+            bb_put(&b, &x, 1);
+        } else {
+            bb_scalar(&b, elem_type, p + i * esz);
+        }
+    }
+    return set_raw(w, key, &b);
+}
+
+pp_status gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,
+                                  uint64_t count) {
+    if (count && !strs)
+        return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': NULL string array", key ? key : "");
+    bbuf b = {0};
+    bb_u32(&b, GGUF_VTYPE_ARRAY);
+    bb_u32(&b, GGUF_VTYPE_STRING);
+    bb_u64(&b, count);
+    for (uint64_t i = 0; i < count && !b.oom; i++) {
+        if (!strs[i]) {
+            free(b.p);
+            return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': element %" PRIu64 " is NULL",
+                         key ? key : "", i);
+        }
+        size_t n = strlen(strs[i]);
+        bb_u64(&b, n);
+        bb_put(&b, strs[i], n);
+    }
+    return set_raw(w, key, &b);
+}
+
+/* Serializes a kv of an open file back into value bytes. */
+static void bb_from_kv(bbuf *b, const gguf_kv *kv) {
+    bb_u32(b, kv->type);
+    switch (kv->type) {
+    case GGUF_VTYPE_STRING:
+        bb_u64(b, kv->v.str.len);
+        bb_put(b, kv->v.str.ptr, kv->v.str.len);
+        break;
+    case GGUF_VTYPE_ARRAY: {
+        bb_u32(b, kv->arr_type);
+        bb_u64(b, kv->arr_count);
+        size_t esz = gguf_vtype_size(kv->arr_type);
+        uint64_t n = 0;
+        if (esz) {
+            n = kv->arr_count * esz; /* fits: validated against the file size */
+        } else if (kv->arr_count) {
+            uint64_t last = kv->arr_str_offsets[kv->arr_count - 1];
+            n = last + 8 + gguf_le64(kv->arr_data + last);
+        }
+        bb_put(b, kv->arr_data, (size_t)n);
+        break;
+    }
+    case GGUF_VTYPE_FLOAT32: {
+        float x = (float)kv->v.f64;
+        bb_scalar(b, kv->type, &x);
+        break;
+    }
+    case GGUF_VTYPE_FLOAT64: bb_scalar(b, kv->type, &kv->v.f64); break;
+    case GGUF_VTYPE_BOOL: {
+        uint8_t x = kv->v.u64 != 0;
+        bb_put(b, &x, 1);
+        break;
+    }
+    default: {
+        /* integers: the low bytes of the two's-complement value are the encoding */
+        uint64_t u = kv->v.u64;
+        uint8_t x[8];
+        for (int i = 0; i < 8; i++) x[i] = (uint8_t)(u >> (8 * i));
+        bb_put(b, x, gguf_vtype_size(kv->type));
+        break;
+    }
+    }
+}
+
+pp_status gguf_writer_copy_kvs(gguf_writer *w, const gguf_file *src) {
+    for (uint64_t i = 0; i < gguf_n_kv(src); i++) {
+        const gguf_kv *kv = gguf_kv_at(src, i);
+        if (find_wkv(w, kv->key.ptr, kv->key.len)) continue;
+        if (memchr(kv->key.ptr, 0, kv->key.len))
+            return wfail(w, PP_ERR_ARG, "gguf writer: %s: kv %" PRIu64 ": key contains a NUL byte",
+                         gguf_name(src), i);
+        char *key = pp_view_dup(kv->key);
+        if (!key) return wfail(w, PP_ERR_NOMEM, "gguf writer: out of memory");
+        bbuf b = {0};
+        bb_from_kv(&b, kv);
+        pp_status st = set_raw(w, key, &b);
+        free(key);
+        if (st) return st;
+    }
+    return PP_OK;
+}
+
+pp_status gguf_writer_remove(gguf_writer *w, const char *key) {
+    wkv *kv = key ? find_wkv(w, key, strlen(key)) : NULL;
+    if (!kv) return PP_ERR_NOT_FOUND;
+    free(kv->key);
+    free(kv->val);
+    size_t i = (size_t)(kv - w->kvs);
+    memmove(kv, kv + 1, (w->n_kv - i - 1) * sizeof *kv);
+    w->n_kv--;
+    return PP_OK;
+}
+
+/* ---- tensors ---- */
+
+static pp_status add_tensor(gguf_writer *w, const char *name, uint32_t n_dims, const int64_t *ne,
+                            uint32_t type, const void *data, uint64_t nbytes, bool copy) {
+    if (!name) return wfail(w, PP_ERR_ARG, "gguf writer: NULL tensor name");
+    size_t n = strlen(name);
+    if (n >= GGUF_MAX_NAME)
+        return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': name is %zu bytes, the limit is %d",
+                     name, n, GGUF_MAX_NAME - 1);
+    if (n_dims < 1 || n_dims > GGUF_MAX_DIMS || !ne)
+        return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': %" PRIu32 " dimensions", name,
+                     n_dims);
+    gguf_ttype_info ti = gguf_ttype_info_get(type);
+    if (ti.blck == 0)
+        return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': type %" PRIu32 " is unknown",
+                     name, type);
+    wtensor t = {.n_dims = n_dims, .type = type, .nbytes = nbytes};
+    for (uint32_t j = 0; j < GGUF_MAX_DIMS; j++) t.ne[j] = j < n_dims ? ne[j] : 1;
+    for (uint32_t j = 0; j < n_dims; j++)
+        if (t.ne[j] <= 0)
+            return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': ne[%" PRIu32 "] = %" PRId64,
+                         name, j, t.ne[j]);
+    if (t.ne[0] % ti.blck != 0)
+        return wfail(w, PP_ERR_ARG,
+                     "gguf writer: tensor '%s': ne[0]=%" PRId64 " not a multiple of %" PRIu32
+                     " (%s)", name, t.ne[0], ti.blck, ti.name);
+    uint64_t want = (uint64_t)t.ne[0] / ti.blck * ti.bytes;
+    for (int j = 1; j < GGUF_MAX_DIMS; j++)
+        if (!pp_mul_u64(want, (uint64_t)t.ne[j], &want) || want > (uint64_t)INT64_MAX)
+            return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': size overflows", name);
+    if (want != nbytes)
+        return wfail(w, PP_ERR_ARG,
+                     "gguf writer: tensor '%s': %" PRIu64 " bytes given, the shape needs %" PRIu64,
+                     name, nbytes, want);
+    if (!data && nbytes)
+        return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': NULL data", name);
+    for (size_t i = 0; i < w->n_t; i++)
+        if (w->ts[i].name_len == n && memcmp(w->ts[i].name, name, n) == 0)
+            return wfail(w, PP_ERR_ARG, "gguf writer: duplicate tensor name '%s'", name);
+    if (w->n_t == w->cap_t) {
+        size_t cap = w->cap_t ? 2 * w->cap_t : 64;
+        wtensor *q = realloc(w->ts, cap * sizeof *q);
+        if (!q) return wfail(w, PP_ERR_NOMEM, "gguf writer: out of memory");
+        w->ts = q;
+        w->cap_t = cap;
+    }
+    t.name = malloc(n + 1);
+    if (!t.name) return wfail(w, PP_ERR_NOMEM, "gguf writer: out of memory");
+    memcpy(t.name, name, n + 1);
+    t.name_len = n;
+    t.data = data;
+    if (copy) {
+        t.owned = malloc(nbytes ? (size_t)nbytes : 1);
+        if (!t.owned) {
+            free(t.name);
+            return wfail(w, PP_ERR_NOMEM, "gguf writer: tensor '%s': out of memory for %" PRIu64
+                         " bytes", name, nbytes);
+        }
+        if (nbytes) memcpy(t.owned, data, (size_t)nbytes);
+        t.data = t.owned;
+    }
+    w->ts[w->n_t++] = t;
+    return PP_OK;
+}
+
+pp_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t n_dims,
+                                 const int64_t *ne, uint32_t type, const void *data,
+                                 uint64_t nbytes) {
+    return add_tensor(w, name, n_dims, ne, type, data, nbytes, false);
+}
+
+pp_status gguf_writer_add_tensor_copy(gguf_writer *w, const char *name, uint32_t n_dims,
+                                      const int64_t *ne, uint32_t type, const void *data,
+                                      uint64_t nbytes) {
+    return add_tensor(w, name, n_dims, ne, type, data, nbytes, true);
+}
+
+/* ---- output ---- */
+
+static pp_status writer_alignment(gguf_writer *w, uint32_t *align, pp_err *err) {
+    *align = GGUF_DEFAULT_ALIGNMENT;
+    wkv *kv = find_wkv(w, "general.alignment", strlen("general.alignment"));
+    if (!kv) return PP_OK;
+    uint32_t type = gguf_le32(kv->val);
+    uint32_t a = kv->val_len >= 8 ? gguf_le32(kv->val + 4) : 0;
+    if (type != GGUF_VTYPE_UINT32 || a == 0 || (a & (a - 1)) != 0)
+        return pp_err_set(err, PP_ERR_ARG,
+                          "gguf writer: key 'general.alignment' must be a UINT32 power of two");
+    *align = a;
+    return PP_OK;
+}
+
+static uint64_t pad_to(uint64_t x, uint32_t a) { return (x + a - 1) / a * a; }
+
+/* Builds the metadata blob (header, KVs, tensor infos, padding) and the data size. */
+static pp_status build_meta(gguf_writer *w, bbuf *meta, uint64_t *data_size, uint32_t *align,
+                            pp_err *err) {
+    if (w->failed) return pp_err_set(err, w->err.status, "%s", w->err.msg);
+    pp_status st = writer_alignment(w, align, err);
+    if (st) return st;
+    bb_put(meta, "GGUF", 4);
+    bb_u32(meta, GGUF_WRITE_VERSION);
+    bb_u64(meta, w->n_t);
+    bb_u64(meta, w->n_kv);
+    for (size_t i = 0; i < w->n_kv; i++) {
+        bb_u64(meta, w->kvs[i].key_len);
+        bb_put(meta, w->kvs[i].key, w->kvs[i].key_len);
+        bb_put(meta, w->kvs[i].val, w->kvs[i].val_len);
+    }
+    uint64_t off = 0;
+    for (size_t i = 0; i < w->n_t; i++) {
+        const wtensor *t = &w->ts[i];
+        bb_u64(meta, t->name_len);
+        bb_put(meta, t->name, t->name_len);
+        bb_u32(meta, t->n_dims);
+        for (uint32_t j = 0; j < t->n_dims; j++) bb_u64(meta, (uint64_t)t->ne[j]);
+        bb_u32(meta, t->type);
+        bb_u64(meta, off);
+        if (!pp_add_u64(off, pad_to(t->nbytes, *align), &off))
+            return pp_err_set(err, PP_ERR_ARG, "gguf writer: total tensor size overflows");
+    }
+    static const uint8_t ZERO[64];
+    while (!meta->oom && meta->len % *align) {
+        size_t n = *align - meta->len % *align;
+        bb_put(meta, ZERO, n < sizeof ZERO ? n : sizeof ZERO);
+    }
+    if (meta->oom) return pp_err_set(err, PP_ERR_NOMEM, "gguf writer: out of memory");
+    *data_size = off;
+    return PP_OK;
+}
+
+pp_status gguf_writer_to_mem(gguf_writer *w, uint8_t **out, size_t *len, pp_err *err) {
+    bbuf meta = {0};
+    uint64_t data_size;
+    uint32_t align;
+    pp_status st = build_meta(w, &meta, &data_size, &align, err);
+    if (st) {
+        free(meta.p);
+        return st;
+    }
+    uint64_t total;
+    if (!pp_add_u64(meta.len, data_size, &total) || total > SIZE_MAX) {
+        free(meta.p);
+        return pp_err_set(err, PP_ERR_NOMEM, "gguf writer: %" PRIu64 " bytes do not fit in memory",
+                          data_size);
+    }
+    uint8_t *buf = calloc(1, total ? (size_t)total : 1);
+    if (!buf) {
+        free(meta.p);
+        return pp_err_set(err, PP_ERR_NOMEM, "gguf writer: out of memory for %" PRIu64 " bytes",
+                          total);
+    }
+    memcpy(buf, meta.p, meta.len);
+    size_t pos = meta.len;
+    for (size_t i = 0; i < w->n_t; i++) {
+        if (w->ts[i].nbytes) memcpy(buf + pos, w->ts[i].data, (size_t)w->ts[i].nbytes);
+        pos += (size_t)pad_to(w->ts[i].nbytes, align); /* padding already zero (calloc) */
+    }
+    free(meta.p);
+    *out = buf;
+    *len = (size_t)total;
+    return PP_OK;
+}
+
+static pp_status write_all(int fd, const void *p, uint64_t n, const char *path, pp_err *err) {
+    const uint8_t *b = p;
+    while (n) {
+        size_t chunk = n > (1u << 30) ? (1u << 30) : (size_t)n;
+        ssize_t k = write(fd, b, chunk);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return pp_err_set(err, PP_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        }
+        b += k;
+        n -= (uint64_t)k;
+    }
+    return PP_OK;
+}
+
+pp_status gguf_writer_write(gguf_writer *w, const char *path, pp_err *err) {
+    bbuf meta = {0};
+    uint64_t data_size;
+    uint32_t align;
+    pp_status st = build_meta(w, &meta, &data_size, &align, err);
+    if (st) {
+        free(meta.p);
+        return st;
+    }
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        free(meta.p);
+        return pp_err_set(err, PP_ERR_ARG, "%s: path too long", path);
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        free(meta.p);
+        return pp_err_set(err, PP_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    }
+    st = write_all(fd, meta.p, meta.len, tmp, err);
+    free(meta.p);
+    static const uint8_t ZERO[256];
+    for (size_t i = 0; i < w->n_t && !st; i++) {
+        const wtensor *t = &w->ts[i];
+        st = write_all(fd, t->data, t->nbytes, tmp, err);
+        uint64_t pad = pad_to(t->nbytes, align) - t->nbytes;
+        while (!st && pad) {
+            uint64_t k = pad < sizeof ZERO ? pad : sizeof ZERO;
+            st = write_all(fd, ZERO, k, tmp, err);
+            pad -= k;
+        }
+    }
+    if (!st && fsync(fd) != 0)
+        st = pp_err_set(err, PP_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && !st)
+        st = pp_err_set(err, PP_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
+    if (!st && rename(tmp, path) != 0)
+        st = pp_err_set(err, PP_ERR_IO, "%s: rename to %s failed: %s", tmp, path, strerror(errno));
+    if (st) {
+        unlink(tmp);
+        return st;
+    }
+    /* make the rename durable: fsync the directory (best effort) */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+    else snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return PP_OK;
+}

@@ -1,0 +1,87 @@
+/* kern.h - compute kernels: an ops table filled at start-up from CPU detection.
+ *
+ * Usage:
+ *     kern_init(KERN_ISA_AUTO);                 // once, before any model work
+ *     const kern_type_traits *tt = kern_traits(GGUF_TTYPE_Q4_0);
+ *     tt->quantize_act(x, act, n);              // activation row -> Q8_0 blocks
+ *     kern_matmul(tt, W, row_bytes, n, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+ *
+ * Every op has a plain C reference in generic/ (the specification: plain loops, double
+ * accumulation, always built). x86_avx2/ and x86_avx512/ hold faster variants of the same
+ * signatures, picked by kern_init from pp_cpu_detect(); PIPPA_KERNELS=generic (or
+ * kern_init(KERN_ISA_GENERIC)) forces the reference so a wrong answer can be bisected.
+ *
+ * Matmul convention (ggml's): weight W has rows of n_in contiguous elements (ne[0]) and
+ * y[t][o] = sum_i W[o][i] * x[t][i]. The activation row x[t] is first converted once to the
+ * weight type's activation format (act_type): Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1,
+ * Q8_K for the K-quants, F32 for F32/F16/BF16 weights.
+ *
+ * Thread safety: after kern_init, every kernel is reentrant; kernels never allocate, log or
+ * touch globals (the traits table is written once by kern_init).
+ */
+#ifndef PIPPA_KERN_H
+#define PIPPA_KERN_H
+
+#include "../quant/quant.h"
+
+typedef enum kern_isa {
+    KERN_ISA_AUTO = 0,
+    KERN_ISA_GENERIC,
+    KERN_ISA_AVX2,
+    KERN_ISA_AVX512,
+    KERN_ISA_COUNT
+} kern_isa;
+
+/* One dot product of a weight row with a converted activation row, n elements. */
+typedef float (*kern_vec_dot_fn)(int64_t n, const void *w_row, const void *act_row);
+/* Converts n f32 activations (a multiple of the block size) to the activation format. */
+typedef void (*kern_quantize_fn)(const float *x, void *y, int64_t n);
+/* y[t*y_stride + o] for o in [r0, r1), t in [0, n_tok). */
+typedef void (*kern_gemm_fn)(int64_t n, const void *w, size_t w_row_bytes, const void *act,
+                             size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
+                             int64_t r0, int64_t r1);
+
+typedef struct kern_type_traits {
+    uint32_t type;       /* weight type */
+    uint32_t act_type;   /* activation format type id (GGUF_TTYPE_F32 for float weights) */
+    uint32_t act_blck;   /* activation block size: rows must be a multiple of this */
+    kern_quantize_fn quantize_act;
+    kern_vec_dot_fn vec_dot;
+    kern_gemm_fn gemm;   /* NULL: kern_matmul loops over vec_dot */
+} kern_type_traits;
+
+/* Fills the ops table. isa AUTO picks the best the CPU has unless PIPPA_KERNELS says
+ * "generic", "avx2" or "avx512". Returns the ISA in use. Call once before other kern_*. */
+kern_isa kern_init(kern_isa isa);
+kern_isa kern_active_isa(void);
+const char *kern_isa_name(kern_isa isa);
+/* True if the CPU supports the ISA's kernels. */
+bool kern_isa_available(kern_isa isa);
+
+/* Traits for a weight type, or NULL if matmul with it is not supported. */
+const kern_type_traits *kern_traits(uint32_t wtype);
+/* The generic traits, whatever kern_init chose (tests compare against these). */
+const kern_type_traits *kern_traits_generic(uint32_t wtype);
+/* Table of a given ISA, NULL if that ISA has no kernel for the type (tests). */
+const kern_type_traits *kern_traits_isa(kern_isa isa, uint32_t wtype);
+
+/* Bytes of one converted activation row of n elements. */
+size_t kern_act_row_bytes(const kern_type_traits *tt, int64_t n);
+
+/* y rows [r0, r1) for all n_tok tokens (see the convention above). */
+void kern_matmul(const kern_type_traits *tt, int64_t n, const void *w, size_t w_row_bytes,
+                 const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
+                 int64_t r0, int64_t r1);
+
+/* Element-wise helpers shared by the model (generic C; vectorized by the compiler). */
+/* y = x / rms(x) * w (w may be NULL: no weight). Sum of squares in double (ggml). */
+void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
+/* tanh-GELU of g times u, in place into g. */
+void kern_geglu(float *g, const float *u, int64_t n);
+/* max-subtracted softmax in place; returns nothing. */
+void kern_softmax(float *x, int64_t n);
+
+/* Generic reference kernels (exported for the tests and the fallback table). */
+void kern_init_generic_table(kern_type_traits *table, size_t count);
+
+#endif

@@ -1,0 +1,505 @@
+/* gemma3_forward.c - the Gemma 3 forward pass over a batch of tokens, with the KV cache.
+ * ref: shared/spec/gemma3.md §5-6 (llama.cpp src/models/gemma3.cpp).
+ *
+ * Layout of the per-context scratch (all from one arena, sized at init for n_batch tokens):
+ *   x      [n_batch][n_embd]     residual stream
+ *   xn     [n_batch][max(n_embd, q_dim)]  normed input of the next matmul / attention output
+ *   q      [n_batch][q_dim], k/v [n_batch][kv_dim]
+ *   g, u   [n_batch][n_ff]       FFN gate and up
+ *   o      [n_batch][n_embd]     matmul output before post-norm
+ *   act[4] [n_batch][act row of max(n_ff, q_dim, n_embd)]  converted activations by format
+ *   rope   [n_batch][hd/2] cos/sin for local and global layers
+ *   scores [n_threads][n_ctx]
+ * KV cache per layer: K and V as [slots][n_head_kv][head_dim] of kv_type; sliding layers use
+ * slots = min(n_ctx, window + n_batch - 1) as a ring indexed by pos % slots, global layers
+ * slots = n_ctx indexed by pos. The token loop allocates nothing. */
+#include "model_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ACT_F32, ACT_Q8_0, ACT_Q8_1, ACT_Q8_K, ACT_COUNT };
+
+typedef struct kv_layer {
+    uint8_t *k, *v;
+    uint32_t slots;
+    bool ring;
+} kv_layer;
+
+struct model_ctx {
+    const model *m;
+    model_ctx_params p;
+    pp_pool *pool;
+    pp_arena arena;
+    uint32_t n_past;
+    kv_layer *kv;
+    size_t kv_elem;
+    uint64_t kv_bytes;
+    float *x, *xn, *q, *k, *v, *g, *u, *o;
+    void *act[ACT_COUNT];
+    size_t act_stride[ACT_COUNT];
+    float *rope_cos[2], *rope_sin[2]; /* [0] local, [1] global */
+    float *scores;
+    int32_t *rows; /* selected token indices for the output */
+};
+
+static int act_slot(uint32_t act_type) {
+    switch (act_type) {
+    case GGUF_TTYPE_Q8_0: return ACT_Q8_0;
+    case GGUF_TTYPE_Q8_1: return ACT_Q8_1;
+    case GGUF_TTYPE_Q8_K: return ACT_Q8_K;
+    default: return ACT_F32;
+    }
+}
+
+model_ctx_params model_ctx_default_params(void) {
+    model_ctx_params p = {0, 256, 0, GGUF_TTYPE_F16};
+    return p;
+}
+
+static uint32_t ring_slots(const model_hparams *hp, uint32_t n_ctx, uint32_t n_batch) {
+    uint64_t r = (uint64_t)hp->sliding_window + n_batch - 1;
+    return r < n_ctx ? (uint32_t)r : n_ctx;
+}
+
+uint64_t model_kv_bytes(const model_hparams *hp, uint32_t n_ctx, uint32_t n_batch, uint32_t kv_type) {
+    uint64_t elem = kv_type == GGUF_TTYPE_F32 ? 4 : 2, total = 0;
+    uint64_t per_pos = 2ull * hp->n_head_kv * hp->head_dim * elem;
+    for (uint32_t il = 0; il < hp->n_layer; il++)
+        total += per_pos * (hp->is_swa[il] ? ring_slots(hp, n_ctx, n_batch) : n_ctx);
+    return total;
+}
+
+pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp_err *err) {
+    const model_hparams *hp = &m->hp;
+    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
+    if (p.n_ctx == 0 || p.n_ctx > (1u << 24))
+        return pp_err_set(err, PP_ERR_ARG, "num_ctx %u is out of range [1, %u]", p.n_ctx, 1u << 24);
+    if (p.n_batch == 0) p.n_batch = 256;
+    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    if (p.n_batch > 4096) p.n_batch = 4096;
+    if (p.n_threads <= 0) p.n_threads = pp_cpu_count();
+    if (p.kv_type != GGUF_TTYPE_F16 && p.kv_type != GGUF_TTYPE_F32)
+        return pp_err_set(err, PP_ERR_ARG, "KV cache type %s is not supported (F16 or F32)",
+                          gguf_ttype_info_get(p.kv_type).name);
+    model_ctx *c = calloc(1, sizeof *c);
+    if (!c) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    c->m = m;
+    c->p = p;
+    c->kv_elem = p.kv_type == GGUF_TTYPE_F32 ? 4 : 2;
+    pp_status st = pp_pool_init(p.n_threads, &c->pool, err);
+    if (st) { free(c); return st; }
+
+    const size_t B = p.n_batch, E = hp->n_embd, HD = hp->head_dim;
+    const size_t QD = (size_t)hp->n_head * HD, KVD = (size_t)hp->n_head_kv * HD, FF = hp->n_ff;
+    size_t max_in = FF > QD ? FF : QD;
+    if (E > max_in) max_in = E;
+    size_t xn_w = E > QD ? E : QD;
+    size_t act_bytes[ACT_COUNT] = {
+        max_in * 4, (max_in / 32) * sizeof(block_q8_0), (max_in / 32) * sizeof(block_q8_1),
+        (max_in / 256 + 1) * sizeof(block_q8_K)};
+    c->kv_bytes = model_kv_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
+    size_t need = sizeof(float) * B * (E + xn_w + QD + 2 * KVD + 2 * FF + E) +
+                  sizeof(float) * 4 * B * (HD / 2) + sizeof(float) * (size_t)p.n_threads * p.n_ctx +
+                  sizeof(int32_t) * B + (size_t)c->kv_bytes + 64 * 64 + hp->n_layer * 2 * 64;
+    for (int a = 0; a < ACT_COUNT; a++) need += B * act_bytes[a] + 64;
+    if ((st = pp_arena_init(&c->arena, need, err))) goto fail;
+    c->kv = calloc(hp->n_layer, sizeof *c->kv);
+    if (!c->kv) { st = pp_err_set(err, PP_ERR_NOMEM, "out of memory"); goto fail; }
+#define ALLOC(ptr, bytes)                                                                 \
+    do {                                                                                  \
+        ptr = pp_arena_alloc(&c->arena, (bytes), 64);                                     \
+        PP_ASSERT(ptr != NULL);                                                           \
+    } while (0)
+    ALLOC(c->x, sizeof(float) * B * E);
+    ALLOC(c->xn, sizeof(float) * B * xn_w);
+    ALLOC(c->q, sizeof(float) * B * QD);
+    ALLOC(c->k, sizeof(float) * B * KVD);
+    ALLOC(c->v, sizeof(float) * B * KVD);
+    ALLOC(c->g, sizeof(float) * B * FF);
+    ALLOC(c->u, sizeof(float) * B * FF);
+    ALLOC(c->o, sizeof(float) * B * E);
+    for (int a = 0; a < ACT_COUNT; a++) {
+        c->act_stride[a] = act_bytes[a];
+        ALLOC(c->act[a], B * act_bytes[a]);
+    }
+    for (int i = 0; i < 2; i++) {
+        ALLOC(c->rope_cos[i], sizeof(float) * B * (HD / 2));
+        ALLOC(c->rope_sin[i], sizeof(float) * B * (HD / 2));
+    }
+    ALLOC(c->scores, sizeof(float) * (size_t)p.n_threads * p.n_ctx);
+    ALLOC(c->rows, sizeof(int32_t) * B);
+    for (uint32_t il = 0; il < hp->n_layer; il++) {
+        kv_layer *L = &c->kv[il];
+        L->ring = hp->is_swa[il];
+        L->slots = L->ring ? ring_slots(hp, p.n_ctx, p.n_batch) : p.n_ctx;
+        size_t bytes = (size_t)L->slots * KVD * c->kv_elem;
+        ALLOC(L->k, bytes);
+        ALLOC(L->v, bytes);
+    }
+#undef ALLOC
+    /* Touch the cache now so the resident size is known up front and decode never faults. */
+    memset(c->arena.base, 0, c->arena.used);
+    *out = c;
+    return PP_OK;
+fail:
+    model_ctx_free(c);
+    return st;
+}
+
+void model_ctx_free(model_ctx *c) {
+    if (!c) return;
+    pp_pool_free(c->pool);
+    pp_arena_free(&c->arena);
+    free(c->kv);
+    free(c);
+}
+
+const model *model_ctx_model(const model_ctx *c) { return c->m; }
+model_ctx_params model_ctx_get_params(const model_ctx *c) { return c->p; }
+uint64_t model_ctx_kv_bytes(const model_ctx *c) { return c->kv_bytes; }
+uint32_t model_ctx_n_past(const model_ctx *c) { return c->n_past; }
+void model_ctx_reset(model_ctx *c) { c->n_past = 0; }
+
+bool model_ctx_can_truncate(const model_ctx *c, uint32_t n_past) {
+    if (n_past > c->n_past) return false;
+    if (n_past == c->n_past || n_past == 0) return true;
+    /* positions n_past..c->n_past-1 overwrote ring slots of positions (that - slots); the
+     * window before n_past must not be among them. */
+    const model_hparams *hp = &c->m->hp;
+    for (uint32_t il = 0; il < hp->n_layer; il++) {
+        const kv_layer *L = &c->kv[il];
+        if (!L->ring) continue;
+        uint64_t need_from = n_past >= hp->sliding_window ? n_past - hp->sliding_window + 1 : 0;
+        /* the oldest position still intact in the ring is c->n_past - slots */
+        uint64_t oldest = c->n_past >= L->slots ? c->n_past - L->slots : 0;
+        if (need_from < oldest) return false;
+    }
+    return true;
+}
+
+pp_status model_ctx_truncate(model_ctx *c, uint32_t n_past, pp_err *err) {
+    if (!model_ctx_can_truncate(c, n_past))
+        return pp_err_set(err, PP_ERR_ARG, "cannot roll the cache back from %u to %u positions", c->n_past, n_past);
+    c->n_past = n_past;
+    return PP_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Parallel ops. Each op splits its work into contiguous shares (STYLE.md §6). */
+
+typedef enum op_kind { OP_QUANT, OP_MATMUL, OP_ATTN } op_kind;
+
+typedef struct op {
+    op_kind kind;
+    model_ctx *c;
+    int n_tok;
+    /* OP_QUANT: convert src rows (n_in wide, stride src_stride) into the act buffers in mask */
+    const float *src;
+    int64_t n_in, src_stride;
+    unsigned mask;
+    /* OP_MATMUL: up to 3 weights sharing the input; outputs with their strides */
+    const model_weight *w[3];
+    float *y[3];
+    int64_t y_stride[3];
+    int n_w;
+    /* OP_ATTN */
+    uint32_t il;
+} op;
+
+static void op_quant(const op *o, int ith, int nth) {
+    model_ctx *c = o->c;
+    int64_t lo, hi;
+    pp_split(o->n_tok, ith, nth, &lo, &hi);
+    for (int a = 0; a < ACT_COUNT; a++) {
+        if (!(o->mask & (1u << a))) continue;
+        /* any traits entry with this act format converts the same way */
+        static const uint32_t rep[ACT_COUNT] = {GGUF_TTYPE_F32, GGUF_TTYPE_Q8_0, GGUF_TTYPE_Q4_1, GGUF_TTYPE_Q4_K};
+        const kern_type_traits *tt = kern_traits(rep[a]);
+        for (int64_t t = lo; t < hi; t++)
+            tt->quantize_act(o->src + t * o->src_stride, (uint8_t *)c->act[a] + (size_t)t * c->act_stride[a], o->n_in);
+    }
+}
+
+static void op_matmul(const op *o, int ith, int nth) {
+    model_ctx *c = o->c;
+    for (int i = 0; i < o->n_w; i++) {
+        const model_weight *w = o->w[i];
+        int64_t lo, hi;
+        pp_split(w->n_out, ith, nth, &lo, &hi);
+        int a = act_slot(w->tt->act_type);
+        kern_matmul(w->tt, w->n_in, w->t->data, w->row_bytes, c->act[a], c->act_stride[a], o->n_tok, o->y[i],
+                    o->y_stride[i], lo, hi);
+    }
+}
+
+static inline float kv_get(const uint8_t *base, size_t idx, size_t elem) {
+    if (elem == 4) return ((const float *)base)[idx];
+    return pp_f16_to_f32(((const uint16_t *)base)[idx]);
+}
+
+static void op_attn(const op *o, int ith, int nth) {
+    model_ctx *c = o->c;
+    const model_hparams *hp = &c->m->hp;
+    const kv_layer *L = &c->kv[o->il];
+    const int64_t HD = hp->head_dim, H = hp->n_head, QD = H * HD, KVD = (int64_t)hp->n_head_kv * HD;
+    const int64_t group = hp->n_head / hp->n_head_kv;
+    float *scores = c->scores + (size_t)ith * c->p.n_ctx;
+    int64_t lo, hi;
+    pp_split((int64_t)o->n_tok * H, ith, nth, &lo, &hi);
+    for (int64_t job = lo; job < hi; job++) {
+        int64_t t = job / H, h = job % H, g = h / group;
+        uint64_t pos = (uint64_t)c->n_past + (uint64_t)t;
+        uint64_t first = 0;
+        if (L->ring && pos + 1 > hp->sliding_window) first = pos + 1 - hp->sliding_window;
+        const float *qh = c->q + t * QD + h * HD;
+        int64_t n = (int64_t)(pos - first + 1);
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < n; j++) {
+            uint64_t kp = first + (uint64_t)j;
+            size_t slot = (size_t)(L->ring ? kp % L->slots : kp);
+            size_t base = slot * (size_t)KVD + (size_t)g * (size_t)HD;
+            float s = 0;
+            if (c->kv_elem == 4) {
+                const float *kr = (const float *)L->k + base;
+                for (int64_t d = 0; d < HD; d++) s += qh[d] * kr[d];
+            } else {
+                const uint16_t *kr = (const uint16_t *)L->k + base;
+                for (int64_t d = 0; d < HD; d++) s += qh[d] * pp_f16_to_f32(kr[d]);
+            }
+            scores[j] = s;
+            if (s > mx) mx = s;
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < n; j++) {
+            scores[j] = expf(scores[j] - mx);
+            sum += scores[j];
+        }
+        float inv = (float)(1.0 / sum);
+        float *out = c->xn + t * QD + h * HD;
+        for (int64_t d = 0; d < HD; d++) out[d] = 0;
+        for (int64_t j = 0; j < n; j++) {
+            uint64_t kp = first + (uint64_t)j;
+            size_t slot = (size_t)(L->ring ? kp % L->slots : kp);
+            size_t base = slot * (size_t)KVD + (size_t)g * (size_t)HD;
+            float pj = scores[j] * inv;
+            for (int64_t d = 0; d < HD; d++) out[d] += pj * kv_get(L->v, base + (size_t)d, c->kv_elem);
+        }
+    }
+}
+
+static void op_run(void *ctx, int ith, int nth) {
+    const op *o = ctx;
+    switch (o->kind) {
+    case OP_QUANT: op_quant(o, ith, nth); break;
+    case OP_MATMUL: op_matmul(o, ith, nth); break;
+    case OP_ATTN: op_attn(o, ith, nth); break;
+    }
+}
+
+/* Converts rows of src for the given weights, then runs the weights' matmuls in one pass. */
+static void matmuls(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
+                    const model_weight *const *w, float *const *y, const int64_t *y_stride) {
+    op o;
+    memset(&o, 0, sizeof o);
+    o.c = c;
+    o.n_tok = n_tok;
+    o.kind = OP_QUANT;
+    o.src = src;
+    o.src_stride = src_stride;
+    o.n_in = w[0]->n_in;
+    for (int i = 0; i < n_w; i++) o.mask |= 1u << act_slot(w[i]->tt->act_type);
+    pp_pool_run(c->pool, op_run, &o);
+    o.kind = OP_MATMUL;
+    o.n_w = n_w;
+    for (int i = 0; i < n_w; i++) {
+        o.w[i] = w[i];
+        o.y[i] = y[i];
+        o.y_stride[i] = y_stride[i];
+    }
+    pp_pool_run(c->pool, op_run, &o);
+}
+
+/* RoPE tables for the chunk's positions: NEOX pairs (i, i + hd/2), theta_i = fs * pos * ts^i
+ * with ts = base^(-2/hd) accumulated iteratively in f32 as ggml does (gemma3.md §6.3). */
+static void rope_tables(model_ctx *c, int n_tok) {
+    const model_hparams *hp = &c->m->hp;
+    const int half = (int)hp->head_dim / 2;
+    for (int which = 0; which < 2; which++) {
+        float base = which ? hp->rope_base_global : hp->rope_base_local;
+        float fs = which ? hp->rope_scale_global : 1.0f;
+        float ts = powf(base, -2.0f / (float)hp->head_dim);
+        for (int t = 0; t < n_tok; t++) {
+            float th = (float)(c->n_past + (uint32_t)t);
+            for (int i = 0; i < half; i++) {
+                float theta = fs * th;
+                c->rope_cos[which][t * half + i] = cosf(theta);
+                c->rope_sin[which][t * half + i] = sinf(theta);
+                th *= ts;
+            }
+        }
+    }
+}
+
+static void rope_apply(float *v, const float *cs, const float *sn, int half) {
+    for (int i = 0; i < half; i++) {
+        float a = v[i], b = v[i + half];
+        v[i] = a * cs[i] - b * sn[i];
+        v[i + half] = a * sn[i] + b * cs[i];
+    }
+}
+
+static void store_kv(model_ctx *c, uint32_t il, int n_tok) {
+    const model_hparams *hp = &c->m->hp;
+    kv_layer *L = &c->kv[il];
+    const size_t KVD = (size_t)hp->n_head_kv * hp->head_dim;
+    for (int t = 0; t < n_tok; t++) {
+        uint64_t pos = (uint64_t)c->n_past + (uint64_t)t;
+        size_t slot = (size_t)(L->ring ? pos % L->slots : pos);
+        const float *ks = c->k + (size_t)t * KVD, *vs = c->v + (size_t)t * KVD;
+        if (c->kv_elem == 4) {
+            memcpy((float *)L->k + slot * KVD, ks, KVD * 4);
+            memcpy((float *)L->v + slot * KVD, vs, KVD * 4);
+        } else {
+            uint16_t *kd = (uint16_t *)L->k + slot * KVD, *vd = (uint16_t *)L->v + slot * KVD;
+            for (size_t i = 0; i < KVD; i++) {
+                kd[i] = pp_f32_to_f16(ks[i]);
+                vd[i] = pp_f32_to_f16(vs[i]);
+            }
+        }
+    }
+}
+
+static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
+    const model *m = c->m;
+    const model_hparams *hp = &m->hp;
+    const model_layer *L = &m->layers[il];
+    const int64_t E = hp->n_embd, HD = hp->head_dim, QD = (int64_t)hp->n_head * HD;
+    const int64_t KVD = (int64_t)hp->n_head_kv * HD, FF = hp->n_ff;
+    const int half = (int)HD / 2;
+    const int which = hp->is_swa[il] ? 0 : 1;
+
+    for (int t = 0; t < n_tok; t++) kern_rmsnorm(c->xn + t * E, c->x + t * E, L->attn_norm, E, hp->eps);
+    {
+        const model_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+        float *y[3] = {c->q, c->k, c->v};
+        int64_t ys[3] = {QD, KVD, KVD};
+        matmuls(c, n_tok, c->xn, E, 3, w, y, ys);
+    }
+    for (int t = 0; t < n_tok; t++) {
+        const float *cs = c->rope_cos[which] + t * half, *sn = c->rope_sin[which] + t * half;
+        for (uint32_t h = 0; h < hp->n_head; h++) {
+            float *qh = c->q + t * QD + (int64_t)h * HD;
+            kern_rmsnorm(qh, qh, L->q_norm, HD, hp->eps);
+            rope_apply(qh, cs, sn, half);
+            for (int64_t d = 0; d < HD; d++) qh[d] *= hp->attn_scale;
+        }
+        for (uint32_t h = 0; h < hp->n_head_kv; h++) {
+            float *kh = c->k + t * KVD + (int64_t)h * HD;
+            kern_rmsnorm(kh, kh, L->k_norm, HD, hp->eps);
+            rope_apply(kh, cs, sn, half);
+        }
+    }
+    store_kv(c, il, n_tok);
+    op o;
+    memset(&o, 0, sizeof o);
+    o.kind = OP_ATTN;
+    o.c = c;
+    o.n_tok = n_tok;
+    o.il = il;
+    pp_pool_run(c->pool, op_run, &o);
+    {
+        const model_weight *w[1] = {&L->wo};
+        float *y[1] = {c->o};
+        int64_t ys[1] = {E};
+        matmuls(c, n_tok, c->xn, QD, 1, w, y, ys);
+    }
+    for (int t = 0; t < n_tok; t++) {
+        float *ot = c->o + t * E, *xt = c->x + t * E;
+        kern_rmsnorm(ot, ot, L->post_attn_norm, E, hp->eps);
+        for (int64_t i = 0; i < E; i++) xt[i] += ot[i];
+        kern_rmsnorm(c->xn + t * E, xt, L->ffn_norm, E, hp->eps);
+    }
+    {
+        const model_weight *w[2] = {&L->wgate, &L->wup};
+        float *y[2] = {c->g, c->u};
+        int64_t ys[2] = {FF, FF};
+        matmuls(c, n_tok, c->xn, E, 2, w, y, ys);
+    }
+    for (int t = 0; t < n_tok; t++) kern_geglu(c->g + t * FF, c->u + t * FF, FF);
+    {
+        const model_weight *w[1] = {&L->wdown};
+        float *y[1] = {c->o};
+        int64_t ys[1] = {E};
+        matmuls(c, n_tok, c->g, FF, 1, w, y, ys);
+    }
+    for (int t = 0; t < n_tok; t++) {
+        float *ot = c->o + t * E, *xt = c->x + t * E;
+        kern_rmsnorm(ot, ot, L->post_ffw_norm, E, hp->eps);
+        for (int64_t i = 0; i < E; i++) xt[i] += ot[i];
+    }
+}
+
+/* One chunk of at most n_batch tokens. */
+static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, const bool *want, float *logits,
+                            int *n_out, pp_err *err) {
+    const model *m = c->m;
+    const model_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd;
+    const gguf_tensor *te = m->tok_embd.t;
+    for (int t = 0; t < n_tok; t++) {
+        float *xt = c->x + t * E;
+        const uint8_t *row = (const uint8_t *)te->data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        pp_status st = quant_dequantize_row(te->type, row, xt, E, err);
+        if (st) return pp_err_prefix(err, "tensor 'token_embd.weight': ");
+        for (int64_t i = 0; i < E; i++) xt[i] *= hp->embd_scale;
+    }
+    rope_tables(c, n_tok);
+    for (uint32_t il = 0; il < hp->n_layer; il++) layer_forward(c, il, n_tok);
+
+    int n_sel = 0;
+    for (int t = 0; t < n_tok; t++)
+        if (want[t]) {
+            kern_rmsnorm(c->xn + n_sel * E, c->x + t * E, m->output_norm, E, hp->eps);
+            n_sel++;
+        }
+    if (n_sel) {
+        const model_weight *w[1] = {&m->output};
+        float *y[1] = {logits};
+        int64_t ys[1] = {hp->n_vocab};
+        matmuls(c, n_sel, c->xn, E, 1, w, y, ys);
+        if (hp->final_softcap > 0) {
+            float cap = hp->final_softcap;
+            for (size_t i = 0; i < (size_t)n_sel * hp->n_vocab; i++) logits[i] = cap * tanhf(logits[i] / cap);
+        }
+    }
+    c->n_past += (uint32_t)n_tok;
+    *n_out = n_sel;
+    return PP_OK;
+}
+
+pp_status model_ctx_eval(model_ctx *c, const int32_t *tokens, uint32_t n, const bool *want, float *logits,
+                         pp_err *err) {
+    const model_hparams *hp = &c->m->hp;
+    if (n == 0) return PP_OK;
+    if ((uint64_t)c->n_past + n > c->p.n_ctx)
+        return pp_err_set(err, PP_ERR_ARG, "context full: %u positions used + %u new tokens exceed num_ctx %u",
+                          c->n_past, n, c->p.n_ctx);
+    for (uint32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= hp->n_vocab)
+            return pp_err_set(err, PP_ERR_ARG, "token id %d at index %u is outside the vocabulary [0, %u)", tokens[i],
+                              i, hp->n_vocab);
+    uint32_t done = 0;
+    while (done < n) {
+        int chunk = (int)(n - done < c->p.n_batch ? n - done : c->p.n_batch);
+        bool sel[4096];
+        for (int t = 0; t < chunk; t++) sel[t] = want ? want[done + (uint32_t)t] : (done + (uint32_t)t == n - 1);
+        int n_out = 0;
+        pp_status st = eval_chunk(c, tokens + done, chunk, sel, logits, &n_out, err);
+        if (st) return st;
+        if (logits) logits += (size_t)n_out * hp->n_vocab;
+        done += (uint32_t)chunk;
+    }
+    return PP_OK;
+}
