@@ -4,8 +4,19 @@
 #ifndef PIPPA_CLI_H
 #define PIPPA_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_tokenize(int argc, char **argv);
+
+int cli_cmd_run(int argc, char **argv);
+int cli_cmd_logits(int argc, char **argv);
+
+/* 6751232 -> "6.75M" (K/M/B, two decimals). */
+void cli_fmt_params(uint64_t n, char *buf, size_t cap);
+/* 5428160 -> "5.43 MB" (decimal units). */
+void cli_fmt_size(uint64_t n, char *buf, size_t cap);
 
 /* Prints "pippa: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -54,20 +54,6 @@ static void print_quoted(FILE *out, pp_view s, size_t max) {
     if (cut) fputs("...", out);
 }
 
-static void fmt_params(uint64_t n, char *buf, size_t cap) {
-    if (n < 1000) snprintf(buf, cap, "%" PRIu64, n);
-    else if (n < 1000000) snprintf(buf, cap, "%.2fK", (double)n / 1e3);
-    else if (n < 1000000000) snprintf(buf, cap, "%.2fM", (double)n / 1e6);
-    else snprintf(buf, cap, "%.2fB", (double)n / 1e9);
-}
-
-static void fmt_size(uint64_t n, char *buf, size_t cap) {
-    if (n < 1000) snprintf(buf, cap, "%" PRIu64 " bytes", n);
-    else if (n < 1000000) snprintf(buf, cap, "%.2f KB", (double)n / 1e3);
-    else if (n < 1000000000) snprintf(buf, cap, "%.2f MB", (double)n / 1e6);
-    else snprintf(buf, cap, "%.2f GB", (double)n / 1e9);
-}
-
 /* 1234567 -> "1,234,567" */
 static void fmt_commas(uint64_t n, char *buf, size_t cap) {
     char tmp[32];
@@ -111,8 +97,8 @@ static void make_summary(const gguf_file *f, uint64_t n_params, char *buf, size_
     }
     const gguf_tensor *emb = gguf_find_tensor(f, "token_embd.weight");
     char ps[32], ss[32], ws[96] = "no 2-D weights", es[64] = "";
-    fmt_params(n_params, ps, sizeof ps);
-    fmt_size(gguf_file_size(f), ss, sizeof ss);
+    cli_fmt_params(n_params, ps, sizeof ps);
+    cli_fmt_size(gguf_file_size(f), ss, sizeof ss);
     if (major >= 0) {
         const char *mn = gguf_ttype_info_get((uint32_t)major).name;
         if (counts[major] == n2d)
@@ -223,10 +209,10 @@ static void print_text(const gguf_file *f, uint64_t n_params, const type_total *
                tt[ty].count, a);
     }
     fmt_commas(n_params, a, sizeof a);
-    fmt_params(n_params, b, sizeof b);
+    cli_fmt_params(n_params, b, sizeof b);
     printf("\nparameters: %s (%s)\n", a, b);
     fmt_commas(gguf_file_size(f), a, sizeof a);
-    fmt_size(gguf_file_size(f), b, sizeof b);
+    cli_fmt_size(gguf_file_size(f), b, sizeof b);
     printf("file size:  %s bytes (%s)\n", a, b);
     printf("%s\n", summary);
 }
