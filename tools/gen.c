@@ -43,6 +43,7 @@ typedef struct gen_opts {
     float rope_base, rope_base_swa, rope_scale, softcap, std, embd_std, eps;
     bool has_rope_base_swa, has_swa_pattern, swa_bools, untied;
     uint32_t swa_pattern;
+    uint32_t threads; /* 0 = all CPUs */
     uint32_t type; /* gguf_ttype of 2-D weights */
     uint64_t seed;
     const char *vocab_from;
@@ -67,9 +68,40 @@ static uint64_t fnv1a64(const char *s) {
 /* Approximately N(0, 1): Irwin-Hall sum of four 16-bit uniforms from one splitmix64 draw. */
 static float gen_gauss(uint64_t *s) {
     uint64_t z = splitmix64(s);
-    double a = 0.0;
-    for (int k = 0; k < 4; k++) a += ((double)((z >> (16 * k)) & 0xFFFF) + 0.5) / 65536.0;
-    return (float)((a - 2.0) * 1.7320508075688772);
+    uint64_t a = (z & 0xFFFF) + ((z >> 16) & 0xFFFF) + ((z >> 32) & 0xFFFF) + (z >> 48);
+    /* sum of four uniforms (x + 0.5) / 65536 on (0, 1), minus the mean 2, times sqrt(12/4) */
+    return (float)(((double)a + 2.0 - 131072.0) * (1.7320508075688772 / 65536.0));
+}
+
+/* Fills element range [lo, hi) of one tensor; the splitmix64 state after i draws is
+ * s0 + i * golden, so any split over threads gives the same values. */
+typedef struct gen_fill {
+    void *buf;
+    uint64_t n, s0;
+    uint32_t type;
+    float mean, std;
+} gen_fill;
+
+static void gen_fill_task(void *ctx, int ith, int nth) {
+    const gen_fill *f = ctx;
+    int64_t lo, hi;
+    pp_split((int64_t)f->n, ith, nth, &lo, &hi);
+    uint64_t s = f->s0 + (uint64_t)lo * 0x9E3779B97F4A7C15ull;
+    if (f->type == GGUF_TTYPE_F32) {
+        float *p = f->buf;
+        for (int64_t i = lo; i < hi; i++) p[i] = f->mean + f->std * gen_gauss(&s);
+    } else if (f->type == GGUF_TTYPE_F16) {
+        uint16_t *p = f->buf;
+        for (int64_t i = lo; i < hi; i++) p[i] = pp_f32_to_f16(f->mean + f->std * gen_gauss(&s));
+    } else {
+        uint16_t *p = f->buf;
+        for (int64_t i = lo; i < hi; i++) p[i] = pp_f32_to_bf16(f->mean + f->std * gen_gauss(&s));
+    }
+}
+
+static const char *gen_writer_msg(const gguf_writer *w) {
+    const char *m = gguf_writer_error(w);
+    return m ? m : "gguf writer failed";
 }
 
 /* ---- tensors ------------------------------------------------------------------------ */
@@ -87,8 +119,8 @@ static void gen_tensors_free(gen_tensors *t) {
 }
 
 /* Adds tensor `name` of shape ne[0..n_dims) filled with mean + std*N(0,1), stored as type. */
-static pp_status gen_add_tensor(gguf_writer *w, gen_tensors *ts, const gen_opts *o,
-                                const char *name, uint32_t n_dims, const int64_t *ne,
+static pp_status gen_add_tensor(gguf_writer *w, gen_tensors *ts, pp_pool *pool,
+                                const gen_opts *o, const char *name, uint32_t n_dims, const int64_t *ne,
                                 uint32_t type, float mean, float std, pp_err *err) {
     uint64_t n = 1;
     for (uint32_t i = 0; i < n_dims; i++) {
@@ -111,23 +143,16 @@ static pp_status gen_add_tensor(gguf_writer *w, gen_tensors *ts, const gen_opts 
         return pp_err_set(err, PP_ERR_NOMEM, "tensor '%s': cannot allocate %llu bytes", name,
                           (unsigned long long)nbytes);
     ts->bufs[ts->n++] = buf;
-    uint64_t s = o->seed * 0xD1B54A32D192ED03ull ^ fnv1a64(name);
-    if (type == GGUF_TTYPE_F32) {
-        float *p = buf;
-        for (uint64_t i = 0; i < n; i++) p[i] = mean + std * gen_gauss(&s);
-    } else if (type == GGUF_TTYPE_F16) {
-        uint16_t *p = buf;
-        for (uint64_t i = 0; i < n; i++) p[i] = pp_f32_to_f16(mean + std * gen_gauss(&s));
-    } else {
-        uint16_t *p = buf;
-        for (uint64_t i = 0; i < n; i++) p[i] = pp_f32_to_bf16(mean + std * gen_gauss(&s));
-    }
+    gen_fill fill = {buf, n, o->seed * 0xD1B54A32D192ED03ull ^ fnv1a64(name), type, mean, std};
+    if (pool && n >= (1u << 16)) pp_pool_run(pool, gen_fill_task, &fill);
+    else gen_fill_task(&fill, 0, 1);
     pp_status st = gguf_writer_add_tensor(w, name, n_dims, ne, type, buf, nbytes);
-    if (st != PP_OK) return pp_err_set(err, st, "tensor '%s': cannot add to the writer", name);
+    if (st != PP_OK) return pp_err_set(err, st, "%s", gen_writer_msg(w));
     return PP_OK;
 }
 
-static pp_status gen_weights(gguf_writer *w, gen_tensors *ts, const gen_opts *o, pp_err *err) {
+static pp_status gen_weights(gguf_writer *w, gen_tensors *ts, pp_pool *pool, const gen_opts *o,
+                             pp_err *err) {
     const int64_t E = o->n_embd, V = o->n_vocab, HD = o->head_dim, FF = o->n_ff;
     const int64_t Q = (int64_t)o->n_head * HD, KV = (int64_t)o->n_head_kv * HD;
     const uint32_t wt = o->type;
@@ -137,7 +162,7 @@ static pp_status gen_weights(gguf_writer *w, gen_tensors *ts, const gen_opts *o,
 #define ADD(nm, nd, t, mean, sd, ...)                                                        \
     do {                                                                                     \
         const int64_t ne_[] = {__VA_ARGS__};                                                 \
-        if ((st = gen_add_tensor(w, ts, o, nm, nd, ne_, t, mean, sd, err)) != PP_OK)         \
+        if ((st = gen_add_tensor(w, ts, pool, o, nm, nd, ne_, t, mean, sd, err)) != PP_OK)         \
             return st;                                                                       \
     } while (0)
     ADD("token_embd.weight", 2, wt, 0.0f, o->embd_std, E, V);
@@ -502,7 +527,7 @@ static pp_status gen_write_vocab(gguf_writer *w, uint32_t n_vocab, pp_err *err) 
     if (!st) st = gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
     if (!st) st = gguf_writer_set_str(w, "tokenizer.chat_template", gen_chat_template);
     gen_vocab_free(&v);
-    if (st != PP_OK) return pp_err_set(err, st, "tokenizer keys: cannot add to the writer");
+    if (st != PP_OK) return pp_err_set(err, st, "tokenizer keys: %s", gen_writer_msg(w));
     return PP_OK;
 }
 
@@ -521,7 +546,7 @@ static pp_status gen_copy_vocab(gguf_writer *w, const gguf_file *src, const gen_
     *n_vocab = (uint32_t)toks->arr_count;
     st = gguf_writer_copy_kvs(w, src);
     if (st != PP_OK)
-        return pp_err_set(err, st, "--vocab-from %s: cannot copy keys", gguf_name(src));
+        return pp_err_set(err, st, "--vocab-from: %s", gen_writer_msg(w));
     for (uint64_t i = 0; i < gguf_n_kv(src); i++) {
         pp_view k = gguf_kv_at(src, i)->key;
         if ((k.len >= 10 && memcmp(k.ptr, "tokenizer.", 10) == 0) || gen_keys_has(ours, k))
@@ -569,6 +594,7 @@ static void gen_usage(FILE *f) {
             "  --swa-bools       write it as Ollama's per-layer bool array instead\n"
             "  --type f32|f16|bf16  type of the 2-D weights (norms are always F32)\n"
             "  --seed N --std F --embd-std F --eps F\n"
+            "  --threads N       generator threads (default: all CPUs; output is the same)\n"
             "  --untied          also write a separate output.weight\n"
             "  --vocab-from FILE.gguf  copy tokenizer.* keys (vocab size comes from FILE)\n");
 }
@@ -692,6 +718,7 @@ static int gen_parse_args(int argc, char **argv, gen_opts *o, pp_err *err) {
         else if (strcmp(a, "--vocab") == 0) { u = &o->n_vocab; vocab_set = true; }
         else if (strcmp(a, "--window") == 0) u = &o->n_swa;
         else if (strcmp(a, "--ctx") == 0) u = &o->n_ctx;
+        else if (strcmp(a, "--threads") == 0) u = &o->threads;
         else if (strcmp(a, "--swa-pattern") == 0) { u = &o->swa_pattern; o->has_swa_pattern = true; }
         else if (strcmp(a, "--rope-base") == 0) f = &o->rope_base;
         else if (strcmp(a, "--rope-base-swa") == 0) { f = &o->rope_base_swa; o->has_rope_base_swa = true; }
@@ -768,8 +795,8 @@ int main(int argc, char **argv) {
     gen_tensors ts = {0};
     gen_keys keys = {0};
     pp_status st = gguf_writer_init(&w, &err);
-    if (st == PP_OK && gen_write_hparams(w, &o, &keys) != PP_OK)
-        st = pp_err_set(&err, PP_ERR_NOMEM, "metadata: cannot add to the writer");
+    if (st == PP_OK && (st = gen_write_hparams(w, &o, &keys)) != PP_OK)
+        pp_err_set(&err, st, "metadata: %s", gen_writer_msg(w));
     if (st == PP_OK && o.vocab_from) {
         st = gguf_open(o.vocab_from, &src, &err);
         if (st != PP_OK) pp_err_prefix(&err, "--vocab-from: ");
@@ -777,7 +804,10 @@ int main(int argc, char **argv) {
     } else if (st == PP_OK) {
         st = gen_write_vocab(w, o.n_vocab, &err);
     }
-    if (st == PP_OK) st = gen_weights(w, &ts, &o, &err);
+    pp_pool *pool = NULL;
+    if (st == PP_OK) st = pp_pool_init(o.threads ? (int)o.threads : pp_cpu_count(), &pool, &err);
+    if (st == PP_OK) st = gen_weights(w, &ts, pool, &o, &err);
+    pp_pool_free(pool);
     if (st == PP_OK) st = gguf_writer_write(w, o.out, &err);
     gguf_writer_free(w);
     gen_tensors_free(&ts);
