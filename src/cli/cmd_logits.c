@@ -13,9 +13,9 @@
 #include "../engine/engine.h"
 
 static const char USAGE[] =
-    "usage: pippa logits MODEL.gguf --prompt TEXT [--parse-special] [--no-bos] [--top K]\n"
+    "usage: pippa logits MODEL.gguf (--prompt TEXT | --tokens ID,ID,...) [--parse-special] [--no-bos] [--top K]\n"
     "                    [--positions last|all|i,j,...] [--full] [--generate N] [--json]\n"
-    "                    [--kv f32|f16] [--threads N] [--kernels generic]";
+    "                    [--kv f32|f16] [--threads N] [--kernels generic] [--out FILE.f32]";
 
 static int parse_uint(const char *what, const char *s, long max, long *out) {
     char *end = NULL;
@@ -44,7 +44,7 @@ static void top_k(const float *x, size_t n, int k, int32_t *ids) {
 }
 
 int cli_cmd_logits(int argc, char **argv) {
-    const char *path = NULL, *prompt = NULL, *positions = "last";
+    const char *path = NULL, *prompt = NULL, *positions = "last", *out_path = NULL, *tokens_arg = NULL;
     bool parse_special = false, add_bos = true, full = false, as_json = false;
     long topk = 10, gen = 0, threads = 0;
     uint32_t kv = GGUF_TTYPE_F32;
@@ -53,6 +53,8 @@ int cli_cmd_logits(int argc, char **argv) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
         if (!strcmp(a, "--prompt") && has) prompt = argv[++i];
+        else if (!strcmp(a, "--tokens") && has) tokens_arg = argv[++i];
+        else if (!strcmp(a, "--out") && has) out_path = argv[++i];
         else if (!strcmp(a, "--parse-special")) parse_special = true;
         else if (!strcmp(a, "--no-bos")) add_bos = false;
         else if (!strcmp(a, "--full")) full = true;
@@ -74,7 +76,10 @@ int cli_cmd_logits(int argc, char **argv) {
         else if (!path) path = a;
         else { cli_error("logits: unexpected argument '%s'\n%s", a, USAGE); return 2; }
     }
-    if (!path || !prompt) { cli_error("logits: MODEL and --prompt are required\n%s", USAGE); return 2; }
+    if (!path || (!prompt) == (!tokens_arg)) {
+        cli_error("logits: MODEL and one of --prompt or --tokens are required\n%s", USAGE);
+        return 2;
+    }
 
     pp_err err = {0};
     engine_model *em = NULL;
@@ -88,7 +93,26 @@ int cli_cmd_logits(int argc, char **argv) {
     if (engine_model_load(path, &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     const model *m = engine_model_get(em);
     const size_t V = model_get_hparams(m)->n_vocab;
-    if (tok_encode_alloc(engine_model_vocab(em), prompt, strlen(prompt), add_bos, parse_special, &ids, &n, &err)) {
+    if (tokens_arg) {
+        /* explicit ids, e.g. from a reference implementation: "2,651,17" */
+        size_t cap = 1;
+        for (const char *p = tokens_arg; *p; p++) cap += *p == ',';
+        ids = malloc(cap * sizeof *ids);
+        if (!ids) goto oom;
+        const char *p = tokens_arg;
+        while (*p) {
+            char *end = NULL;
+            long v = strtol(p, &end, 10);
+            if (end == p || v < 0 || (size_t)v >= V || (*end && *end != ',')) {
+                cli_error("logits: --tokens: '%s' is not a list of ids in [0, %zu)", tokens_arg, V);
+                rc = 2;
+                goto done;
+            }
+            ids[n++] = (int32_t)v;
+            p = *end ? end + 1 : end;
+        }
+    } else if (tok_encode_alloc(engine_model_vocab(em), prompt, strlen(prompt), add_bos, parse_special, &ids, &n,
+                                &err)) {
         cli_error("%s", err.msg);
         goto done;
     }
@@ -134,6 +158,13 @@ int cli_cmd_logits(int argc, char **argv) {
             if (step[i] > step[best]) best = (int32_t)i;
         gen_ids[g] = best;
         if (g + 1 < gen && model_ctx_eval(c, &best, 1, NULL, step, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+    }
+    if (out_path) { /* selected positions' logits, rows of n_vocab little-endian f32 */
+        FILE *of = fopen(out_path, "wb");
+        if (!of || fwrite(logits, sizeof(float) * V, n_sel, of) != n_sel || fclose(of) != 0) {
+            cli_error("logits: %s: cannot write", out_path);
+            goto done;
+        }
     }
     int32_t tk[1000];
     int k = (int)(topk < (long)V ? topk : (long)V);
