@@ -372,7 +372,7 @@ int cli_cmd_inspect(int argc, char **argv) {
         tt[t->type].bytes += t->nbytes; /* sum <= file size: tensors do not overlap */
         n_params += t->n_elements;      /* each <= INT64_MAX; sum bounded by byte sizes */
     }
-    char summary[256];
+    char summary[384];
     make_summary(f, n_params, summary, sizeof summary);
     int rc = 0;
     if (as_json) rc = print_json(f, n_params, tt, summary);

@@ -20,7 +20,10 @@
  * Every validation point of spec/gguf.md §6 (1-14) is checked at open; after a successful
  * open every view and tensor data range is inside the file. Error messages start with the
  * file's base name: "fx.gguf: tensor 'blk.3.attn_q.weight': data [1200, 9000) lies past the
- * end of the file (8000 bytes)".
+ * end of the file (8000 bytes)". Status: PP_ERR_FORMAT for malformed files,
+ * PP_ERR_UNSUPPORTED for unknown tensor type ids, GGUF versions other than 2/3 and
+ * general.alignment above GGUF_MAX_ALIGNMENT, PP_ERR_IO when the file cannot be read.
+ * Valid ggml types we cannot compute with (IQ*, TQ*, MXFP4) load fine.
  *
  * Thread safety: an open gguf_file is immutable; any number of threads may read it.
  * Ownership: views (keys, strings, array data, tensor names and data) are borrowed from the
