@@ -73,6 +73,11 @@ check "repl unknown" grep -qx "Unknown command '/bogus'. Type /? for help" "$tmp
 check "repl info" grep -Eq "^ +architecture +gemma3$" "$tmp/out"
 check "repl stderr clean" test ! -s "$tmp/err"
 
+# --- inspect reports whether pippa can run a file and its KV cache at a num_ctx ---
+"$PIPPA" inspect "$FX/fx.qat-q4_0.gguf" --num-ctx 1024 >"$tmp/out" 2>&1
+check "inspect kv line" grep -qx "run: KV cache 670.46 KB (F16) at num_ctx 1024, 1.57 MB without sliding-window rings; trained context 2048" "$tmp/out"
+"$PIPPA" inspect "$FX/fx.qat-q4_0.gguf" --num-ctx 0 >/dev/null 2>&1; check "inspect bad num-ctx exit 2" test $? -eq 2
+
 # --- logits ---
 "$PIPPA" logits "$M" --prompt "The quick brown fox jumps over the lazy dog." --top 5 --generate 3 --positions 0,10 --json >"$tmp/json" 2>"$tmp/err"
 check "logits exit 0" test $? -eq 0

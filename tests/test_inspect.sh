@@ -95,7 +95,9 @@ else
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert set(d) == {"file", "version", "alignment", "file_size", "n_params", "summary", "metadata",
-                  "tensors", "types"}, sorted(d)
+                  "tensors", "types", "run"}, sorted(d)
+assert d["run"] == {"ok": True, "num_ctx": 2048, "kv_cache_bytes": 932608, "kv_cache_bytes_without_rings": 3145728,
+                    "context_length": 2048}, d["run"]
 assert d["file"] == "fx.Q4_0.gguf" and d["file_size"] == 4191168 and d["alignment"] == 32
 assert d["n_params"] == 6757376
 assert len(d["tensors"]) == 80

@@ -273,8 +273,79 @@ static void test_truncate(void) {
     model_free(m);
 }
 
+/* Copies a generated model with one change and checks model_load's error text. */
+typedef enum edit { EDIT_NONE, EDIT_ARCH, EDIT_DROP, EDIT_SHAPE, EDIT_IQ, EDIT_LAYERS, EDIT_HEADS, EDIT_KEYTYPE } edit;
+
+static pp_status load_edited(const char *src, edit e, pp_err *err) {
+    gguf_file *f = NULL;
+    pp_err e0 = {0};
+    PP_ASSERT(gguf_open(src, &f, &e0) == PP_OK);
+    gguf_writer *w = NULL;
+    PP_ASSERT(gguf_writer_init(&w, &e0) == PP_OK);
+    if (e == EDIT_ARCH) gguf_writer_set_str(w, "general.architecture", "llama");
+    if (e == EDIT_LAYERS) gguf_writer_set_u32(w, "gemma3.block_count", 600);
+    if (e == EDIT_HEADS) gguf_writer_set_u32(w, "gemma3.attention.head_count_kv", 3);
+    if (e == EDIT_KEYTYPE) gguf_writer_set_str(w, "gemma3.embedding_length", "big");
+    PP_ASSERT(gguf_writer_copy_kvs(w, f) == PP_OK);
+    static uint8_t iq[1 << 20];
+    for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const gguf_tensor *t = gguf_tensor_at(f, i);
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        bool target = !strcmp(name, "blk.1.attn_q.weight");
+        if (target && e == EDIT_DROP) continue;
+        if (target && e == EDIT_SHAPE) {
+            int64_t ne[2] = {t->ne[0], t->ne[1] / 2};
+            gguf_writer_add_tensor(w, name, 2, ne, t->type, t->data, t->nbytes / 2);
+        } else if (target && e == EDIT_IQ) {
+            uint64_t bytes = quant_row_bytes(GGUF_TTYPE_IQ2_XS, (uint64_t)t->ne[0]) * (uint64_t)t->ne[1];
+            PP_ASSERT(bytes <= sizeof iq);
+            gguf_writer_add_tensor(w, name, 2, t->ne, GGUF_TTYPE_IQ2_XS, iq, bytes);
+        } else {
+            gguf_writer_add_tensor(w, name, t->n_dims, t->ne, t->type, t->data, t->nbytes);
+        }
+    }
+    char out[600];
+    snprintf(out, sizeof out, "%s/edited.gguf", t_tmp_dir());
+    PP_ASSERT(gguf_writer_write(w, out, &e0) == PP_OK);
+    gguf_writer_free(w);
+    gguf_close(f);
+    model *m = NULL;
+    pp_status st = model_load(out, &m, err);
+    model_free(m);
+    return st;
+}
+
+static void test_load_errors(void) {
+    char src[600];
+    snprintf(src, sizeof src, "%s/gen-small.gguf", t_tmp_dir());
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd,
+             "%s/pippa-gen --layers 2 --embd 256 --heads 2 --heads-kv 1 --head-dim 128 --ff 256 --vocab 600 -o %s",
+             t_build_dir(), src);
+    if (system(cmd) != 0) { T_CHECK_MSG(0, "pippa-gen failed: %s", cmd); return; }
+    pp_err err = {0};
+    T_CHECK_MSG(load_edited(src, EDIT_NONE, &err) == PP_OK, "%s", err.msg);
+    T_CHECK(load_edited(src, EDIT_ARCH, &err) == PP_ERR_UNSUPPORTED);
+    T_CHECK_MSG(!strcmp(err.msg, "edited.gguf: architecture 'llama' is not supported (pippa runs gemma3)"), "%s", err.msg);
+    T_CHECK(load_edited(src, EDIT_DROP, &err) == PP_ERR_FORMAT);
+    T_CHECK_MSG(!strcmp(err.msg, "edited.gguf: tensor 'blk.1.attn_q.weight' is missing"), "%s", err.msg);
+    T_CHECK(load_edited(src, EDIT_SHAPE, &err) == PP_ERR_FORMAT);
+    T_CHECK_MSG(strstr(err.msg, "tensor 'blk.1.attn_q.weight': expected shape [256, 256], got [256, 128") != NULL, "%s", err.msg);
+    T_CHECK(load_edited(src, EDIT_IQ, &err) == PP_ERR_UNSUPPORTED);
+    T_CHECK_MSG(!strcmp(err.msg, "edited.gguf: tensor 'blk.1.attn_q.weight': type 17 (IQ2_XS) is not supported yet"), "%s",
+                err.msg);
+    T_CHECK(load_edited(src, EDIT_LAYERS, &err) == PP_ERR_FORMAT);
+    T_CHECK_MSG(strstr(err.msg, "'gemma3.block_count': 600 is outside [1, 512]") != NULL, "%s", err.msg);
+    T_CHECK(load_edited(src, EDIT_HEADS, &err) == PP_ERR_FORMAT);
+    T_CHECK_MSG(strstr(err.msg, "head_count a multiple of head_count_kv") != NULL, "%s", err.msg);
+    T_CHECK(load_edited(src, EDIT_KEYTYPE, &err) == PP_ERR_FORMAT);
+    T_CHECK_MSG(strstr(err.msg, "key 'gemma3.embedding_length': expected UINT32, got STRING") != NULL, "%s", err.msg);
+}
+
 int main(void) {
     kern_init(KERN_ISA_AUTO);
+    T_RUN(test_load_errors);
     T_RUN(test_fixtures_exact);
     T_RUN(test_fixtures_default_f16_kv);
     T_RUN(test_thread_determinism);

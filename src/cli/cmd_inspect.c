@@ -1,4 +1,4 @@
-/* cmd_inspect.c - `pippa inspect FILE.gguf [--json]`: metadata, tensor table, per-type
+/* cmd_inspect.c - `pippa inspect FILE.gguf [--json] [--num-ctx N]`: metadata, tensor table, per-type
  * totals, parameter count, file size and a one-line summary of a GGUF file.
  *
  * The file is opened with the validating reader (src/gguf), so everything printed comes from
@@ -10,6 +10,8 @@
  * spec/gguf.md §5).
  */
 #include "cli.h"
+
+#include "../model/model.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -151,7 +153,7 @@ static void print_arr_elem_text(FILE *out, const gguf_kv *kv, uint64_t i) {
 }
 
 static void print_text(const gguf_file *f, uint64_t n_params, const type_total *tt,
-                       const char *summary) {
+                       const char *summary, const char *run_line) {
     FILE *out = stdout;
     char a[32], b[32];
     fmt_commas(gguf_file_size(f), a, sizeof a);
@@ -214,6 +216,7 @@ static void print_text(const gguf_file *f, uint64_t n_params, const type_total *
     fmt_commas(gguf_file_size(f), a, sizeof a);
     cli_fmt_size(gguf_file_size(f), b, sizeof b);
     printf("file size:  %s bytes (%s)\n", a, b);
+    if (run_line[0]) printf("%s\n", run_line);
     printf("%s\n", summary);
 }
 
@@ -268,7 +271,7 @@ static json_t *jarr_elem(const gguf_kv *kv, uint64_t i) {
 }
 
 static int print_json(const gguf_file *f, uint64_t n_params, const type_total *tt,
-                      const char *summary) {
+                      const char *summary, json_t *run) {
     json_t *root = json_object();
     json_object_set_new(root, "file", jstr(pp_view_cstr(gguf_name(f))));
     json_object_set_new(root, "version", json_integer(gguf_version(f)));
@@ -276,6 +279,7 @@ static int print_json(const gguf_file *f, uint64_t n_params, const type_total *t
     json_object_set_new(root, "file_size", json_integer((json_int_t)gguf_file_size(f)));
     json_object_set_new(root, "n_params", json_integer((json_int_t)n_params));
     json_object_set_new(root, "summary", json_string(summary));
+    if (run) json_object_set(root, "run", run);
 
     json_t *md = json_object();
     for (uint64_t i = 0; i < gguf_n_kv(f); i++) {
@@ -336,25 +340,67 @@ static int print_json(const gguf_file *f, uint64_t n_params, const type_total *t
     return 0;
 }
 
+/* For gemma3 files: whether pippa can run it and the KV cache it needs at num_ctx (0: the
+ * default, min(4096, trained length)), as a text line and a JSON object (NULL otherwise). */
+static json_t *describe_run(const char *path, const gguf_file *f, uint32_t num_ctx, char *line, size_t cap) {
+    const gguf_kv *arch = gguf_find_kv(f, "general.architecture");
+    if (!arch || arch->type != GGUF_VTYPE_STRING || !pp_view_eq(arch->v.str, "gemma3")) return NULL;
+    model *m = NULL;
+    pp_err err = {0};
+    json_t *o = json_object();
+    if (model_load(path, &m, &err) != PP_OK) {
+        snprintf(line, cap, "run: pippa cannot run this file: %s", err.msg);
+        json_object_set_new(o, "ok", json_false());
+        json_object_set_new(o, "error", json_string(err.msg));
+        return o;
+    }
+    const model_hparams *hp = model_get_hparams(m);
+    uint32_t n_ctx = num_ctx ? num_ctx : (hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096);
+    uint32_t n_batch = model_ctx_default_params().n_batch;
+    uint64_t kv = model_kv_bytes(hp, n_ctx, n_batch, GGUF_TTYPE_F16);
+    uint64_t naive = 2ull * hp->n_layer * n_ctx * hp->n_head_kv * hp->head_dim * 2;
+    char kvs[32], ns[32];
+    cli_fmt_size(kv, kvs, sizeof kvs);
+    cli_fmt_size(naive, ns, sizeof ns);
+    snprintf(line, cap, "run: KV cache %s (F16) at num_ctx %u, %s without sliding-window rings; trained context %u",
+             kvs, n_ctx, ns, hp->n_ctx_train);
+    json_object_set_new(o, "ok", json_true());
+    json_object_set_new(o, "num_ctx", json_integer(n_ctx));
+    json_object_set_new(o, "kv_cache_bytes", json_integer((json_int_t)kv));
+    json_object_set_new(o, "kv_cache_bytes_without_rings", json_integer((json_int_t)naive));
+    json_object_set_new(o, "context_length", json_integer(hp->n_ctx_train));
+    model_free(m);
+    return o;
+}
+
 int cli_cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
     bool as_json = false;
+    uint32_t num_ctx = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) {
             as_json = true;
+        } else if (!strcmp(argv[i], "--num-ctx") && i + 1 < argc) {
+            char *end = NULL;
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (!*argv[i] || *end || v == 0 || v > (1ul << 24)) {
+                cli_error("inspect: --num-ctx: expected an integer in [1, %lu], got '%s'", 1ul << 24, argv[i]);
+                return 2;
+            }
+            num_ctx = (uint32_t)v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("inspect: unknown option '%s' (usage: pippa inspect FILE.gguf [--json])",
+            cli_error("inspect: unknown option '%s' (usage: pippa inspect FILE.gguf [--json] [--num-ctx N])",
                       argv[i]);
             return 2;
         } else if (!path) {
             path = argv[i];
         } else {
-            cli_error("inspect: more than one file given (usage: pippa inspect FILE.gguf [--json])");
+            cli_error("inspect: more than one file given (usage: pippa inspect FILE.gguf [--json] [--num-ctx N])");
             return 2;
         }
     }
     if (!path) {
-        cli_error("usage: pippa inspect FILE.gguf [--json]");
+        cli_error("usage: pippa inspect FILE.gguf [--json] [--num-ctx N]");
         return 2;
     }
     gguf_file *f;
@@ -375,8 +421,11 @@ int cli_cmd_inspect(int argc, char **argv) {
     char summary[384];
     make_summary(f, n_params, summary, sizeof summary);
     int rc = 0;
-    if (as_json) rc = print_json(f, n_params, tt, summary);
-    else print_text(f, n_params, tt, summary);
+    char run_line[PP_ERR_MSG_MAX + 64] = "";
+    json_t *run = describe_run(path, f, num_ctx, run_line, sizeof run_line);
+    if (as_json) rc = print_json(f, n_params, tt, summary, run);
+    else print_text(f, n_params, tt, summary, run_line);
+    json_decref(run);
     fflush(stdout);
     gguf_close(f);
     return rc;
