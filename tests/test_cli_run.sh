@@ -78,6 +78,22 @@ check "repl stderr clean" test ! -s "$tmp/err"
 check "inspect kv line" grep -qx "run: KV cache 670.46 KB (F16) at num_ctx 1024, 1.57 MB without sliding-window rings; trained context 2048" "$tmp/out"
 "$PIPPA" inspect "$FX/fx.qat-q4_0.gguf" --num-ctx 0 >/dev/null 2>&1; check "inspect bad num-ctx exit 2" test $? -eq 2
 
+# --- bench (speeds are measured, never asserted: only the shape of the output) ---
+"$PIPPA" bench "$FX/fx.Q4_0.gguf" -p 16 -n 4 -r 2 -t 1 --json >"$tmp/bench" 2>"$tmp/err"
+check "bench exit 0" test $? -eq 0
+check "bench json" "$PY" - "$tmp/bench" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["test"] for r in rows] == ["pp16", "tg4"], rows
+for r in rows:
+    assert r["tok_s"] > 0 and r["sd"] >= 0 and r["threads"] == 1 and r["model"] == "fx.Q4_0.gguf"
+assert rows[1]["bytes_per_token"] > 4000000 and rows[1]["read_bandwidth"] > 1e9
+PYEOF
+"$PIPPA" bench "$FX/fx.Q4_0.gguf" -p 8 -n 0 -r 1 >"$tmp/out" 2>&1
+check "bench table" grep -Eq '^\| fx.Q4_0.gguf +\| +4.19 MB \| +6.76M \| .* \| +pp8 \| ' "$tmp/out"
+"$PIPPA" bench "$FX/fx.Q4_0.gguf" -r 0 >/dev/null 2>"$tmp/err"; check "bench bad reps exit 2" test $? -eq 2
+check "bench bad reps message" grep -qx "pippa: bench: -r: expected an integer in \[1, 1000\], got '0'" "$tmp/err"
+
 # --- logits ---
 "$PIPPA" logits "$M" --prompt "The quick brown fox jumps over the lazy dog." --top 5 --generate 3 --positions 0,10 --json >"$tmp/json" 2>"$tmp/err"
 check "logits exit 0" test $? -eq 0

@@ -21,6 +21,8 @@ static const cli_command COMMANDS[] = {
      "Chat with a model (one-shot with a PROMPT or piped stdin, else a REPL)"},
     {"logits", cli_cmd_logits, "logits MODEL --prompt TEXT [--top K] [--positions ...] [--json]",
      "Print the model's logits for a raw prompt (debugging, tests)"},
+    {"bench", cli_cmd_bench, "bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [--json]",
+     "Measure prompt and generation speed (tokens/s) and read bandwidth"},
     {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
      "Show the token ids of TEXT"},
 };
