@@ -57,7 +57,7 @@ AVX2_FLAGS   := -mavx2 -mfma -mf16c
 AVX512_FLAGS := $(AVX2_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni \
                 -mavx512bf16 -mavx512vbmi
 
-.PHONY: all test asan check fuzz bench clean
+.PHONY: all test asan check fuzz bench kern-bench clean
 .SECONDARY:
 all: $(BUILD)/pippa $(TOOL_BIN)
 
@@ -113,6 +113,15 @@ fuzz:
 
 bench: all
 	@scripts/bench.sh
+
+# Kernel micro-benchmark (bench/kern_bench.c): decode GB/s and gemm GFLOP/s per ISA.
+$(BUILD)/pippa-kern-bench: $(BUILD)/bench/kern_bench.o $(LIB)
+	@echo LD $@; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	@echo CC $<; $(CC) $(CFLAGS) -Isrc -c $< -o $@
+kern-bench: $(BUILD)/pippa-kern-bench
+	@$(BUILD)/pippa-kern-bench
 
 clean:
 	rm -rf build build-asan build-fuzz

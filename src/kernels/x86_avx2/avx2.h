@@ -1,0 +1,56 @@
+/* avx2.h - internal to src/kernels/x86_avx2: the AVX2+FMA+F16C kernels and the small
+ * inline helpers they share. Only included by files compiled with -mavx2 -mfma -mf16c.
+ *
+ * Summation order (all kernels here): every output element y[t][o] is one accumulator
+ * chain over the blocks of the row, in block order, then a fixed horizontal sum. The gemm
+ * tiles compute each element with exactly the same instructions as vec_dot, so a result
+ * does not depend on which tile (or thread) produced it. */
+#ifndef PIPPA_KERN_AVX2_H
+#define PIPPA_KERN_AVX2_H
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "../kern_internal.h"
+
+#define KA2_INLINE static inline __attribute__((always_inline))
+
+KA2_INLINE float ka2_hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+KA2_INLINE float ka2_h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+/* Activation quantizers (byte-identical to the generic ones). */
+void kern_act_q8_0_avx2(const float *x, void *y, int64_t n);
+void kern_act_q8_1_avx2(const float *x, void *y, int64_t n);
+void kern_act_q8_K_avx2(const float *x, void *y, int64_t n);
+
+#define KA2_DECL(name)                                                                   \
+    float kern_dot_##name##_avx2(int64_t n, const void *w, const void *a);              \
+    void kern_gemm_##name##_avx2(int64_t n, const void *w, size_t w_row_bytes,           \
+                                 const void *act, size_t act_row_bytes, int n_tok,       \
+                                 float *y, int64_t y_stride, int64_t r0, int64_t r1);
+KA2_DECL(f32_f32)
+KA2_DECL(f16_f32)
+KA2_DECL(bf16_f32)
+KA2_DECL(q4_0_q8_0)
+KA2_DECL(q5_0_q8_0)
+KA2_DECL(q8_0_q8_0)
+KA2_DECL(q4_1_q8_1)
+KA2_DECL(q5_1_q8_1)
+KA2_DECL(q2_K_q8_K)
+KA2_DECL(q3_K_q8_K)
+KA2_DECL(q4_K_q8_K)
+KA2_DECL(q5_K_q8_K)
+KA2_DECL(q6_K_q8_K)
+#undef KA2_DECL
+
+/* Row blocking shared by the gemm drivers: rows are walked in chunks of about this many
+ * weight bytes so a chunk stays in L2 while every token tile passes over it. */
+#define KA2_CHUNK_BYTES (192 * 1024)
+
+#endif

@@ -1,0 +1,302 @@
+/* test_kernels.c - every kernel table the CPU supports against kern_traits_generic.
+ *
+ * For each ISA (generic, avx2, avx512; an ISA the CPU lacks prints SKIP and why) and each
+ * weight type, on odd sizes (1, 3 and 17 blocks; rows not a multiple of the tile; n_tok 1, 3,
+ * 5, 8, 13) and edge data (all-zero blocks, max-magnitude f16 scales, raw random quant bits
+ * incl. -128, extreme activations, negative zero):
+ *   - activation quantizers: byte-identical to generic (also on ties, inf and FLT_MAX);
+ *   - vec_dot: |got - generic| <= tol(type) * S, S = sum |w_i * a_i| over the dequantized
+ *     operands (for formats with a min, the scale and min terms are counted separately:
+ *     S = sum |d*sc*q*a| + sum |m*a|, since that is what the float arithmetic rounds);
+ *   - gemm: every element equals the ISA's own vec_dot exactly (the kernels compute each
+ *     element with the same instruction sequence in every tile, which is what makes logits
+ *     independent of the thread count), and rows outside [r0, r1) are left untouched.
+ * Tolerance table (relative to S): integer-sum formats 1e-5 (exact block sums; only the f32
+ * accumulation order differs from generic's double), float weights 1e-5 plus n * 2^-24
+ * (f32 fma chains over n/8 steps). Also: kern_init(KERN_ISA_GENERIC) and
+ * PIPPA_KERNELS=generic select generic. */
+#include "test.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "kernels/kern.h"
+
+static const uint32_t TYPES[] = {GGUF_TTYPE_F32,  GGUF_TTYPE_F16,  GGUF_TTYPE_BF16, GGUF_TTYPE_Q4_0,
+                                 GGUF_TTYPE_Q4_1, GGUF_TTYPE_Q5_0, GGUF_TTYPE_Q5_1, GGUF_TTYPE_Q8_0,
+                                 GGUF_TTYPE_Q2_K, GGUF_TTYPE_Q3_K, GGUF_TTYPE_Q4_K, GGUF_TTYPE_Q5_K,
+                                 GGUF_TTYPE_Q6_K};
+#define N_TYPES_T (sizeof TYPES / sizeof TYPES[0])
+#define ROWS 7
+#define MAX_TOK 13
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint32_t rnd(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+static float frnd(void) { return (float)((rnd() & 0xFFFFFF) / 8388608.0 - 1.0); } /* [-1, 1) */
+
+static bool is_float_type(uint32_t t) {
+    return t == GGUF_TTYPE_F32 || t == GGUF_TTYPE_F16 || t == GGUF_TTYPE_BF16;
+}
+
+static double tol_rel(uint32_t t, int64_t n) {
+    return is_float_type(t) ? 1e-5 + (double)n / 16777216.0 : 1e-5;
+}
+
+/* byte offsets of the f16 scale (d) and min-scale (m/dmin; -1 if none) fields */
+static void scale_fields(uint32_t t, int *d_off, int *m_off) {
+    *m_off = -1;
+    switch (t) {
+    case GGUF_TTYPE_Q4_1: case GGUF_TTYPE_Q5_1: *d_off = 0; *m_off = 2; break;
+    case GGUF_TTYPE_Q2_K: *d_off = 80; *m_off = 82; break;
+    case GGUF_TTYPE_Q3_K: *d_off = 108; break;
+    case GGUF_TTYPE_Q4_K: case GGUF_TTYPE_Q5_K: *d_off = 0; *m_off = 2; break;
+    case GGUF_TTYPE_Q6_K: *d_off = 208; break;
+    default: *d_off = 0; break;
+    }
+}
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+
+/* Random weight rows: raw random bits for the quants, random finite scales; row 1 starts
+ * with an all-zero block, row 2's second block (or first) has max-magnitude scales. */
+static void fill_weights(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n) {
+    for (size_t i = 0; i < row_bytes * ROWS; i++) w[i] = (uint8_t)rnd();
+    if (t == GGUF_TTYPE_F32) {
+        for (int64_t i = 0; i < n * ROWS; i++) {
+            float v = frnd() * 2.0f;
+            if (i % 11 == 3) v = -0.0f;
+            memcpy(w + 4 * i, &v, 4);
+        }
+        return;
+    }
+    if (t == GGUF_TTYPE_F16 || t == GGUF_TTYPE_BF16) {
+        for (int64_t i = 0; i < n * ROWS; i++) {
+            float v = frnd() * 2.0f;
+            uint16_t h = t == GGUF_TTYPE_F16 ? pp_f32_to_f16(v) : pp_f32_to_bf16(v);
+            if (i % 11 == 3) h = 0x8000; /* -0 */
+            if (i % 97 == 5) h = t == GGUF_TTYPE_F16 ? 0x7BFF : 0x4F00; /* f16 max finite; bf16 2^31 */
+            put16(w + 2 * i, h);
+        }
+        return;
+    }
+    const uint32_t bs = quant_block_size(t), bb = quant_block_bytes(t);
+    const int64_t nb = n / bs;
+    int d_off, m_off;
+    scale_fields(t, &d_off, &m_off);
+    for (int r = 0; r < ROWS; r++) {
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *blk = w + (size_t)r * row_bytes + (size_t)b * bb;
+            put16(blk + d_off, pp_f32_to_f16(frnd() * 0.01f));
+            if (m_off >= 0) put16(blk + m_off, pp_f32_to_f16(frnd() * 0.01f));
+        }
+    }
+    memset(w + row_bytes, 0, bb); /* row 1: zero block */
+    uint8_t *mx = w + 2 * row_bytes + (nb > 1 ? bb : 0);
+    put16(mx + d_off, 0x7BFF);
+    if (m_off >= 0) put16(mx + m_off, 0xFBFF);
+}
+
+/* Activations: random, an all-zero block, negative zeros, extremes of the format's range. */
+static void fill_acts(uint32_t t, float *x, int64_t n, int n_tok) {
+    const float big = t == GGUF_TTYPE_F32 || t == GGUF_TTYPE_F16 || t == GGUF_TTYPE_BF16 ? 1e20f
+                      : quant_block_size(t) == 256                                       ? 1e20f
+                                                                                          : 1e3f;
+    for (int tk = 0; tk < n_tok; tk++) {
+        float *v = x + (int64_t)tk * n;
+        for (int64_t i = 0; i < n; i++) v[i] = frnd() * 3.0f;
+        const int64_t blk = n >= 64 ? 32 : n / 2;
+        if (tk % 3 == 1) memset(v, 0, (size_t)blk * sizeof *v); /* zero block */
+        if (tk % 3 == 2)
+            for (int64_t i = 0; i < blk; i++) v[i] = -0.0f;
+        if (tk == 4 || tk == 8) {
+            for (int64_t i = 0; i < n; i += 7) v[i] = (i & 8) ? big : -big;
+            v[n - 1] = 1e-40f; /* subnormal */
+        }
+    }
+}
+
+/* S = sum |w*a| with the scale and min parts of the weight counted separately. */
+static double abs_scale(uint32_t t, const uint8_t *wrow, const void *act, int64_t n) {
+    float *wd = malloc((size_t)n * sizeof *wd), *wm = malloc((size_t)n * sizeof *wm),
+          *a = malloc((size_t)n * sizeof *a);
+    const kern_type_traits *g = kern_traits_generic(t);
+    pp_err err = {0};
+    if (g->act_type == GGUF_TTYPE_F32) memcpy(a, act, (size_t)n * sizeof *a);
+    else PP_ASSERT(quant_dequantize_row(g->act_type, act, a, n, &err) == PP_OK);
+    int d_off = 0, m_off = -1;
+    size_t rb = quant_row_bytes(t, (uint64_t)n);
+    uint8_t *c = malloc(rb);
+    memcpy(c, wrow, rb);
+    memset(wm, 0, (size_t)n * sizeof *wm);
+    if (!is_float_type(t)) {
+        scale_fields(t, &d_off, &m_off);
+        const uint32_t bb = quant_block_bytes(t);
+        if (m_off >= 0) {
+            for (size_t b = 0; b < rb / bb; b++) put16(c + b * bb + m_off, 0);
+            uint8_t *c2 = malloc(rb);
+            memcpy(c2, wrow, rb);
+            for (size_t b = 0; b < rb / bb; b++) put16(c2 + b * bb + d_off, 0);
+            PP_ASSERT(quant_dequantize_row(t, c2, wm, n, &err) == PP_OK);
+            free(c2);
+        }
+    }
+    PP_ASSERT(quant_dequantize_row(t, c, wd, n, &err) == PP_OK);
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += fabs((double)wd[i] * a[i]) + fabs((double)wm[i] * a[i]);
+    /* Q4_1/Q5_1: the min term is m * s with s = d_a * sum(q_a) stored as f16 */
+    free(wd), free(wm), free(a), free(c);
+    return s;
+}
+
+static const kern_isa ISAS[] = {KERN_ISA_GENERIC, KERN_ISA_AVX2, KERN_ISA_AVX512};
+
+static int isa_skip(kern_isa isa) {
+    if (kern_isa_available(isa)) return 0;
+    t_skip("%s: CPU lacks the ISA (or not an x86-64 build)", kern_isa_name(isa));
+    return 1;
+}
+
+/* ---- quantizers ---- */
+
+static void check_quantizers(kern_isa isa) {
+    static const uint32_t reps[] = {GGUF_TTYPE_Q8_0, GGUF_TTYPE_Q4_1, GGUF_TTYPE_Q4_K};
+    const int64_t n = 17 * 256;
+    float *x = malloc((size_t)n * sizeof *x);
+    uint8_t *a = malloc(n * 2), *b = malloc(n * 2);
+    for (int rep = 0; rep < 3; rep++) {
+        const kern_type_traits *tt = kern_traits_isa(isa, reps[rep]), *g = kern_traits_generic(reps[rep]);
+        for (int pass = 0; pass < 6; pass++) {
+            for (int64_t i = 0; i < n; i++) x[i] = frnd() * (pass == 0 ? 1.0f : pass == 1 ? 1e-3f : 50.0f);
+            if (pass == 2) { /* exact ties: amax 127 (Q8_0/Q8_1) and max -127 (Q8_K) */
+                for (int64_t i = 0; i < n; i++) x[i] = (float)((int)(rnd() % 255) - 127) * 0.5f;
+                for (int64_t i = 0; i < n; i += 32) x[i] = (i / 32) % 2 ? 127.0f : -127.0f;
+            }
+            if (pass == 3) { /* zero blocks, negative zeros, subnormals */
+                memset(x, 0, 256 * sizeof *x);
+                for (int64_t i = 256; i < 512; i++) x[i] = -0.0f;
+                for (int64_t i = 512; i < 768; i++) x[i] = (i & 1) ? 1e-40f : -3e-42f;
+            }
+            if (pass == 4) /* extremes */
+                for (int64_t i = 0; i < n; i += 5) x[i] = (i & 16) ? FLT_MAX : -FLT_MAX;
+            if (pass == 5) /* infinities and first-wins max ties */
+                for (int64_t i = 0; i < n; i += 37) x[i] = (i & 64) ? INFINITY : (i & 32) ? -5.0f : 5.0f;
+            for (int64_t len = g->act_blck; len <= n; len = len == g->act_blck ? 3 * len : n) {
+                const size_t nb = kern_act_row_bytes(g, len);
+                memset(a, 0xA5, nb);
+                memset(b, 0x5A, nb);
+                g->quantize_act(x, a, len);
+                tt->quantize_act(x, b, len);
+                size_t first = nb;
+                for (size_t i = 0; i < nb; i++)
+                    if (a[i] != b[i]) { first = i; break; }
+                T_CHECK_MSG(first == nb, "%s act for %s pass %d n %lld: byte %zu differs (%02x vs %02x)",
+                            kern_isa_name(isa), quant_type_name(reps[rep]), pass, (long long)len, first,
+                            first < nb ? a[first] : 0, first < nb ? b[first] : 0);
+                if (len == n) break;
+            }
+        }
+    }
+    free(x), free(a), free(b);
+}
+
+/* ---- vec_dot and gemm ---- */
+
+static void check_type(kern_isa isa, uint32_t t, int64_t n) {
+    const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
+    T_CHECK_MSG(tt != NULL, "%s has no kernel for %s", kern_isa_name(isa), quant_type_name(t));
+    if (!tt) return;
+    const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = kern_act_row_bytes(g, n);
+    uint8_t *w = malloc(rb * ROWS), *act = malloc(ab * MAX_TOK);
+    float *x = malloc((size_t)n * MAX_TOK * sizeof *x), *y = malloc(sizeof(float) * ROWS * (MAX_TOK + 1) * 2);
+    fill_weights(t, w, rb, n);
+    fill_acts(t, x, n, MAX_TOK);
+    for (int tk = 0; tk < MAX_TOK; tk++) g->quantize_act(x + (int64_t)tk * n, act + (size_t)tk * ab, n);
+    double worst = 0;
+    for (int r = 0; r < ROWS; r++)
+        for (int tk = 0; tk < MAX_TOK; tk++) {
+            const uint8_t *wr = w + (size_t)r * rb, *ar = act + (size_t)tk * ab;
+            float ref = g->vec_dot(n, wr, ar), got = tt->vec_dot(n, wr, ar);
+            double s = abs_scale(t, wr, ar, n), err = fabs((double)got - ref);
+            double lim = tol_rel(t, n) * s + 1e-37;
+            if (s > 0 && err / s > worst) worst = err / s;
+            T_CHECK_MSG(err <= lim, "%s %s n %lld row %d tok %d: got %.9g want %.9g (err %.3g, S %.3g)",
+                        kern_isa_name(isa), quant_type_name(t), (long long)n, r, tk, got, ref, err, s);
+        }
+    static const int toks[] = {1, 3, 5, 8, 13};
+    for (int k = 0; k < 5; k++) {
+        const int nt = toks[k];
+        const int64_t ys = ROWS + 1 + k; /* a stride that is not the row count */
+        for (int range = 0; range < 3; range++) {
+            const int64_t r0 = range == 1 ? 1 : range == 2 ? 2 : 0, r1 = range == 2 ? 3 : ROWS;
+            for (int64_t i = 0; i < ys * nt; i++) y[i] = -12345.0f;
+            kern_matmul(tt, n, w, rb, act, ab, nt, y, ys, r0, r1);
+            int bad = 0;
+            for (int tk = 0; tk < nt; tk++)
+                for (int64_t o = 0; o < ys; o++) {
+                    float want = o >= r0 && o < r1 ? tt->vec_dot(n, w + (size_t)o * rb, act + (size_t)tk * ab) : -12345.0f;
+                    float got = y[tk * ys + o];
+                    if (memcmp(&want, &got, sizeof got) != 0 && bad++ < 3)
+                        T_CHECK_MSG(0, "%s %s gemm n %lld n_tok %d rows [%lld,%lld) y[%d][%lld] = %.9g, vec_dot %.9g",
+                                    kern_isa_name(isa), quant_type_name(t), (long long)n, nt, (long long)r0,
+                                    (long long)r1, tk, (long long)o, got, want);
+                }
+        }
+    }
+    if (getenv("PIPPA_TEST_VERBOSE"))
+        printf("%s %-5s n %5lld: worst |err|/S %.3g\n", kern_isa_name(isa), quant_type_name(t), (long long)n, worst);
+    free(w), free(act), free(x), free(y);
+}
+
+static void check_isa(kern_isa isa) {
+    for (size_t i = 0; i < N_TYPES_T; i++) {
+        const uint32_t t = TYPES[i];
+        const int64_t bs = is_float_type(t) ? 32 : kern_traits_generic(t)->act_blck;
+        const int64_t sizes[] = {bs, 3 * bs, 17 * bs, 37, 5};
+        for (int s = 0; s < (is_float_type(t) ? 5 : 3); s++) check_type(isa, t, sizes[s]);
+    }
+}
+
+static void test_generic(void) { check_isa(KERN_ISA_GENERIC); }
+static void test_avx2(void) {
+    if (isa_skip(KERN_ISA_AVX2)) return;
+    check_quantizers(KERN_ISA_AVX2);
+    check_isa(KERN_ISA_AVX2);
+}
+static void test_avx512(void) {
+    if (isa_skip(KERN_ISA_AVX512)) return;
+    check_quantizers(KERN_ISA_AVX512);
+    check_isa(KERN_ISA_AVX512);
+}
+
+static void test_select_generic(void) {
+    T_CHECK(kern_init(KERN_ISA_GENERIC) == KERN_ISA_GENERIC);
+    T_CHECK(kern_active_isa() == KERN_ISA_GENERIC);
+    T_CHECK(kern_traits(GGUF_TTYPE_Q4_0) == kern_traits_generic(GGUF_TTYPE_Q4_0));
+    const char *old = getenv("PIPPA_KERNELS");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("PIPPA_KERNELS", "generic", 1);
+    T_CHECK(kern_init(KERN_ISA_AUTO) == KERN_ISA_GENERIC);
+    T_CHECK(kern_traits(GGUF_TTYPE_Q6_K)->vec_dot == kern_traits_generic(GGUF_TTYPE_Q6_K)->vec_dot);
+    if (saved) setenv("PIPPA_KERNELS", saved, 1);
+    else unsetenv("PIPPA_KERNELS");
+    free(saved);
+    kern_isa best = kern_init(KERN_ISA_AUTO);
+    if (!old && kern_isa_available(KERN_ISA_AVX2)) T_CHECK(best != KERN_ISA_GENERIC);
+    (void)ISAS;
+}
+
+int main(void) {
+    T_RUN(test_select_generic);
+    T_RUN(test_generic);
+    T_RUN(test_avx2);
+    T_RUN(test_avx512);
+    return t_finish("kernels");
+}
