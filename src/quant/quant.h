@@ -5,10 +5,13 @@
  *     quant_quantize_row(GGUF_TTYPE_Q4_K, row, blocks, 256, &err);
  *     quant_dequantize_row(GGUF_TTYPE_Q4_K, blocks, row, 256, &err);
  *
- * Layouts and rounding rules: shared/spec/quant-formats.md. Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and
- * the activation formats Q8_0/Q8_1/Q8_K are bit-identical to llama.cpp's *_ref routines;
- * K-quants use their own search and reach at most llama.cpp's error. Every block struct has
- * a _Static_assert on its size. Thread safety: pure functions, reentrant.
+ * Layouts and rounding rules: shared/spec/quant-formats.md. Dequantization is bit-identical
+ * to ggml's to_float (float32, no FMA). Every quantizer (Q4_0..Q8_1, Q2_K..Q6_K, Q8_K, F16,
+ * BF16) is bit-identical to llama.cpp's *_ref routine, i.e. to llama-quantize without an
+ * imatrix (tests/test_quant_fx.c re-quantizes every fixture tensor and compares the bytes).
+ * Inputs of the per-format routines may be anything (no undefined behaviour on NaN/inf or
+ * extreme values); the dispatchers reject non-finite input. Every block struct has a
+ * _Static_assert on its size. Thread safety: pure functions, reentrant.
  */
 #ifndef PIPPA_QUANT_H
 #define PIPPA_QUANT_H
