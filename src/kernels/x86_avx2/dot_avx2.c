@@ -14,7 +14,7 @@
 #include "avx2.h"
 
 #define RM 4 /* rows per gemm tile */
-#define TN 2 /* tokens per gemm tile */
+#define TN 3 /* tokens per gemm tile (2 for the float weights: 4x3 f32 tiles spill) */
 
 /* ---- 32-element blocks ---- */
 
@@ -312,7 +312,11 @@ KA2_INLINE void tile_rt(int fam, int kind, int R, int T, int64_t n, const uint8_
                         const uint8_t *a, size_t arb, float *y, int64_t ys) {
     switch (T) {
     case 1: tile_any(fam, kind, R, 1, n, w, wrb, a, arb, y, ys); break;
-    default: tile_any(fam, kind, R, 2, n, w, wrb, a, arb, y, ys); break;
+    case 2: tile_any(fam, kind, R, 2, n, w, wrb, a, arb, y, ys); break;
+    default:
+        if (fam) tile_any(fam, kind, R, 2, n, w, wrb, a, arb, y, ys); /* 4x2: float tiles spill beyond */
+        else tile_any(fam, kind, R, TN, n, w, wrb, a, arb, y, ys);
+        break;
     }
 }
 
@@ -323,8 +327,9 @@ KA2_INLINE void gemm_any(int fam, int kind, int64_t n, const void *w, size_t wrb
     chunk = chunk < RM ? RM : chunk - chunk % RM;
     for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
         const int64_t c1 = c0 + chunk < r1 ? c0 + chunk : r1;
-        for (int t0 = 0; t0 < n_tok; t0 += TN) {
-            const int T = n_tok - t0 < TN ? n_tok - t0 : TN;
+        const int tn = fam ? 2 : TN;
+        for (int t0 = 0; t0 < n_tok; t0 += tn) {
+            const int T = n_tok - t0 < tn ? n_tok - t0 : tn;
             const uint8_t *at = ab + (size_t)t0 * arb;
             float *yt = y + (int64_t)t0 * ys;
             int64_t r = c0;
