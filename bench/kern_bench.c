@@ -1,8 +1,9 @@
 /* kern_bench.c - micro-benchmark of the matmul kernels on Gemma-3-1B-shaped matrices.
  * Decode: kern_matmul with n_tok 1 over all rows, reported in GB/s of weight bytes read.
  * Prefill: n_tok 256 (fewer for generic, which is slow), in GFLOP/s (2 flops per MAC).
- * One thread; numbers are best of a few repetitions. Never gates anything (STYLE.md §9).
- * Usage: build/pippa-kern-bench [seconds-per-case] */
+ * Rows are split over a thread pool like the model does; numbers are best of a few
+ * repetitions. Never gates anything (STYLE.md §9).
+ * Usage: build/pippa-kern-bench [seconds-per-case [threads]] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +44,32 @@ static void fill(uint32_t t, uint8_t *w, size_t bytes) {
             if (offs[k] >= 0) memcpy(w + b + offs[k], &h, 2);
 }
 
+typedef struct job {
+    const kern_type_traits *tt;
+    int64_t n_in, n_out;
+    const uint8_t *w, *act;
+    size_t rb, ab;
+    int n_tok;
+    float *y;
+} job;
+
+static void job_run(void *ctx, int ith, int nth) {
+    const job *j = ctx;
+    int64_t lo, hi;
+    pp_split(j->n_out, ith, nth, &lo, &hi);
+    kern_matmul(j->tt, j->n_in, j->w, j->rb, j->act, j->ab, j->n_tok, j->y, j->n_out, lo, hi);
+}
+
+static pp_pool *pool;
+
 static double best_time(const kern_type_traits *tt, int64_t n_in, int64_t n_out, const uint8_t *w, size_t rb,
                         const uint8_t *act, size_t ab, int n_tok, float *y, double budget) {
     double best = 1e30, t_end = now() + budget;
     int reps = 0;
+    job j = {tt, n_in, n_out, w, act, rb, ab, n_tok, y};
     do {
         double t0 = now();
-        kern_matmul(tt, n_in, w, rb, act, ab, n_tok, y, n_out, 0, n_out);
+        pp_pool_run(pool, job_run, &j);
         double dt = now() - t0;
         if (dt < best) best = dt;
         reps++;
@@ -59,6 +79,13 @@ static double best_time(const kern_type_traits *tt, int64_t n_in, int64_t n_out,
 
 int main(int argc, char **argv) {
     double budget = argc > 1 ? atof(argv[1]) : 0.5;
+    int threads = argc > 2 ? atoi(argv[2]) : 1;
+    pp_err err = {0};
+    if (pp_pool_init(threads, &pool, &err) != PP_OK) {
+        fprintf(stderr, "kern_bench: %s\n", err.msg);
+        return 1;
+    }
+    printf("threads %d\n", pp_pool_size(pool));
     static const uint32_t types[] = {GGUF_TTYPE_Q4_0, GGUF_TTYPE_Q8_0, GGUF_TTYPE_Q5_0,
                                      GGUF_TTYPE_Q4_K, GGUF_TTYPE_Q6_K, GGUF_TTYPE_F16};
     static const int64_t shapes[][2] = {{1152, 6912}, {6912, 1152}}; /* n_in, n_out */
@@ -95,5 +122,6 @@ int main(int argc, char **argv) {
             free(w);
         }
     }
+    pp_pool_free(pool);
     return 0;
 }

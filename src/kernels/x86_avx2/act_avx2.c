@@ -7,8 +7,14 @@
  * like roundf; the 1.5*2^23 trick of nearest_int), and the same int8 store (saturating for
  * Q8_0, low byte of cvttss2si for Q8_1 and Q8_K). Inputs with NaN are out of scope (the max
  * search order differs).
+ * The multiply and the add of the rounding trick must stay two roundings: gcc in ISO mode
+ * does not contract them; clang is told so by the pragma below.
  * ref: shared/spec/quant-formats.md §5.1. */
 #include "avx2.h"
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 /* max |x| of 32 floats; max_ps(|x|, m) keeps m when |x| is NaN, like the scalar loops */
 static inline __m256 absmax32(const float *x, __m256 *v) {

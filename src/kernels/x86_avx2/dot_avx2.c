@@ -6,14 +6,15 @@
  * is unpacked once and used for T tokens, each activation block is loaded once for R rows.
  * vec_dot is the 1x1 tile, and every output element runs the same instruction sequence in
  * every tile shape, so results are bit-identical between vec_dot, gemm and any row split.
- * Integer block sums are exact (sign trick: |w| * sign(a, w) with maddubs; |w| <= 128 and
- * activations in [-127, 127] cannot saturate the int16 pairs); only the f32 accumulation
+ * Integer block sums are exact (Q8_0: sign trick |w| * sign(a, w) with maddubs, |w| <= 128
+ * and activations in [-127, 127] cannot saturate the int16 pairs; Q4_0/Q5_0: unsigned quants
+ * minus the offset's products; Q4_1/Q5_1: unsigned quants); only the f32 accumulation
  * differs from generic/ (which accumulates in double).
  * ref: shared/spec/quant-formats.md §2, §5; generic/dot_generic.c (the specification). */
 #include "avx2.h"
 
 #define RM 4 /* rows per gemm tile */
-#define TN 2 /* tokens per gemm tile */
+#define TN 3 /* tokens per gemm tile (2 for the float weights: 4x3 f32 tiles spill) */
 
 /* ---- 32-element blocks ---- */
 
@@ -29,6 +30,9 @@ KA2_INLINE size_t wsize(int kind) {
     }
 }
 KA2_INLINE int has_min(int kind) { return kind == B_Q4_1 || kind == B_Q5_1; }
+/* Q4_0/Q5_0 stay unsigned (q = u - off): sum (u-off)*a = maddubs(u, a) - maddubs(off, a),
+ * both int16 pair sums within +-3937, so the int16 difference is exact. */
+KA2_INLINE int offset_of(int kind) { return kind == B_Q4_0 ? 8 : kind == B_Q5_0 ? 16 : 0; }
 KA2_INLINE size_t asize(int kind) { return has_min(kind) ? sizeof(block_q8_1) : sizeof(block_q8_0); }
 
 /* 16 packed bytes -> 32 nibbles in element order (low nibbles are elements 0..15) */
@@ -50,18 +54,19 @@ KA2_INLINE __m256i high_bits(const uint8_t *qh) {
     return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
-/* weight block -> 32 int8 (signed kinds) or uint8 (kinds with a min), scale, min */
+/* weight block -> 32 int8 (Q8_0) or uint8 (the others; Q4_0/Q5_0 still carry their
+ * offset), scale, min */
 KA2_INLINE __m256i unpack32(int kind, const uint8_t *p, float *d, float *m) {
     switch (kind) {
     case B_Q4_0: {
         const block_q4_0 *b = (const block_q4_0 *)p;
         *d = ka2_h2f(b->d);
-        return _mm256_sub_epi8(nibbles(b->qs), _mm256_set1_epi8(8));
+        return nibbles(b->qs);
     }
     case B_Q5_0: {
         const block_q5_0 *b = (const block_q5_0 *)p;
         *d = ka2_h2f(b->d);
-        return _mm256_sub_epi8(_mm256_or_si256(nibbles(b->qs), high_bits(b->qh)), _mm256_set1_epi8(16));
+        return _mm256_or_si256(nibbles(b->qs), high_bits(b->qh));
     }
     case B_Q8_0: {
         const block_q8_0 *b = (const block_q8_0 *)p;
@@ -83,10 +88,12 @@ KA2_INLINE __m256i unpack32(int kind, const uint8_t *p, float *d, float *m) {
     }
 }
 
-/* exact sum of the 32 products, as 8 int32 lanes */
-KA2_INLINE __m256i idot32(int kind, __m256i x, __m256i ax, __m256i a) {
+/* exact sum of the 32 products, as 8 int32 lanes; aoff = maddubs(offset, a) */
+KA2_INLINE __m256i idot32(int kind, __m256i x, __m256i ax, __m256i a, __m256i aoff) {
     const __m256i ones = _mm256_set1_epi16(1);
     if (has_min(kind)) return _mm256_madd_epi16(_mm256_maddubs_epi16(x, a), ones);
+    if (offset_of(kind))
+        return _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(x, a), aoff), ones);
     return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(a, x)), ones);
 }
 
@@ -103,12 +110,13 @@ KA2_INLINE void tile32(int kind, int R, int T, int64_t nb, const uint8_t *w, siz
             accm[r][t] = 0.0f;
         }
     for (int64_t b = 0; b < nb; b++) {
-        __m256i x[RM], ax[RM], qa[TN];
+        __m256i x[RM], ax[RM], qa[TN], aoff[TN];
         float dw[RM], mw[RM], da[TN], sa[TN];
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             x[r] = unpack32(kind, w + (size_t)r * wrb + (size_t)b * ws, &dw[r], &mw[r]);
-            ax[r] = _mm256_sign_epi8(x[r], x[r]);
+            if (kind == B_Q8_0) ax[r] = _mm256_sign_epi8(x[r], x[r]);
+            else ax[r] = x[r];
         }
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) {
@@ -123,12 +131,14 @@ KA2_INLINE void tile32(int kind, int R, int T, int64_t nb, const uint8_t *w, siz
                 da[t] = ka2_h2f(q->d);
                 qa[t] = _mm256_loadu_si256((const __m256i *)q->qs);
             }
+            aoff[t] = offset_of(kind) ? _mm256_maddubs_epi16(_mm256_set1_epi8((char)offset_of(kind)), qa[t])
+                                      : _mm256_setzero_si256();
         }
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
             for (int t = 0; t < T; t++) {
-                __m256 s = _mm256_cvtepi32_ps(idot32(kind, x[r], ax[r], qa[t]));
+                __m256 s = _mm256_cvtepi32_ps(idot32(kind, x[r], ax[r], qa[t], aoff[t]));
                 acc[r][t] = _mm256_fmadd_ps(s, _mm256_set1_ps(dw[r] * da[t]), acc[r][t]);
                 if (has_min(kind)) accm[r][t] += mw[r] * sa[t];
             }
@@ -138,6 +148,98 @@ KA2_INLINE void tile32(int kind, int R, int T, int64_t nb, const uint8_t *w, siz
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++)
             y[(int64_t)t * ys + r] = has_min(kind) ? ka2_hsum(acc[r][t]) + accm[r][t] : ka2_hsum(acc[r][t]);
+}
+
+/* Q4_0 / Q5_0, two blocks per step: the packed nibbles of blocks b and b+1 share one
+ * register, low nibbles (elements 0..15 of each block) in `lo`, high nibbles in `hi`; the
+ * activations are permuted to match. After madd, lanes 0-3 hold block b and lanes 4-7 block
+ * b+1, scaled by [dd_b x4 | dd_b+1 x4]. An odd last block pairs with zeros (scale 0).
+ * Bounds: maddubs pairs <= 2*31*128, two of them minus the offset term fit int16. */
+KA2_INLINE __m256i high_pair(uint64_t h, __m256i idx) {
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)h), idx);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+/* two f16 scales -> [d0 x4 | d1 x4] with one conversion */
+KA2_INLINE __m256 scale_pair(uint16_t h0, uint16_t h1) {
+    __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+
+KA2_INLINE void unpack_pair(int kind, const uint8_t *p0, int two, __m256i *lo, __m256i *hi, __m256 *dwv) {
+    const size_t ws = wsize(kind);
+    const uint8_t *p1 = p0 + ws;
+    const size_t qs_off = kind == B_Q4_0 ? 2 : 6;
+    uint16_t h0, h1 = 0;
+    memcpy(&h0, p0, 2);
+    __m128i q0 = _mm_loadu_si128((const __m128i *)(p0 + qs_off)), q1 = _mm_setzero_si128();
+    if (two) {
+        q1 = _mm_loadu_si128((const __m128i *)(p1 + qs_off));
+        memcpy(&h1, p1, 2);
+    }
+    const __m256i f = _mm256_set1_epi8(0x0F);
+    __m256i v = _mm256_set_m128i(q1, q0);
+    *lo = _mm256_and_si256(v, f);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), f);
+    if (kind == B_Q5_0) {
+        uint32_t b0, b1 = 0;
+        memcpy(&b0, p0 + 2, 4);
+        if (two) memcpy(&b1, p1 + 2, 4);
+        const uint64_t hh = (uint64_t)b0 | (uint64_t)b1 << 32;
+        const __m256i idx_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
+        const __m256i idx_hi = _mm256_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+                                                6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+        *lo = _mm256_or_si256(*lo, high_pair(hh, idx_lo));
+        *hi = _mm256_or_si256(*hi, high_pair(hh, idx_hi));
+    }
+    *dwv = scale_pair(h0, h1);
+}
+
+KA2_INLINE void tile32p(int kind, int R, int T, int64_t nb, const uint8_t *w, size_t wrb,
+                        const uint8_t *a, size_t arb, float *y, int64_t ys) {
+    __m256 acc[RM][TN];
+    const size_t ws = wsize(kind);
+    const __m256i ones = _mm256_set1_epi16(1), off = _mm256_set1_epi8((char)offset_of(kind));
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b += 2) {
+        const int two = b + 1 < nb;
+        __m256i lo[RM], hi[RM], alo[TN], ahi[TN], aoff[TN];
+        __m256 dwv[RM], dav[TN];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) unpack_pair(kind, w + (size_t)r * wrb + (size_t)b * ws, two, &lo[r], &hi[r], &dwv[r]);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            const block_q8_0 *q = (const block_q8_0 *)(a + (size_t)t * arb) + b;
+            __m256i a0 = _mm256_loadu_si256((const __m256i *)q[0].qs), a1 = _mm256_setzero_si256();
+            uint16_t d1 = 0;
+            if (two) {
+                a1 = _mm256_loadu_si256((const __m256i *)q[1].qs);
+                d1 = q[1].d;
+            }
+            alo[t] = _mm256_permute2x128_si256(a0, a1, 0x20);
+            ahi[t] = _mm256_permute2x128_si256(a0, a1, 0x31);
+            aoff[t] = _mm256_add_epi16(_mm256_maddubs_epi16(off, alo[t]), _mm256_maddubs_epi16(off, ahi[t]));
+            dav[t] = scale_pair(q[0].d, d1);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (int t = 0; t < T; t++) {
+                __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], alo[t]), _mm256_maddubs_epi16(hi[r], ahi[t]));
+                __m256i s = _mm256_madd_epi16(_mm256_sub_epi16(p, aoff[t]), ones);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dwv[r], dav[t]), acc[r][t]);
+            }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) y[(int64_t)t * ys + r] = ka2_hsum(acc[r][t]);
 }
 
 /* ---- float weights: 8 elements per step; a ragged tail goes through zero-padded copies ---- */
@@ -202,6 +304,7 @@ KA2_INLINE void tilef(int kind, int R, int T, int64_t n, const uint8_t *w, size_
 KA2_INLINE void tile_any(int fam, int kind, int R, int T, int64_t n, const uint8_t *w, size_t wrb,
                          const uint8_t *a, size_t arb, float *y, int64_t ys) {
     if (fam) tilef(kind, R, T, n, w, wrb, a, arb, y, ys);
+    else if (offset_of(kind)) tile32p(kind, R, T, n / 32, w, wrb, a, arb, y, ys);
     else tile32(kind, R, T, n / 32, w, wrb, a, arb, y, ys);
 }
 
@@ -209,7 +312,11 @@ KA2_INLINE void tile_rt(int fam, int kind, int R, int T, int64_t n, const uint8_
                         const uint8_t *a, size_t arb, float *y, int64_t ys) {
     switch (T) {
     case 1: tile_any(fam, kind, R, 1, n, w, wrb, a, arb, y, ys); break;
-    default: tile_any(fam, kind, R, 2, n, w, wrb, a, arb, y, ys); break;
+    case 2: tile_any(fam, kind, R, 2, n, w, wrb, a, arb, y, ys); break;
+    default:
+        if (fam) tile_any(fam, kind, R, 2, n, w, wrb, a, arb, y, ys); /* 4x2: float tiles spill beyond */
+        else tile_any(fam, kind, R, TN, n, w, wrb, a, arb, y, ys);
+        break;
     }
 }
 
@@ -220,8 +327,9 @@ KA2_INLINE void gemm_any(int fam, int kind, int64_t n, const void *w, size_t wrb
     chunk = chunk < RM ? RM : chunk - chunk % RM;
     for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
         const int64_t c1 = c0 + chunk < r1 ? c0 + chunk : r1;
-        for (int t0 = 0; t0 < n_tok; t0 += TN) {
-            const int T = n_tok - t0 < TN ? n_tok - t0 : TN;
+        const int tn = fam ? 2 : TN;
+        for (int t0 = 0; t0 < n_tok; t0 += tn) {
+            const int T = n_tok - t0 < tn ? n_tok - t0 : tn;
             const uint8_t *at = ab + (size_t)t0 * arb;
             float *yt = y + (int64_t)t0 * ys;
             int64_t r = c0;

@@ -35,37 +35,44 @@ KA2_INLINE size_t ksize(int kind) {
 }
 
 /* 16 int16 scales -> the 8 expanded madd operands */
-KA2_INLINE void expand_scales(const int16_t *sc16, __m256i *out) {
-    const __m256i v = _mm256_loadu_si256((const __m256i *)sc16);
+KA2_INLINE void expand_scales(__m256i v, __m256i *out) {
     const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
                                           2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
     for (int k = 0; k < 8; k++)
         out[k] = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(v, _mm256_set1_epi32(k)), pick);
 }
 
-static void scale_min_k4(int j, const uint8_t *b, int *sc, int *m) {
-    if (j < 4) {
-        *sc = b[j] & 63;
-        *m = b[j + 4] & 63;
-    } else {
-        *sc = (b[j + 4] & 0xF) | ((b[j - 4] >> 6) << 4);
-        *m = (b[j + 4] >> 4) | ((b[j] >> 6) << 4);
-    }
+/* Q4_K/Q5_K packed 6-bit scales and mins (quant-formats.md §3.3) -> 8 scale bytes then 8
+ * min bytes, computed four at a time in 32-bit words */
+KA2_INLINE __m128i k4_scales(const uint8_t *b) {
+    uint32_t w[3], o[4];
+    memcpy(w, b, 12);
+    const uint32_t low6 = 0x3F3F3F3Fu, low4 = 0x0F0F0F0Fu, top2 = 0x03030303u;
+    o[0] = w[0] & low6;                                        /* sc0..3 */
+    o[1] = (w[2] & low4) | (((w[0] >> 6) & top2) << 4);        /* sc4..7 */
+    o[2] = w[1] & low6;                                        /* m0..3 */
+    o[3] = ((w[2] >> 4) & low4) | (((w[1] >> 6) & top2) << 4); /* m4..7 */
+    return _mm_loadu_si128((const __m128i *)o);
+}
+
+/* 8 bytes -> 16 int16, each value twice (one per 16-element group of a 32-block) */
+KA2_INLINE __m256i dup_pairs(__m128i bytes8) {
+    __m128i v = _mm_cvtepu8_epi16(bytes8);
+    return _mm256_set_m128i(_mm_unpackhi_epi16(v, v), _mm_unpacklo_epi16(v, v));
 }
 
 KA2_INLINE void kunpack(int kind, const uint8_t *p, kunp *k) {
     const __m256i m2 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(0x0F), m1 = _mm256_set1_epi8(1);
-    int16_t sc[16], mn[16];
+    __m256i sc, mn;
     switch (kind) {
     case K_Q2: {
         const block_q2_K *x = (const block_q2_K *)p;
         k->d = ka2_h2f(x->d);
         k->dmin = ka2_h2f(x->dmin);
         k->int_min = 0;
-        for (int s = 0; s < 16; s++) {
-            sc[s] = x->scales[s] & 0xF;
-            mn[s] = x->scales[s] >> 4;
-        }
+        const __m128i sb = _mm_loadu_si128((const __m128i *)x->scales), f = _mm_set1_epi8(0x0F);
+        sc = _mm256_cvtepu8_epi16(_mm_and_si128(sb, f));
+        mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), f));
         for (int h = 0; h < 2; h++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
             for (int kk = 0; kk < 4; kk++)
@@ -79,12 +86,14 @@ KA2_INLINE void kunpack(int kind, const uint8_t *p, kunp *k) {
         k->dmin = k->d;
         k->int_min = 1;
         const uint8_t *b = x->scales;
+        int16_t s16[16];
         for (int s = 0; s < 16; s++) {
             int low4 = s < 8 ? b[s] & 0xF : b[s - 8] >> 4;
             int high2 = (b[8 + (s % 4)] >> (2 * (s / 4))) & 3;
-            sc[s] = (int16_t)((low4 | high2 << 4) - 32);
-            mn[s] = (int16_t)(4 * sc[s]);
+            s16[s] = (int16_t)((low4 | high2 << 4) - 32);
         }
+        sc = _mm256_loadu_si256((const __m256i *)s16);
+        mn = _mm256_slli_epi16(sc, 2);
         const __m256i hm = _mm256_loadu_si256((const __m256i *)x->hmask);
         for (int h = 0; h < 2; h++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
@@ -113,12 +122,9 @@ KA2_INLINE void kunpack(int kind, const uint8_t *p, kunp *k) {
             qs = x->qs;
         }
         k->int_min = 0;
-        for (int j = 0; j < 8; j++) {
-            int s, m;
-            scale_min_k4(j, scales, &s, &m);
-            sc[2 * j] = sc[2 * j + 1] = (int16_t)s;
-            mn[2 * j] = mn[2 * j + 1] = (int16_t)m;
-        }
+        const __m128i sm = k4_scales(scales);
+        sc = dup_pairs(sm);
+        mn = dup_pairs(_mm_srli_si128(sm, 8));
         for (int c = 0; c < 4; c++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
             k->u[2 * c] = _mm256_and_si256(q, m4);
@@ -139,10 +145,8 @@ KA2_INLINE void kunpack(int kind, const uint8_t *p, kunp *k) {
         k->d = ka2_h2f(x->d);
         k->dmin = k->d;
         k->int_min = 1;
-        for (int s = 0; s < 16; s++) {
-            sc[s] = x->scales[s];
-            mn[s] = (int16_t)(32 * sc[s]);
-        }
+        sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
+        mn = _mm256_slli_epi16(sc, 5);
         for (int h = 0; h < 2; h++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
@@ -159,7 +163,7 @@ KA2_INLINE void kunpack(int kind, const uint8_t *p, kunp *k) {
     }
     }
     expand_scales(sc, k->sc);
-    k->mn = _mm256_loadu_si256((const __m256i *)mn);
+    k->mn = mn;
 }
 
 KA2_INLINE __m256 kdot(const kunp *k, const block_q8_K *q, __m256 acc) {
