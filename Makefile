@@ -2,7 +2,7 @@
 #   make            release build: build/pippa, build/pippa-gen
 #   make test       build and run the test suite (release build)
 #   make asan       build and run the test suite under ASan + UBSan (build-asan/)
-#   make check      what CI runs: -Werror release build, then the ASan+UBSan suite
+#   make check      what CI runs: the suite on a -Werror release build, then under ASan+UBSan
 #   make fuzz       build the GGUF fuzz target with libFuzzer and run it for FUZZ_SECONDS
 #   make bench      quick speed run on a generated 1B-shaped model (docs/PERFORMANCE.md)
 #   make clean
@@ -98,7 +98,7 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 test
 
 check:
-	@$(MAKE) --no-print-directory WERROR=1 all
+	@$(MAKE) --no-print-directory WERROR=1 test
 	@$(MAKE) --no-print-directory WERROR=1 asan
 
 FUZZ_SECONDS ?= 60

@@ -137,7 +137,7 @@ static void test_seed_determinism_threads(void) {
     for (int nt = 1; nt <= 2; nt++) {
         engine_options o = engine_default_options();
         pp_err err = {0};
-        char th[8];
+        char th[16];
         snprintf(th, sizeof th, "%d", nt);
         T_CHECK(engine_options_set(&o, "num_thread", th, &err) == PP_OK);
         T_CHECK(engine_options_set(&o, "seed", "1234", &err) == PP_OK);
