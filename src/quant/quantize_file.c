@@ -167,6 +167,7 @@ pp_status quant_plan_init(const gguf_file *in, quant_file_params params, quant_p
         quant_plan_entry *e = &p->e[i];
         const gguf_tensor *t = e->src;
         e->dst_type = quant_recipe_tensor_type(&p->recipe, e->name, t->type, t->n_dims, t->ne);
+        if (t->n_elements == 0) e->dst_type = t->type; /* empty: nothing to convert */
         e->convert = e->dst_type != t->type;
         e->dst_bytes = t->nbytes;
         if (!e->convert) continue;
@@ -284,7 +285,7 @@ static pp_status write_tensor(void *vctx, uint64_t index, gguf_sink *sink, pp_er
     const gguf_tensor *t = e->src;
     const char *fname = gguf_name(c->plan->in);
     c->e = e;
-    const int64_t rows = (int64_t)(t->n_elements / (uint64_t)t->ne[0]);
+    const int64_t rows = t->ne[0] ? (int64_t)(t->n_elements / (uint64_t)t->ne[0]) : 0;
     if (!e->convert) {
         const uint8_t *p = t->data;
         for (uint64_t off = 0; off < t->nbytes;) {
