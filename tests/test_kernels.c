@@ -293,8 +293,68 @@ static void test_select_generic(void) {
     (void)ISAS;
 }
 
+/* kern_vec_ops of an ISA against generic: f32->f16 byte-identical; dot/axpy/exp_sum/geglu
+ * within float rounding on odd lengths, zero and extreme data. */
+static void check_vec(kern_isa isa) {
+    const kern_vec_ops *g = kern_vec_generic(), *v = kern_vec_isa(isa);
+    static const int64_t NS[] = {1, 7, 8, 16, 33, 64, 256, 1000};
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++) {
+        int64_t n = NS[ni];
+        float x[1000], y[1000], y2[1000], a[1000], b[1000];
+        uint16_t h[1000], h2[1000];
+        for (int64_t i = 0; i < n; i++) {
+            x[i] = frnd() * (i % 17 == 0 ? 60000.0f : 4.0f);
+            y[i] = frnd() * 3.0f;
+        }
+        if (n > 3) x[1] = -0.0f, x[2] = 1e-9f, x[3] = 65519.0f;
+        g->f32_to_f16(x, h, n);
+        v->f32_to_f16(x, h2, n);
+        T_CHECK_MSG(!memcmp(h, h2, (size_t)n * 2), "%s f32_to_f16 n=%lld", kern_isa_name(isa), (long long)n);
+        for (int64_t i = 0; i < n; i++) x[i] = frnd() * 4.0f;
+        g->f32_to_f16(y, h, n);
+        double sabs = 0;
+        for (int64_t i = 0; i < n; i++) sabs += fabs(x[i] * pp_f16_to_f32(h[i]));
+        double d1 = fabs((double)g->dot_f16(n, x, h) - v->dot_f16(n, x, h));
+        double d2 = fabs((double)g->dot_f32(n, x, y) - v->dot_f32(n, x, y));
+        T_CHECK_MSG(d1 <= 1e-6 * sabs + 1e-30 && d2 <= 1e-5 * (sabs + 1), "%s dot n=%lld: %g %g", kern_isa_name(isa),
+                    (long long)n, d1, d2);
+        memcpy(y2, y, sizeof y);
+        memcpy(a, y, sizeof y);
+        g->axpy_f16(n, 0.37f, h, a);
+        v->axpy_f16(n, 0.37f, h, y2);
+        double dmax = 0;
+        for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - y2[i]));
+        T_CHECK_MSG(dmax <= 1e-6, "%s axpy_f16 n=%lld: %g", kern_isa_name(isa), (long long)n, dmax);
+        for (int64_t i = 0; i < n; i++) a[i] = b[i] = -fabsf(x[i]) * 20.0f; /* softmax inputs <= 0 ... */
+        if (n > 2) a[1] = b[1] = -200.0f;                                  /* ... incl. underflow */
+        double s1 = g->exp_sum(a, n, 0.0f), s2 = v->exp_sum(b, n, 0.0f);
+        dmax = 0;
+        for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - b[i]) / fmax(a[i], 1e-30));
+        T_CHECK_MSG(fabs(s1 - s2) <= 1e-6 * s1 && dmax <= 1e-6, "%s exp_sum n=%lld: %g %g", kern_isa_name(isa),
+                    (long long)n, fabs(s1 - s2), dmax);
+        for (int64_t i = 0; i < n; i++) a[i] = b[i] = x[i] * (i % 5 == 0 ? 5.0f : 1.0f);
+        if (n > 3) a[0] = b[0] = -30.0f, a[2] = b[2] = 30.0f, a[3] = b[3] = 0.0f;
+        float xin[1000];
+        memcpy(xin, a, sizeof xin);
+        g->geglu(a, y, n);
+        v->geglu(b, y, n);
+        dmax = 0; /* error relative to |x*u|: gelu(x) is within [-0.17, 1] x */
+        for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - b[i]) / (fabs(xin[i] * y[i]) + 1e-20));
+        T_CHECK_MSG(dmax <= 1e-5, "%s geglu n=%lld: rel %g", kern_isa_name(isa), (long long)n, dmax);
+    }
+}
+
+static void test_vec_avx2(void) {
+    if (!isa_skip(KERN_ISA_AVX2)) check_vec(KERN_ISA_AVX2);
+}
+static void test_vec_avx512(void) {
+    if (!isa_skip(KERN_ISA_AVX512)) check_vec(KERN_ISA_AVX512);
+}
+
 int main(void) {
     T_RUN(test_select_generic);
+    T_RUN(test_vec_avx2);
+    T_RUN(test_vec_avx512);
     T_RUN(test_generic);
     T_RUN(test_avx2);
     T_RUN(test_avx512);
