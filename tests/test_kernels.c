@@ -344,6 +344,58 @@ static void check_vec(kern_isa isa) {
     }
 }
 
+/* Repacked weights: pack + gemm_packed against the generic vec_dot (16 and 24 rows, odd
+ * block counts, 1..13 tokens, row ranges of whole groups, untouched rows outside). */
+static void check_packed(kern_isa isa) {
+    int n_checked = 0;
+    for (size_t i = 0; i < N_TYPES_T; i++) {
+        const uint32_t t = TYPES[i];
+        const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
+        if (!tt || !tt->pack) continue;
+        static const int64_t NS[] = {32, 96, 544};
+        for (size_t ni = 0; ni < 3; ni++) {
+            const int64_t n = NS[ni], rows = ni == 1 ? 24 : 16;
+            const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = kern_act_row_bytes(g, n);
+            const size_t gb = tt->pack_group_bytes(n);
+            uint8_t *w = malloc(rb * (size_t)(rows + ROWS)), *pk = malloc(gb * (size_t)(rows / KERN_PACK_ROWS));
+            uint8_t *act = malloc(ab * MAX_TOK);
+            float *x = malloc((size_t)n * MAX_TOK * sizeof *x), *y = malloc(sizeof(float) * (size_t)(rows + 3) * MAX_TOK);
+            for (int64_t r = 0; r < rows; r += ROWS) fill_weights(t, w + (size_t)r * rb, rb, n); /* ROWS rows each */
+            fill_acts(t, x, n, MAX_TOK);
+            for (int tk = 0; tk < MAX_TOK; tk++) g->quantize_act(x + (int64_t)tk * n, act + (size_t)tk * ab, n);
+            tt->pack(n, w, rb, 0, rows / KERN_PACK_ROWS, pk);
+            static const int toks[] = {1, 2, 3, 4, 5, 13};
+            for (int k = 0; k < 6; k++) {
+                const int nt = toks[k];
+                const int64_t ys = rows + 3, r0 = rows > 16 ? 8 : 0, r1 = rows;
+                for (int64_t e = 0; e < ys * nt; e++) y[e] = -12345.0f;
+                tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, r0, r1);
+                for (int tk = 0; tk < nt; tk++)
+                    for (int64_t o = 0; o < ys; o++) {
+                        float got = y[tk * ys + o];
+                        if (o < r0 || o >= r1) {
+                            T_CHECK_MSG(got == -12345.0f, "%s packed %s wrote row %lld outside [%lld, %lld)",
+                                        kern_isa_name(isa), quant_type_name(t), (long long)o, (long long)r0, (long long)r1);
+                            continue;
+                        }
+                        const uint8_t *wr = w + (size_t)o * rb, *ar = act + (size_t)tk * ab;
+                        double want = g->vec_dot(n, wr, ar), sc = abs_scale(t, wr, ar, n);
+                        T_CHECK_MSG(fabs(got - want) <= tol_rel(t, n) * sc + 1e-37,
+                                    "%s packed %s n %lld tok %d/%d row %lld: got %.9g want %.9g", kern_isa_name(isa),
+                                    quant_type_name(t), (long long)n, tk, nt, (long long)o, got, want);
+                    }
+            }
+            n_checked++;
+            free(w), free(pk), free(act), free(x), free(y);
+        }
+    }
+    if (getenv("PIPPA_TEST_VERBOSE")) printf("%s: %d packed cases\n", kern_isa_name(isa), n_checked);
+}
+
+static void test_packed_avx2(void) {
+    if (!isa_skip(KERN_ISA_AVX2)) check_packed(KERN_ISA_AVX2);
+}
+
 static void test_vec_avx2(void) {
     if (!isa_skip(KERN_ISA_AVX2)) check_vec(KERN_ISA_AVX2);
 }
@@ -354,6 +406,7 @@ static void test_vec_avx512(void) {
 int main(void) {
     T_RUN(test_select_generic);
     T_RUN(test_vec_avx2);
+    T_RUN(test_packed_avx2);
     T_RUN(test_vec_avx512);
     T_RUN(test_generic);
     T_RUN(test_avx2);

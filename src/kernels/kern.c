@@ -24,7 +24,7 @@ static const kern_vec_ops *vec_active = &vec_generic;
 
 static void set(kern_type_traits *t, uint32_t type, uint32_t act_type, uint32_t act_blck,
                 kern_quantize_fn q, kern_vec_dot_fn dot) {
-    t[type] = (kern_type_traits){type, act_type, act_blck, q, dot, NULL};
+    t[type] = (kern_type_traits){.type = type, .act_type = act_type, .act_blck = act_blck, .quantize_act = q, .vec_dot = dot};
 }
 
 void kern_init_generic_table(kern_type_traits *t, size_t count) {

@@ -41,6 +41,13 @@ typedef void (*kern_gemm_fn)(int64_t n, const void *w, size_t w_row_bytes, const
                              size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
                              int64_t r0, int64_t r1);
 
+/* Rows per group of a repacked weight, and the longest row a packed kernel takes. */
+#define KERN_PACK_ROWS 8
+#define KERN_PACK_MAX_N 131072
+
+/* Repacks row groups [g0, g1) of a weight (n elements per row) into dst + g0 * group bytes. */
+typedef void (*kern_pack_fn)(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+
 typedef struct kern_type_traits {
     uint32_t type;       /* weight type */
     uint32_t act_type;   /* activation format type id (GGUF_TTYPE_F32 for float weights) */
@@ -48,6 +55,13 @@ typedef struct kern_type_traits {
     kern_quantize_fn quantize_act;
     kern_vec_dot_fn vec_dot;
     kern_gemm_fn gemm;   /* NULL: kern_matmul loops over vec_dot */
+    /* Optional load-time repacking into a layout of this ISA (NULL: none). Rows are stored in
+     * groups of KERN_PACK_ROWS; a packed group of n elements takes pack_group_bytes(n) bytes.
+     * gemm_packed takes the packed buffer as w and the group bytes as w_row_bytes; r0 and r1
+     * must be multiples of KERN_PACK_ROWS. Results equal gemm's within float rounding. */
+    size_t (*pack_group_bytes)(int64_t n);
+    kern_pack_fn pack;
+    kern_gemm_fn gemm_packed;
 } kern_type_traits;
 
 /* Fills the ops table. isa AUTO picks the best the CPU has unless PIPPA_KERNELS says

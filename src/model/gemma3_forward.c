@@ -233,8 +233,15 @@ static void op_matmul(const op *o, int ith, int nth) {
     for (int i = 0; i < o->n_w; i++) {
         const model_weight *w = o->w[i];
         int64_t lo, hi;
-        pp_split(w->n_out, ith, nth, &lo, &hi);
         int a = act_slot(w->tt->act_type);
+        if (w->packed) { /* whole groups of rows per thread */
+            pp_split(w->n_out / KERN_PACK_ROWS, ith, nth, &lo, &hi);
+            if (hi > lo)
+                w->tt->gemm_packed(w->n_in, w->packed, w->group_bytes, c->act[a], c->act_stride[a], o->n_tok, o->y[i],
+                                   o->y_stride[i], lo * KERN_PACK_ROWS, hi * KERN_PACK_ROWS);
+            continue;
+        }
+        pp_split(w->n_out, ith, nth, &lo, &hi);
         kern_matmul(w->tt, w->n_in, w->t->data, w->row_bytes, c->act[a], c->act_stride[a], o->n_tok, o->y[i],
                     o->y_stride[i], lo, hi);
     }
