@@ -99,13 +99,12 @@ KA2_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) {
             const block_q8_0 *ab = a[t] + b;
-            __m256i p = _mm256_maddubs_epi16(lo[0], bcast4(ab->qs));
-            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(hi[0], bcast4(ab->qs + 16)));
-#pragma GCC unroll 3
-            for (int s = 1; s < 4; s++) {
-                p = _mm256_add_epi16(p, _mm256_maddubs_epi16(lo[s], bcast4(ab->qs + 4 * s)));
-                p = _mm256_add_epi16(p, _mm256_maddubs_epi16(hi[s], bcast4(ab->qs + 16 + 4 * s)));
-            }
+            __m256i q[4];
+#pragma GCC unroll 4
+            for (int s = 0; s < 4; s++) /* a tree of adds keeps the dependency chains short */
+                q[s] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], bcast4(ab->qs + 4 * s)),
+                                        _mm256_maddubs_epi16(hi[s], bcast4(ab->qs + 16 + 4 * s)));
+            __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
             __m256 sum = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
             /* d_w * (d_a * sum(q*a) - 8 * d_a * sum(a)) */
             __m256 v = _mm256_fmsub_ps(_mm256_set1_ps(ka2_h2f(ab->d)), sum, _mm256_set1_ps(corr[t * nb + b]));
