@@ -25,6 +25,14 @@ static const cli_command COMMANDS[] = {
      "Measure prompt and generation speed (tokens/s) and read bandwidth"},
     {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
      "Show the token ids of TEXT"},
+    {"pull", cli_cmd_pull, "pull MODEL [--insecure]", "Download a model from a registry (Ollama's protocol)"},
+    {"create", cli_cmd_create, "create MODEL [-f Modelfile]", "Create a model from a Modelfile"},
+    {"list", cli_cmd_list, "list [PREFIX]", "List models (ours and Ollama's, read-only)"},
+    {"ls", cli_cmd_list, "ls [PREFIX]", "Same as list"},
+    {"show", cli_cmd_show, "show MODEL [--modelfile|--parameters|--template|--system|--license]",
+     "Show a model's information"},
+    {"cp", cli_cmd_cp, "cp SOURCE DESTINATION", "Copy a model"},
+    {"rm", cli_cmd_rm, "rm MODEL [MODEL...]", "Remove models"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
