@@ -17,7 +17,7 @@ typedef struct cli_command {
 static const cli_command COMMANDS[] = {
     {"inspect", cli_cmd_inspect, "inspect FILE.gguf [--json]",
      "Show a GGUF file's metadata, tensors and a one-line summary"},
-    {"run", cli_cmd_run, "run MODEL.gguf [PROMPT] [-p NAME=VALUE]... [--verbose]",
+    {"run", cli_cmd_run, "run MODEL|FILE.gguf [PROMPT] [-p NAME=VALUE]... [--verbose]",
      "Chat with a model (one-shot with a PROMPT or piped stdin, else a REPL)"},
     {"logits", cli_cmd_logits, "logits MODEL --prompt TEXT [--top K] [--positions ...] [--json]",
      "Print the model's logits for a raw prompt (debugging, tests)"},
