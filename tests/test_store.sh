@@ -108,6 +108,7 @@ cat >"$tmp/mf/Child" <<'MF'
 FROM g3
 PARAMETER num_predict 3
 PARAMETER temperature 0
+REQUIRES 0.14.0
 SYSTEM You are a tiny test model.
 MESSAGE user hello
 MESSAGE assistant hi there
@@ -165,6 +166,9 @@ check "show embedding length" grep -qE '^    embedding length +64$' "$tmp/out"
 check "show quantization" grep -qE '^    quantization +F32$' "$tmp/out"
 check "show capabilities" grep -qx '    completion' "$tmp/out"
 check "show parameters" grep -qE '^    stop +"<end_of_turn>"$' "$tmp/out"
+"$PIPPA" show me/child:v1 >"$tmp/out"
+check "show requires" grep -qE '^    requires +0.14.0$' "$tmp/out"
+check "show System block" grep -qx '    You are a tiny test model.' "$tmp/out"
 "$PIPPA" show me/child:v1 --modelfile >"$tmp/out"
 check "show --modelfile FROM blob" grep -qx "FROM $B/sha256-$mdig" "$tmp/out"
 check "show --modelfile SYSTEM" grep -qx "SYSTEM You are a tiny test model." "$tmp/out"
@@ -346,6 +350,22 @@ fresh 7
 check "redirected pull exit 0" test $rc -eq 0
 check "blobs came from the redirect target" grep -q "^GET /cdn/sha256:$mdig" "$tmp/reglog"
 check "redirected blob intact" cmp -s "$tmp/tiny.gguf" "$PIPPA_MODELS/blobs/sha256-$mdig"
+
+# a redirect on the same host is followed
+start_registry --redirect-same
+fresh 10
+"$PIPPA" pull --insecure "http://$HOSTP/library/tiny" >/dev/null 2>"$tmp/err"; rc=$?
+check "same-host redirect exit 0" test $rc -eq 0
+check "same-host redirect followed" grep -q "^GET /cdn/sha256:$mdig" "$tmp/reglog"
+check "same-host redirect blob intact" cmp -s "$tmp/tiny.gguf" "$PIPPA_MODELS/blobs/sha256-$mdig"
+
+# a registry that wants a bearer token (anonymous token from the 401's realm)
+start_registry --auth
+fresh 11
+"$PIPPA" pull --insecure "http://$HOSTP/library/tiny" >/dev/null 2>"$tmp/err"; rc=$?
+check "token pull exit 0" test $rc -eq 0
+check "token fetched from the realm" grep -q "^GET /token?service=test&scope=repository%3Alibrary%2Ftiny%3Apull" "$tmp/reglog"
+check "token pull blob intact" cmp -s "$tmp/tiny.gguf" "$PIPPA_MODELS/blobs/sha256-$mdig"
 
 # a server that ignores Range must not corrupt a multi-part download
 start_registry --ignore-range

@@ -218,6 +218,13 @@ static int show_info(const cli_model *cm) {
     if (ctx[0]) printf("    %-16s    %s\n", "context length", ctx);
     if (emb[0]) printf("    %-16s    %s\n", "embedding length", emb);
     printf("    %-16s    %s\n", "quantization", gi.file_type);
+    if (cm->m.config_json) { /* REQUIRES is kept in the config blob */
+        json_error_t je;
+        json_t *cfg = json_loads(cm->m.config_json, 0, &je);
+        const char *req = json_string_value(json_object_get(cfg, "requires"));
+        if (req) printf("    %-16s    %s\n", "requires", req);
+        json_decref(cfg);
+    }
     printf("\n  Capabilities\n    completion\n");
     if (vision) printf("    vision\n");
     if (cm->m.tmpl && strstr(cm->m.tmpl, ".Tools")) printf("    tools\n");

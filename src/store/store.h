@@ -246,7 +246,7 @@ void store_human_number(uint64_t n, char *buf, size_t cap);
 typedef struct store_progress {
     const char *digest; /* the blob */
     uint64_t total, completed;
-    double rate;        /* bytes/s recently */
+    double rate;        /* bytes/s, average over this pull of the blob */
     bool done;
 } store_progress;
 typedef void (*store_progress_fn)(const store_progress *p, void *ud);

@@ -12,6 +12,9 @@ on 127.0.0.1 at a free port, written to --port-file. Every request is logged to 
   --redirect                     blob GETs answer 307 to http://localhost:<port>/cdn/<digest>
                                  (another host name: the CDN case)
   --ignore-range                 answer ranged GETs with 200 and the whole blob
+  --redirect-same                blob GETs answer 307 to /cdn/<digest> on the same host
+  --auth                         /v2/ needs "Authorization: Bearer tok123"; a 401 names the
+                                 realm http://127.0.0.1:<port>/token (anonymous token)
 """
 import argparse
 import http.server
@@ -34,6 +37,8 @@ def main():
     ap.add_argument("--corrupt", default="")
     ap.add_argument("--redirect", action="store_true")
     ap.add_argument("--ignore-range", action="store_true")
+    ap.add_argument("--redirect-same", action="store_true")
+    ap.add_argument("--auth", action="store_true")
     args = ap.parse_args()
     lock = threading.Lock()
     state = {"drops": args.drop_times}
@@ -63,6 +68,25 @@ def main():
 
         def do_GET(self):
             self.note()
+            port = self.server.server_address[1]
+            if args.auth and self.path.startswith("/token?"):
+                body = b'{"token":"tok123"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            if args.auth and self.path.startswith("/v2/") and \
+                    self.headers.get("Authorization") != "Bearer tok123":
+                body = b"unauthorized"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Bearer realm="http://127.0.0.1:%d/token",'
+                                 'service="test",scope="repository:library/tiny:pull"' % port)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             m = re.fullmatch(r"/v2/([^/]+)/([^/]+)/manifests/([^/]+)", self.path)
             if m:
                 if MANIFEST_TYPE not in self.headers.get("Accept", ""):
@@ -79,10 +103,10 @@ def main():
                 return
             m = re.fullmatch(r"/v2/[^/]+/[^/]+/blobs/sha256:([0-9a-f]{64})", self.path)
             cdn = re.fullmatch(r"/cdn/sha256:([0-9a-f]{64})", self.path)
-            if m and args.redirect:
-                port = self.server.server_address[1]
+            if m and (args.redirect or args.redirect_same):
                 self.send_response(307)
-                self.send_header("Location", "http://localhost:%d/cdn/sha256:%s" % (port, m.group(1)))
+                self.send_header("Location", "http://%s:%d/cdn/sha256:%s" % (
+                    "localhost" if args.redirect else "127.0.0.1", port, m.group(1)))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
