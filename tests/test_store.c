@@ -227,6 +227,7 @@ static void test_modelfile_errors(void) {
         {"FROM\n", "Modelfile:1: missing value for FROM"},
         {"\xFF\xFE" "F\0R\0", "Modelfile: UTF-16 Modelfiles are not supported yet; save it as UTF-8"},
         {"FROM x\nSYSTEM \"\"\"a\nb\nc\"\"\"\nPARAMETER top_k z\n", "Modelfile:5: PARAMETER top_k: expected integer, got 'z'"},
+        {"FROM x\nPARAMETER top_k \"\"\"1\n2\"\"\"\n", "Modelfile:2: PARAMETER top_k: expected integer, got '1?2'"},
     };
     for (size_t i = 0; i < sizeof C / sizeof *C; i++) {
         store_modelfile mf;
@@ -338,6 +339,47 @@ static void test_store_ops(void) {
     store_close(s);
 }
 
+/* Mutated inputs (fixed seed) through both parsers: must not crash or read out of bounds
+ * (run under ASan by `make asan`); any result is fine but errors must be one line. */
+static void test_parsers_mutated(void) {
+    const char *mf =
+        "FROM x\nPARAMETER stop \"a\"\nTEMPLATE \"\"\"t\n\"\"\"\nMESSAGE user \"hi\"\nSYSTEM s\nLICENSE l\n";
+    const char *man =
+        "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"c\",\"digest\":\"sha256:"
+        "3116c52250752e00dd06b16382e952bd33c34fd79fc4fe3a5d2c77cf7de1b14b\",\"size\":1},\"layers\":[{\"mediaType\":\"m\","
+        "\"digest\":\"sha256:3116c52250752e00dd06b16382e952bd33c34fd79fc4fe3a5d2c77cf7de1b14b\",\"size\":2}]}";
+    const char *src[2] = {mf, man};
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    int bad_lines = 0;
+    for (int it = 0; it < 4000; it++) {
+        const char *base = src[it & 1];
+        size_t n = strlen(base);
+        char buf[1024];
+        memcpy(buf, base, n);
+        int muts = 1 + (int)(rng % 4);
+        for (int k = 0; k < muts && n > 0; k++) {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            size_t at = (size_t)(rng % n);
+            static const char CH[] = "\"\n\\{}[]:,# \x00\xff\xc3.a9";
+            switch ((rng >> 20) % 3) {
+            case 0: buf[at] = CH[(rng >> 32) % (sizeof CH - 1)]; break;
+            case 1: if (n > 1) { memmove(buf + at, buf + at + 1, n - at - 1); n--; } break;
+            default: n = at; break; /* truncate */
+            }
+        }
+        pp_err err = {0};
+        if (it & 1) {
+            store_manifest m;
+            if (store_manifest_parse(buf, n, "m", &m, &err) == PP_OK) store_manifest_free(&m);
+        } else {
+            store_modelfile f;
+            if (store_modelfile_parse(buf, n, "Modelfile", &f, &err) == PP_OK) store_modelfile_free(&f);
+        }
+        if (err.status && strchr(err.msg, '\n') && !(it & 1)) bad_lines++;
+    }
+    T_CHECK_MSG(bad_lines == 0, "%d multi-line errors", bad_lines);
+}
+
 int main(void) {
     T_RUN(test_names_valid);
     T_RUN(test_names_invalid);
@@ -348,5 +390,6 @@ int main(void) {
     T_RUN(test_modelfile_errors);
     T_RUN(test_manifest_parse);
     T_RUN(test_store_ops);
+    T_RUN(test_parsers_mutated);
     return t_finish("store");
 }

@@ -90,22 +90,27 @@ static bool parse_float(const char *v, float *out) {
 }
 
 /* Checks a PARAMETER value; message without the "Modelfile:N: " prefix. */
-static pp_status check_param(const char *name, const char *value, pp_err *err) {
+static pp_status check_param(const char *name, const char *raw, pp_err *err) {
+    char value[128]; /* for messages: one line, bounded */
+    size_t k = 0;
+    for (const char *c = raw; *c && k < sizeof value - 4; c++) value[k++] = (*c == '\n' || *c == '\r' || *c == '\t') ? '?' : *c;
+    value[k] = 0;
+    if (strlen(raw) > k) snprintf(value + k, sizeof value - k, "...");
     store_param_type t;
     if (!store_param_lookup(name, &t, NULL)) return pp_err_set(err, PP_ERR_ARG, "unknown parameter '%s'", name);
     long long i;
     float f;
     switch (t) {
     case STORE_PARAM_INT:
-        if (!parse_int(value, &i))
+        if (!parse_int(raw, &i))
             return pp_err_set(err, PP_ERR_ARG, "PARAMETER %s: expected integer, got '%s'", name, value);
         break;
     case STORE_PARAM_FLOAT:
-        if (!parse_float(value, &f))
+        if (!parse_float(raw, &f))
             return pp_err_set(err, PP_ERR_ARG, "PARAMETER %s: expected number, got '%s'", name, value);
         break;
     case STORE_PARAM_BOOL:
-        if (parse_bool(value) < 0)
+        if (parse_bool(raw) < 0)
             return pp_err_set(err, PP_ERR_ARG, "PARAMETER %s: expected true or false, got '%s'", name, value);
         break;
     case STORE_PARAM_STRINGS:
