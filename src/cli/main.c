@@ -23,6 +23,8 @@ static const cli_command COMMANDS[] = {
      "Print the model's logits for a raw prompt (debugging, tests)"},
     {"bench", cli_cmd_bench, "bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [--json]",
      "Measure prompt and generation speed (tokens/s) and read bandwidth"},
+    {"quantize", cli_cmd_quantize, "quantize IN.gguf OUT.gguf TYPE [--pure] [-t N] ...",
+     "Convert a model to Q4_K_M, Q8_0, ... like llama-quantize (see quantize --help)"},
     {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
      "Show the token ids of TEXT"},
     {"pull", cli_cmd_pull, "pull MODEL [--insecure]", "Download a model from a registry (Ollama's protocol)"},
