@@ -95,9 +95,24 @@ printf 'FROM ./tiny.gguf\nPARAMETER mirostat 1\n' >"$tmp/mf/Dep"
 (cd "$tmp/mf" && "$PIPPA" create dep -f Dep >/dev/null 2>"$tmp/err"); rc=$?
 check "deprecated parameter accepted" test $rc -eq 0
 check "deprecated parameter warning" grep -qxF "Dep:2: warning: parameter mirostat is deprecated" "$tmp/err"
-"$PIPPA" create q -f "$tmp/mf/Modelfile" --quantize q4_K_M >/dev/null 2>"$tmp/err"; rc=$?
-check "--quantize refused" test $rc -eq 1
-check "--quantize message" grep -q "^pippa: create: --quantize is not supported yet" "$tmp/err"
+# --quantize: the model layer is exactly what `pippa quantize` writes
+"$PIPPA" quantize "$tmp/tiny.gguf" "$tmp/tiny-q8.gguf" q8_0 >/dev/null 2>&1
+q8=$(sha256sum "$tmp/tiny-q8.gguf" | cut -d' ' -f1)
+(cd "$tmp/mf" && "$PIPPA" create q -f Modelfile --quantize q8_0 >"$tmp/out" 2>&1); rc=$?
+check "--quantize exit 0" test $rc -eq 0
+check "--quantize model layer = pippa quantize output" grep -q "\"digest\":\"sha256:$q8\"" "$PIPPA_MODELS/manifests/registry.ollama.ai/library/q/latest"
+check "--quantize status" grep -qx "quantizing model to Q8_0" "$tmp/out"
+check "--quantize show" grep -qE '^    quantization +Q8_0$' <("$PIPPA" show q)
+check "--quantize leaves no temporary file" test -z "$(ls -A "$PIPPA_MODELS/blobs" | grep -v '^sha256-[0-9a-f]*$')"
+"$PIPPA" run q "hi" -p num_predict=2 >/dev/null 2>&1; check "run the quantized model" test $? -eq 0
+printf 'FROM q\n' >"$tmp/mf/Requant"
+"$PIPPA" create q2 -f "$tmp/mf/Requant" --quantize q4_0 >/dev/null 2>"$tmp/err"; rc=$?
+check "--quantize of a quantized model refused" test $rc -eq 1
+check "--quantize refusal message" grep -q "^pippa: create 'q2': --quantize needs an F32, F16 or BF16 model; .* is already quantized$" "$tmp/err"
+check "--quantize refusal lists nothing" test -z "$("$PIPPA" list | grep '^q2:')"
+"$PIPPA" create q3 -f "$tmp/mf/Requant" --quantize bogus >/dev/null 2>"$tmp/err"; rc=$?
+check "--quantize bad type exit 2" test $rc -eq 2
+check "--quantize bad type message" grep -q "^pippa: create: --quantize: unknown type 'bogus'" "$tmp/err"
 "$PIPPA" create ../evil -f "$tmp/mf/Modelfile" >/dev/null 2>"$tmp/err"; rc=$?
 check "create traversal name refused" test $rc -eq 1
 check "create traversal message" grep -qxF "pippa: invalid model name '../evil': namespace must start with a letter, digit or '_', not '.'" "$tmp/err"
@@ -190,7 +205,7 @@ check "rm keeps shared blobs" test -f "$B/sha256-$mdig"
 "$PIPPA" rm nosuch >/dev/null 2>"$tmp/err"; rc=$?
 check "rm unknown exit 1" test $rc -eq 1
 check "rm unknown message" grep -qxF "pippa: model 'nosuch:latest' not found" "$tmp/err"
-"$PIPPA" rm g3 me/child:v1 dep custom >/dev/null
+"$PIPPA" rm g3 me/child:v1 dep custom q >/dev/null
 check "rm last users prunes blobs" test -z "$(ls "$B")"
 check "rm leaves no manifests" test -z "$(find "$PIPPA_MODELS/manifests" -type f)"
 

@@ -8,7 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char USAGE[] = "usage: pippa create MODEL [-f Modelfile] [--quantize TYPE]";
+#include "../gguf/gguf.h"
+#include "../quant/quant.h"
+
+static const char USAGE[] = "usage: pippa create MODEL [-f Modelfile] [-q|--quantize TYPE]";
+
+/* store_convert_fn: the whole file through the quant module (what `pippa quantize` runs);
+ * already quantized tensors are refused, as Ollama only quantizes F32/F16/BF16 models. */
+static pp_status quantize_model(const char *in_path, const char *out_path, void *ud, pp_err *err) {
+    quant_ftype ft = *(const quant_ftype *)ud;
+    gguf_file *in = NULL;
+    quant_plan *plan = NULL;
+    if (gguf_open(in_path, &in, err) != PP_OK) return err->status;
+    quant_file_params qp = quant_file_default_params();
+    qp.recipe.ftype = ft;
+    pp_status st = quant_plan_init(in, qp, &plan, err);
+    if (st != PP_OK && strstr(err->msg, "requantize"))
+        st = pp_err_set(err, st, "--quantize needs an F32, F16 or BF16 model; %s is already quantized", in_path);
+    if (st == PP_OK) {
+        printf("quantizing model to %s\n", quant_ftype_name(ft));
+        fflush(stdout);
+        quant_file_stats stats;
+        st = quant_plan_write(plan, out_path, &stats, err);
+    }
+    quant_plan_free(plan);
+    gguf_close(in);
+    return st;
+}
 
 static void print_status(const char *line, void *ud) {
     (void)ud;
@@ -43,10 +69,10 @@ int cli_cmd_create(int argc, char **argv) {
     pp_err err = {0};
     store_name n;
     if (store_name_parse(name, &n, &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
-    if (quant) {
-        /* TODO: use the quant module's file quantizer once `pippa quantize` (branch qz) lands */
-        cli_error("create: --quantize is not supported yet; quantize the GGUF first and name it in FROM");
-        return 1;
+    quant_ftype ftype = QUANT_FTYPE_ALL_F32;
+    if (quant && quant_ftype_from_name(quant, &ftype, &err) != PP_OK) {
+        cli_error("create: --quantize: %s", err.msg);
+        return 2;
     }
     char *text = NULL;
     size_t len = 0;
@@ -64,6 +90,10 @@ int cli_cmd_create(int argc, char **argv) {
     p.modelfile_dir = dirname(dirbuf);
     p.gguf_info = cli_gguf_info;
     p.status = print_status;
+    if (quant) {
+        p.convert = quantize_model;
+        p.ud = &ftype;
+    }
     printf("gathering model components\n");
     if (store_create(s, name, &mf, p, &err) != PP_OK) {
         cli_error("create '%s': %s", name, err.msg);

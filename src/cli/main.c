@@ -28,7 +28,7 @@ static const cli_command COMMANDS[] = {
     {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
      "Show the token ids of TEXT"},
     {"pull", cli_cmd_pull, "pull MODEL [--insecure]", "Download a model from a registry (Ollama's protocol)"},
-    {"create", cli_cmd_create, "create MODEL [-f Modelfile]", "Create a model from a Modelfile"},
+    {"create", cli_cmd_create, "create MODEL [-f Modelfile] [--quantize TYPE]", "Create a model from a Modelfile"},
     {"list", cli_cmd_list, "list [PREFIX]", "List models (ours and Ollama's, read-only)"},
     {"ls", cli_cmd_list, "ls [PREFIX]", "Same as list"},
     {"show", cli_cmd_show, "show MODEL [--modelfile|--parameters|--template|--system|--license]",

@@ -228,11 +228,16 @@ typedef pp_status (*store_gguf_info_fn)(const char *path, store_gguf_info *info,
 
 typedef void (*store_status_fn)(const char *line, void *ud);
 
+/* Converts the model GGUF in_path into out_path (create --quantize); done by the caller,
+ * who has the quant module. */
+typedef pp_status (*store_convert_fn)(const char *in_path, const char *out_path, void *ud, pp_err *err);
+
 typedef struct store_create_params {
     const char *modelfile_dir;    /* FROM paths are relative to it */
     store_gguf_info_fn gguf_info; /* NULL: config without family/type */
+    store_convert_fn convert;     /* NULL: the model layer is used as it is */
     store_status_fn status;       /* "using existing layer sha256:..." lines; may be NULL */
-    void *ud;
+    void *ud;                     /* for status and convert */
 } store_create_params;
 store_create_params store_create_default_params(void);
 /* Builds layers + config + manifest for name from a parsed Modelfile. */

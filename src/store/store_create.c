@@ -158,13 +158,27 @@ static void info_from_config(const char *cfg, store_gguf_info *gi) {
     json_decref(o);
 }
 
+/* create --quantize: the caller converts src into a temporary file in our blobs directory,
+ * which is then hashed and renamed to its digest (no second copy of a big file). */
+static pp_status convert_layer(store *s, const store_create_params *p, const char *src, store_gguf_info *gi,
+                               char digest[72], uint64_t *size, pp_err *err) {
+    char tmp[PATH_MAX];
+    if (store_blob_tmp_path(s, "convert", tmp, sizeof tmp, err) != PP_OK) return err->status;
+    pp_status st = p->convert(src, tmp, p->ud, err);
+    if (st == PP_OK && p->gguf_info) st = p->gguf_info(tmp, gi, err); /* the new file type */
+    if (st == PP_OK) st = store_blob_adopt(s, tmp, digest, size, err);
+    if (st != PP_OK) remove(tmp);
+    else say(p, "creating new layer %s", digest);
+    return st;
+}
+
 pp_status store_create(store *s, const char *name, const store_modelfile *mf, store_create_params p, pp_err *err) {
     store_name n;
     if (store_name_parse(name, &n, err) != PP_OK) return err->status;
     layer_list l = {0};
     store_model base;
     memset(&base, 0, sizeof base);
-    bool have_base = false;
+    bool have_base = false, converted = false;
     store_gguf_info gi;
     memset(&gi, 0, sizeof gi);
     store_buf cfg = {0}, man = {0};
@@ -186,9 +200,11 @@ pp_status store_create(store *s, const char *name, const store_modelfile *mf, st
         if (p.gguf_info && (st = p.gguf_info(path, &gi, err)) != PP_OK) goto out;
         char digest[72];
         uint64_t size = 0;
-        bool had = false;
-        if ((st = store_blob_put_file(s, path, digest, &size, err)) != PP_OK) goto out;
-        (void)had;
+        if (p.convert) {
+            if ((st = convert_layer(s, &p, path, &gi, digest, &size, err)) != PP_OK) goto out;
+        } else if ((st = store_blob_put_file(s, path, digest, &size, err)) != PP_OK) {
+            goto out;
+        }
         say(&p, "using layer %s", digest);
         if ((st = push_layer(&l, MT_PREFIX "model", digest, size, err)) != PP_OK) goto out;
     } else {
@@ -204,6 +220,15 @@ pp_status store_create(store *s, const char *name, const store_modelfile *mf, st
             if (is_kind(bl, "template") || is_kind(bl, "system") || is_kind(bl, "license") || is_kind(bl, "params") ||
                 is_kind(bl, "messages"))
                 continue; /* re-added below in our order */
+            if (p.convert && is_kind(bl, "model") && !converted) {
+                char bpath[PATH_MAX], digest[72];
+                uint64_t size = 0;
+                converted = true;
+                if ((st = store_blob_find(s, bl->digest, bpath, sizeof bpath, err)) != PP_OK) goto out;
+                if ((st = convert_layer(s, &p, bpath, &gi, digest, &size, err)) != PP_OK) goto out;
+                if ((st = push_layer(&l, bl->media_type, digest, size, err)) != PP_OK) goto out;
+                continue;
+            }
             say(&p, "using existing layer %s", bl->digest);
             if ((st = push_layer(&l, bl->media_type, bl->digest, bl->size, err)) != PP_OK) goto out;
         }

@@ -266,6 +266,27 @@ pp_status store_blob_put_file(store *s, const char *src, char digest_out[72], ui
     return rc;
 }
 
+pp_status store_blob_tmp_path(store *s, const char *tag, char *buf, size_t cap, pp_err *err) {
+    char blobs[PATH_MAX];
+    snprintf(blobs, sizeof blobs, "%s/blobs", s->root);
+    if (store_mkdirs(blobs, err) != PP_OK) return err->status;
+    if ((size_t)snprintf(buf, cap, "%s/.%s-%ld.tmp", blobs, tag, (long)getpid()) >= cap)
+        return pp_err_set(err, PP_ERR_ARG, "%s: path too long", blobs);
+    return PP_OK;
+}
+
+pp_status store_blob_adopt(store *s, const char *tmp_path, char digest_out[72], uint64_t *size_out, pp_err *err) {
+    char hex[65], path[PATH_MAX];
+    struct stat st;
+    if (stat(tmp_path, &st) != 0) return pp_err_set(err, PP_ERR_IO, "%s: %s", tmp_path, strerror(errno));
+    if (store_sha256_file(tmp_path, hex, err) != PP_OK) return err->status;
+    snprintf(digest_out, 72, "sha256:%s", hex);
+    if (store_blob_path(s, digest_out, path, sizeof path, err) != PP_OK) return err->status;
+    if (rename(tmp_path, path) != 0) return pp_err_set(err, PP_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
+    *size_out = (uint64_t)st.st_size;
+    return PP_OK;
+}
+
 /* ---- manifests ---------------------------------------------------------------------- */
 
 static pp_status parse_layer(json_t *o, const char *where, const char *field, store_layer *l, pp_err *err) {
