@@ -49,8 +49,10 @@ void cli_error(const char *fmt, ...) {
 
 static void print_help(FILE *out) {
     fprintf(out, "pippa %s - run Gemma 3 models from GGUF files\n\nUsage:\n", PIPPA_VERSION);
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  pippa %-44s %s\n", COMMANDS[i].usage, COMMANDS[i].help);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strlen(COMMANDS[i].usage) <= 44) fprintf(out, "  pippa %-44s %s\n", COMMANDS[i].usage, COMMANDS[i].help);
+        else fprintf(out, "  pippa %s\n  %-50s %s\n", COMMANDS[i].usage, "", COMMANDS[i].help);
+    }
     fprintf(out, "  pippa %-44s %s\n", "help", "Show this help");
     fprintf(out, "  pippa %-44s %s\n", "--version", "Show the version");
 }
