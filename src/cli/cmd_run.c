@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <editline/readline.h>
+#include <jansson.h>
 
 #include "../engine/engine.h"
 #include "cli_model.h"
@@ -118,6 +119,7 @@ typedef struct run_state {
     int n_set;
     bool verbose;
     const char *path;
+    const char *model_params_json; /* the store model's params layer, or NULL */
     msg_list msgs;
 } run_state;
 
@@ -253,10 +255,31 @@ static const char GEMMA3_TEMPLATE[] =
     "{{- end }}\n";
 
 static void show_parameters(run_state *st) {
+    bool model_params = false;
+    if (st->model_params_json) { /* the params layer, as Ollama lists it: name, Go-quoted value */
+        json_t *root = json_loads(st->model_params_json, 0, NULL);
+        const char *key;
+        json_t *val;
+        if (json_is_object(root) && json_object_size(root)) {
+            printf("Model defined parameters:\n");
+            model_params = true;
+            json_object_foreach(root, key, val) {
+                size_t n = json_is_array(val) ? json_array_size(val) : 1;
+                for (size_t k = 0; k < n; k++) {
+                    json_t *v = json_is_array(val) ? json_array_get(val, k) : val;
+                    char *txt = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+                    printf("%-30s %s\n", key, txt ? txt : "?");
+                    free(txt);
+                }
+            }
+        }
+        json_decref(root);
+    }
     if (st->n_set == 0) {
-        printf("No parameters were specified for this model.\n");
+        if (!model_params) printf("No parameters were specified for this model.\n");
         return;
     }
+    if (model_params) printf("\n");
     printf("User defined parameters:\n");
     const engine_options *o = &st->opt;
     for (int i = 0; i < st->n_set; i++) {
@@ -592,6 +615,7 @@ int cli_cmd_run(int argc, char **argv) {
             engine_options_set(&o, nm, eq + 1, &e); /* validated above */
         }
         st.opt = o;
+        st.model_params_json = cm.m.params_json;
         if (cm.m.system) msgs_push(&st.msgs, "system", cm.m.system, NULL, 0);
         for (size_t k = 0; k < cm.n_msgs; k++) msgs_push(&st.msgs, cm.msg_role[k], cm.msg_content[k], NULL, 0);
     }
