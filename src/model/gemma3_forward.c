@@ -41,7 +41,7 @@ struct model_ctx {
     size_t act_stride[ACT_COUNT];
     float *rope_cos[2], *rope_sin[2]; /* [0] local, [1] global */
     float *scores;
-    size_t scores_per_thread; /* floats: n_ctx x min(GQA group, 64) */
+    size_t scores_per_thread; /* floats: 64 heads x ATTN_CHUNK keys */
     int32_t *rows; /* selected token indices for the output */
     const kern_vec_ops *vec;
 };
@@ -103,8 +103,7 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
         max_in * 4, (max_in / 32) * sizeof(block_q8_0), (max_in / 32) * sizeof(block_q8_1),
         (max_in / 256 + 1) * sizeof(block_q8_K)};
     c->kv_bytes = model_kv_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
-    size_t grp = hp->n_head / hp->n_head_kv <= 64 ? hp->n_head / hp->n_head_kv : 1;
-    c->scores_per_thread = (size_t)p.n_ctx * grp;
+    c->scores_per_thread = 64 * 64; /* heads of one KV group (<= 64) x ATTN_CHUNK keys */
     size_t need = sizeof(float) * B * (E + xn_w + QD + 2 * KVD + 2 * FF + E) +
                   sizeof(float) * 4 * B * (HD / 2) + sizeof(float) * (size_t)p.n_threads * c->scores_per_thread +
                   sizeof(int32_t) * B + (size_t)c->kv_bytes + 64 * 64 + hp->n_layer * 2 * 64;
@@ -247,8 +246,11 @@ static void op_matmul(const op *o, int ith, int nth) {
     }
 }
 
-/* Attention for query token t and query heads [h0, h0 + nh), all of one KV head g: each
- * cached key/value row is read once for the nh heads. scores: nh x n_ctx floats. */
+/* Attention for query token t and query heads [h0, h0 + nh), all of one KV head g, as a
+ * streaming softmax over chunks of ATTN_CHUNK keys: scores of a chunk, the running max and
+ * sum rescaled once per chunk, then the chunk's values accumulated, so every cached K/V row
+ * is read once for the nh heads while it is still in cache. */
+#define ATTN_CHUNK 64
 static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, int64_t nh, float *scores) {
     const model_hparams *hp = &c->m->hp;
     const kern_vec_ops *vo = c->vec;
@@ -258,30 +260,46 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
     if (L->ring && pos + 1 > hp->sliding_window) first = pos + 1 - hp->sliding_window;
     const int64_t n = (int64_t)(pos - first + 1);
     const float *q = c->q + t * QD + h0 * HD;
-    for (int64_t j = 0; j < n; j++) {
-        uint64_t kp = first + (uint64_t)j;
-        size_t base = (size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD;
-        for (int64_t hh = 0; hh < nh; hh++)
-            scores[hh * n + j] = c->kv_elem == 4 ? vo->dot_f32(HD, q + hh * HD, (const float *)L->k + base)
-                                                 : vo->dot_f16(HD, q + hh * HD, (const uint16_t *)L->k + base);
-    }
-    float inv[64];
+    float mx[64], sum[64];
     for (int64_t hh = 0; hh < nh; hh++) {
-        float *sc = scores + hh * n, mx = -INFINITY;
-        for (int64_t j = 0; j < n; j++) mx = sc[j] > mx ? sc[j] : mx;
-        inv[hh] = 1.0f / vo->exp_sum(sc, n, mx);
-        float *out = c->xn + t * QD + (h0 + hh) * HD;
-        memset(out, 0, (size_t)HD * sizeof *out);
+        mx[hh] = -INFINITY;
+        sum[hh] = 0.0f;
+        memset(c->xn + t * QD + (h0 + hh) * HD, 0, (size_t)HD * sizeof(float));
     }
-    for (int64_t j = 0; j < n; j++) {
-        uint64_t kp = first + (uint64_t)j;
-        size_t base = (size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD;
-        for (int64_t hh = 0; hh < nh; hh++) {
-            float *out = c->xn + t * QD + (h0 + hh) * HD;
-            float pj = scores[hh * n + j] * inv[hh];
-            if (c->kv_elem == 4) vo->axpy_f32(HD, pj, (const float *)L->v + base, out);
-            else vo->axpy_f16(HD, pj, (const uint16_t *)L->v + base, out);
+    for (int64_t j0 = 0; j0 < n; j0 += ATTN_CHUNK) {
+        const int64_t m = n - j0 < ATTN_CHUNK ? n - j0 : ATTN_CHUNK;
+        size_t base[ATTN_CHUNK];
+        for (int64_t j = 0; j < m; j++) {
+            uint64_t kp = first + (uint64_t)(j0 + j);
+            base[j] = (size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD;
+            for (int64_t hh = 0; hh < nh; hh++)
+                scores[hh * ATTN_CHUNK + j] = c->kv_elem == 4
+                                                  ? vo->dot_f32(HD, q + hh * HD, (const float *)L->k + base[j])
+                                                  : vo->dot_f16(HD, q + hh * HD, (const uint16_t *)L->k + base[j]);
         }
+        for (int64_t hh = 0; hh < nh; hh++) {
+            float *sc = scores + hh * ATTN_CHUNK, cm = mx[hh];
+            for (int64_t j = 0; j < m; j++) cm = sc[j] > cm ? sc[j] : cm;
+            float *out = c->xn + t * QD + (h0 + hh) * HD;
+            if (cm > mx[hh] && sum[hh] > 0.0f) { /* rescale what was accumulated */
+                float r = expf(mx[hh] - cm);
+                sum[hh] *= r;
+                for (int64_t d = 0; d < HD; d++) out[d] *= r;
+            }
+            mx[hh] = cm;
+            sum[hh] += vo->exp_sum(sc, m, cm);
+        }
+        for (int64_t j = 0; j < m; j++)
+            for (int64_t hh = 0; hh < nh; hh++) {
+                float *out = c->xn + t * QD + (h0 + hh) * HD;
+                float pj = scores[hh * ATTN_CHUNK + j];
+                if (c->kv_elem == 4) vo->axpy_f32(HD, pj, (const float *)L->v + base[j], out);
+                else vo->axpy_f16(HD, pj, (const uint16_t *)L->v + base[j], out);
+            }
+    }
+    for (int64_t hh = 0; hh < nh; hh++) {
+        float *out = c->xn + t * QD + (h0 + hh) * HD, inv = 1.0f / sum[hh];
+        for (int64_t d = 0; d < HD; d++) out[d] *= inv;
     }
 }
 
