@@ -13,6 +13,8 @@ int cli_cmd_tokenize(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_logits(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_perplexity(int argc, char **argv);
+int cli_cmd_compare(int argc, char **argv);
 
 /* 6751232 -> "6.75M" (K/M/B, two decimals). */
 void cli_fmt_params(uint64_t n, char *buf, size_t cap);

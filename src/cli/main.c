@@ -23,6 +23,10 @@ static const cli_command COMMANDS[] = {
      "Print the model's logits for a raw prompt (debugging, tests)"},
     {"bench", cli_cmd_bench, "bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [--json]",
      "Measure prompt and generation speed (tokens/s) and read bandwidth"},
+    {"perplexity", cli_cmd_perplexity, "perplexity MODEL -f TEXT [-c CTX] [--kl-base BASE] [--json]",
+     "Perplexity over a text (as llama-perplexity), KL divergence against a base model"},
+    {"compare", cli_cmd_compare, "compare A B [C...] -f TEXT [--prompt P] [--html FILE]",
+     "Compare models (e.g. quantizations): size, memory, speed, PPL, KLD, answers"},
     {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
      "Show the token ids of TEXT"},
 };
