@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_ppl.h"
+#include "cli_eval.h"
 
 static const char USAGE[] =
     "usage: pippa perplexity MODEL.gguf -f TEXT [-c CTX] [-b BATCH] [-t THREADS] [--kv f16|f32] [--chunks N]\n"
