@@ -254,6 +254,11 @@ shifted = tmp("shifted.txt", b"Hello " + open(TEXT, "rb").read())
 rc, out, err = run("perplexity", Q4, "-f", shifted, "--kl-logits", f32file)
 check("token mismatch", rc == 1 and err.startswith("pippa: %s: token 1 differs from %s's (" % (f32file, shifted))
       and err.count("\n") == 1, err)
+err_is("save to a device", ["perplexity", Q4, "-f", TEXT, "-c", "128", "--save-logits", "/dev/null"], 1,
+       "pippa: /dev/null: exists and is not a regular file")
+check("/dev/null still there", os.path.exists("/dev/null") and not os.path.isfile("/dev/null"))
+err_is("save into a missing dir", ["perplexity", Q4, "-f", TEXT, "-c", "128", "--save-logits", tmp("no/x.logits")], 1,
+       "pippa: %s: cannot create: No such file or directory" % tmp("no/x.logits"))
 rc, out, err = run("perplexity", Q4, "-f", TEXT, "--kl-logits", f32file, "--chunks", "1")
 check("--chunks with file", rc == 0 and "[1]" in out and "[2]" not in out, out[:100] + err)
 

@@ -268,12 +268,12 @@ int cli_cmd_perplexity(int argc, char **argv) {
     if (save_logits) {
         uint64_t bytes = 0;
         engine_logits_file_bytes(hp->n_vocab, (uint32_t)ctx, n_chunks, ldt, &bytes);
-        fprintf(stderr, "perplexity: saving logits to %s (%.1f MB)\n", save_logits, bytes / 1e6);
         if (engine_logits_create(save_logits, hp->n_vocab, (uint32_t)ctx, n_chunks, n_ids, ids, ldt, &lf, &err) !=
             PP_OK) {
             cli_error("%s", err.msg);
             goto done;
         }
+        fprintf(stderr, "perplexity: saving logits to %s (%.1f MB)\n", save_logits, bytes / 1e6);
     }
     fprintf(stderr, "perplexity: %zu tokens, %u chunks of %ld, scoring %u positions per chunk\n", n_ids, n_chunks,
             ctx, engine_ppl_n_scored((uint32_t)ctx));

@@ -249,7 +249,8 @@ void engine_kld_summarize(engine_kld_acc *a, engine_kld_summary *out);
  *   tokens: n_chunks * n_ctx int32 (the chunked token stream, before BOS replacement)
  *   rows: for each chunk, n_scored(n_ctx) records of
  *     i32 argmax | f32 log p(target) | n_vocab log-softmax values (dtype)
- * The file's size must equal exactly what the header implies (at most ENGINE_LOGITS_MAX_BYTES).
+ * The file's size must equal exactly what the header implies (at most ENGINE_LOGITS_MAX_BYTES);
+ * engine_logits_create first checks that the file system has room for it.
  * F16 rows are 2 * n_vocab + 8 bytes per scored position (about n_vocab bytes per text token):
  * a 262144-token vocab costs 512 KiB per scored position. */
 #define ENGINE_LOGITS_MAGIC "PPLOGIT1"

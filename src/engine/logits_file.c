@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "engine.h"
 
@@ -97,6 +98,17 @@ pp_status engine_logits_create(const char *path, uint32_t n_vocab, uint32_t n_ct
         total > ENGINE_LOGITS_MAX_BYTES)
         return pp_err_set(err, PP_ERR_ARG, "%s: %u chunks of %u positions x %u vocab is too large for a logits file",
                           path, n_chunks, n_ctx, n_vocab);
+    /* fail before hours of work when the disk cannot hold the file */
+    char *dir = strdup(path);
+    if (!dir) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir ? 1 : 0] = 0;
+    struct statvfs vfs;
+    bool ok = statvfs(slash ? dir : ".", &vfs) != 0 || (uint64_t)vfs.f_bavail * vfs.f_frsize >= total;
+    uint64_t avail = ok ? 0 : (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    free(dir);
+    if (!ok)
+        return pp_err_set(err, PP_ERR_IO, "%s: needs %.1f MB, only %.1f MB free", path, total / 1e6, avail / 1e6);
     engine_logits_file *f = lf_alloc(path);
     if (!f) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
     f->writing = true;
@@ -110,6 +122,11 @@ pp_status engine_logits_create(const char *path, uint32_t n_vocab, uint32_t n_ct
     if (!f->buf || !f->tmp) {
         lf_free(f);
         return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) { /* never truncate or remove a device */
+        lf_free(f);
+        return pp_err_set(err, PP_ERR_ARG, "%s: exists and is not a regular file", path);
     }
     f->fp = fopen(path, "wb");
     if (!f->fp) {
