@@ -13,6 +13,7 @@ int cli_cmd_tokenize(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_logits(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_quantize(int argc, char **argv);
 int cli_cmd_perplexity(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
 

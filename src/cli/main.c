@@ -23,6 +23,8 @@ static const cli_command COMMANDS[] = {
      "Print the model's logits for a raw prompt (debugging, tests)"},
     {"bench", cli_cmd_bench, "bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [--json]",
      "Measure prompt and generation speed (tokens/s) and read bandwidth"},
+    {"quantize", cli_cmd_quantize, "quantize IN.gguf OUT.gguf TYPE [--pure] [-t N] ...",
+     "Convert a model to Q4_K_M, Q8_0, ... like llama-quantize (see quantize --help)"},
     {"perplexity", cli_cmd_perplexity, "perplexity MODEL -f TEXT [-c CTX] [--kl-base BASE] [--json]",
      "Perplexity over a text (as llama-perplexity), KL divergence against a base model"},
     {"compare", cli_cmd_compare, "compare A B [C...] -f TEXT [--prompt P] [--html FILE]",
