@@ -112,6 +112,8 @@ if os.environ.get("PIPPA_UPDATE_GOLDEN"):
 want = open(GOLDEN).read()
 check("table layout matches %s" % GOLDEN, got == want, "\n--- got ---\n%s--- want ---\n%s" % (got, want))
 check("text: KLD note", "KLD, same top and Δp against fx.f32.gguf" in out, out)
+check("text: resident note", "\nweights resident: Rss (/proc/self/smaps) of the file mapping after the runs, plus weights "
+      "repacked at load\n" in out, out)
 for name in ("fx.f32.gguf", "fx.Q4_0.gguf", "fx.qat-q4_0.gguf"):
     check("text: answer header " + name, "\n=== %s ===\n" % name in out)
 check("text: prompt and seed", "prompt: " + PROMPT + "\nseed: 7, num_predict: 8" in out)
@@ -127,9 +129,11 @@ for m, q, tol in zip(ms, ("fx.f32", "fx.Q4_0", "fx.qat-q4_0"), (0.001, 0.01, 0.0
     want = REF[q]["running_ppl_after_chunk"][3]
     check("%s PPL after 4 chunks %.1f vs llama.cpp %.1f" % (q, m["ppl"], want), abs(m["ppl"] - want) / want <= tol)
     check(q + " file size", m["file_bytes"] == os.path.getsize(os.path.join(FX, q + ".gguf")))
-    check(q + " resident (smaps)", m["resident_method"] == "smaps Rss" and
+    check(q + " resident (smaps + packed)", m["resident_method"] == "smaps Rss" and
+          m["resident_bytes"] == m["resident_mapped_bytes"] + m["resident_packed_bytes"] and
           0.5 * m["weight_bytes"] <= m["resident_bytes"] <= m["file_bytes"] + (1 << 20),
-          "%s %d of %d" % (m["resident_method"], m["resident_bytes"], m["weight_bytes"]))
+          "%s %d + %d of %d" % (m["resident_method"], m["resident_mapped_bytes"], m["resident_packed_bytes"],
+                                m["weight_bytes"]))
     check(q + " KV bytes", 0 < m["kv_bytes_ctx"] < m["kv_bytes_train"] and m["n_ctx_train"] == 2048)
     check(q + " speeds", m["prefill_tok_s"] > 0 and m["decode_tok_s"] > 0 and m["load_ms"] >= 0)
     check(q + " answer: fx echoes the prompt's last token", m["answer"] == "\n" * 8, repr(m["answer"]))
@@ -172,7 +176,7 @@ ids = re.findall(r'<figure class="chart" id="([^"]+)"', dom)
 check("dom: chart ids", ids == ["chart-size", "chart-prefill", "chart-decode", "chart-ppl", "chart-kld"], str(ids))
 check("dom: no script element", "<script" not in dom.lower())
 check("dom: prompt is text", "&lt;script&gt;alert(1)&lt;/script&gt;" in dom)
-check("dom: summary table", dom.count("<tr>") == 14, str(dom.count("<tr>")))
+check("dom: summary table", dom.count("<tr>") == 15, str(dom.count("<tr>")))
 for s in ("27.12 MB", "4.19 MB", "5.43 MB", "27.12", "4.191", "5.428", "0 (reference)"):
     check("dom: number '%s'" % s, s in dom)
 for m in ms[1:]:

@@ -29,8 +29,10 @@ typedef struct cli_compare_row {
     const char *path, *name;         /* name: base name of path */
     const char *weight_type;         /* majority 2-D weight type, e.g. "Q4_0" */
     uint64_t file_bytes, weight_bytes;
-    uint64_t resident_bytes;         /* weights resident after the runs */
-    const char *resident_method;     /* "smaps Rss" or "mincore" or "n/a" */
+    uint64_t resident_bytes;         /* weights resident after the runs: mapped + packed */
+    uint64_t mapped_resident_bytes;  /* resident part of the file mapping */
+    uint64_t packed_bytes;           /* heap copies repacked at load (model_packed_bytes) */
+    const char *resident_method;     /* how the mapping was measured: "smaps Rss", "mincore", "n/a" */
     uint32_t n_ctx_train, n_ctx;
     uint64_t kv_bytes_train, kv_bytes_ctx;
     double load_ms, prefill_tps, decode_tps;

@@ -129,8 +129,9 @@ int cli_compare_write_html(const char *path, const cli_compare_info *info, const
     char label[64];
     TROW("weight type", snprintf(b, sizeof b, "%s", r->weight_type));
     TROW("file size", cli_fmt_size(r->file_bytes, b, sizeof b));
-    snprintf(label, sizeof label, "weights resident (%s)", rows[0].resident_method);
+    snprintf(label, sizeof label, "weights resident (%s + repacked)", rows[0].resident_method);
     TROW(label, cli_fmt_size(r->resident_bytes, b, sizeof b));
+    TROW("of which repacked at load", cli_fmt_size(r->packed_bytes, b, sizeof b));
     TROW("KV cache @ trained ctx", {
         char s[32];
         cli_fmt_size(r->kv_bytes_train, s, sizeof s);
