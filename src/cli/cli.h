@@ -17,6 +17,14 @@ int cli_cmd_quantize(int argc, char **argv);
 int cli_cmd_perplexity(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
 
+/* the model store (cmd_store.c, cmd_create.c, cmd_pull.c) */
+int cli_cmd_list(int argc, char **argv);
+int cli_cmd_show(int argc, char **argv);
+int cli_cmd_rm(int argc, char **argv);
+int cli_cmd_cp(int argc, char **argv);
+int cli_cmd_create(int argc, char **argv);
+int cli_cmd_pull(int argc, char **argv);
+
 /* 6751232 -> "6.75M" (K/M/B, two decimals). */
 void cli_fmt_params(uint64_t n, char *buf, size_t cap);
 /* 5428160 -> "5.43 MB" (decimal units). */

@@ -15,11 +15,12 @@
 #include <editline/readline.h>
 
 #include "../engine/engine.h"
+#include "cli_model.h"
 
 #define RUN_MAX_INPUT (64u << 20) /* bytes read from stdin or one REPL message */
 
 static const char USAGE[] =
-    "usage: pippa run MODEL.gguf [PROMPT...] [-p NAME=VALUE]... [--verbose] [--interactive] [--kernels generic]";
+    "usage: pippa run MODEL|FILE.gguf [PROMPT...] [-p NAME=VALUE]... [--verbose] [--interactive] [--kernels generic]";
 
 /* The session being generated, for the SIGINT handler (Ctrl-C stops the answer). */
 static engine_session *volatile g_active;
@@ -512,11 +513,15 @@ int cli_cmd_run(int argc, char **argv) {
     char *prompt = NULL;
     size_t plen = 0;
     int rc = 0;
+    cli_model cm = {0};
+    const char *user_p[256]; /* -p arguments, re-applied over the model's parameters */
+    int n_user_p = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-p") || !strcmp(a, "--parameter")) {
             if (i + 1 >= argc) { cli_error("run: %s needs NAME=VALUE", a); rc = 2; goto out; }
             if ((rc = apply_p(&st, argv[++i]))) goto out;
+            if (n_user_p < 256) user_p[n_user_p++] = argv[i];
         } else if (!strcmp(a, "--verbose")) {
             st.verbose = true;
         } else if (!strcmp(a, "--interactive") || !strcmp(a, "-i")) {
@@ -570,6 +575,26 @@ int cli_cmd_run(int argc, char **argv) {
         }
         free(in);
     }
+    /* MODEL: a .gguf file or a name in the store (cli_model.c); options = defaults <- the
+     * model's params layer <- -p; its SYSTEM and MESSAGEs start the conversation */
+    if (cli_model_resolve(st.path, &cm)) { rc = 1; goto out; }
+    st.path = cm.path;
+    if (cm.from_store) {
+        engine_options o = engine_default_options();
+        cli_model_apply_params(&cm, &o);
+        bool user_stop = false;
+        for (int k = 0; k < n_user_p; k++) {
+            if (!strncmp(user_p[k], "stop=", 5) && !user_stop) { o.n_stop = 0; user_stop = true; }
+            pp_err e = {0};
+            const char *eq = strchr(user_p[k], '=');
+            char nm[64];
+            snprintf(nm, sizeof nm, "%.*s", (int)(eq - user_p[k]), user_p[k]);
+            engine_options_set(&o, nm, eq + 1, &e); /* validated above */
+        }
+        st.opt = o;
+        if (cm.m.system) msgs_push(&st.msgs, "system", cm.m.system, NULL, 0);
+        for (size_t k = 0; k < cm.n_msgs; k++) msgs_push(&st.msgs, cm.msg_role[k], cm.msg_content[k], NULL, 0);
+    }
     pp_err err = {0};
     if (engine_model_load(st.path, &st.em, &err) != PP_OK) {
         cli_error("%s", err.msg);
@@ -606,5 +631,6 @@ out:
     msgs_free(&st.msgs);
     engine_session_free(st.s);
     engine_model_free(st.em);
+    cli_model_free(&cm);
     return rc;
 }

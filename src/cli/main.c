@@ -17,7 +17,7 @@ typedef struct cli_command {
 static const cli_command COMMANDS[] = {
     {"inspect", cli_cmd_inspect, "inspect FILE.gguf [--json]",
      "Show a GGUF file's metadata, tensors and a one-line summary"},
-    {"run", cli_cmd_run, "run MODEL.gguf [PROMPT] [-p NAME=VALUE]... [--verbose]",
+    {"run", cli_cmd_run, "run MODEL|FILE.gguf [PROMPT] [-p NAME=VALUE]... [--verbose]",
      "Chat with a model (one-shot with a PROMPT or piped stdin, else a REPL)"},
     {"logits", cli_cmd_logits, "logits MODEL --prompt TEXT [--top K] [--positions ...] [--json]",
      "Print the model's logits for a raw prompt (debugging, tests)"},
@@ -31,6 +31,14 @@ static const cli_command COMMANDS[] = {
      "Compare models (e.g. quantizations): size, memory, speed, PPL, KLD, answers"},
     {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
      "Show the token ids of TEXT"},
+    {"pull", cli_cmd_pull, "pull MODEL [--insecure]", "Download a model from a registry (Ollama's protocol)"},
+    {"create", cli_cmd_create, "create MODEL [-f Modelfile] [--quantize TYPE]", "Create a model from a Modelfile"},
+    {"list", cli_cmd_list, "list [PREFIX]", "List models (ours and Ollama's, read-only)"},
+    {"ls", cli_cmd_list, "ls [PREFIX]", "Same as list"},
+    {"show", cli_cmd_show, "show MODEL [--modelfile|--parameters|--template|--system|--license]",
+     "Show a model's information"},
+    {"cp", cli_cmd_cp, "cp SOURCE DESTINATION", "Copy a model"},
+    {"rm", cli_cmd_rm, "rm MODEL [MODEL...]", "Remove models"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
