@@ -85,6 +85,12 @@ err_is("vocab mismatch", ["compare", F32, small, "-n", "1"], 1,
 err_is("ctx beyond training", ["compare", F32, Q4, "-f", TEXT, "-c", "4096", "-n", "1"], 1,
        "pippa: compare: -c 4096 exceeds %s's trained context length 2048" % F32)
 
+short = os.path.join(TMP, "short.txt")
+open(short, "w").write("Just a few words.")
+rc, out, err = run("compare", F32, Q4, "-f", short, "-c", "128", "-n", "1")
+check("short text exit 1", rc == 1, err)
+check("short text message", err.strip() == "pippa: %s: 7 tokens, need at least 256 for a context of 128" % short, err)
+
 PROMPT = 'Say <b>"hi"</b> & <script>alert(1)</script> \'ok\''
 common = [F32, Q4, QAT, "-f", TEXT, "-c", "128", "--chunks", "4", "--kv", "f32", "-n", "8", "--seed", "7",
           "--prompt", PROMPT]

@@ -297,6 +297,13 @@ int cli_cmd_compare(int argc, char **argv) {
             cli_error("compare: -c %ld exceeds %s's trained context length %u", ctx, paths[k], hp->n_ctx_train);
             goto done;
         }
+        /* a text too short for -c fails before any measuring */
+        if (k == 0 && text &&
+            engine_ppl_tokenize(engine_model_vocab(em[0]), text_path, text, text_len, (uint32_t)ctx, &ids, &n_ids,
+                                &err) != PP_OK) {
+            cli_error("%s", err.msg);
+            goto done;
+        }
         r->weight_type = quant_type_name(model_main_weight_type(m));
         r->file_bytes = gguf_file_size(model_get_gguf(m));
         r->weight_bytes = model_weight_bytes(m);
@@ -347,10 +354,6 @@ int cli_cmd_compare(int argc, char **argv) {
     }
     if (text) {
         const tok_vocab *v = engine_model_vocab(em[0]);
-        if (engine_ppl_tokenize(v, text_path, text, text_len, (uint32_t)ctx, &ids, &n_ids, &err) != PP_OK) {
-            cli_error("%s", err.msg);
-            goto done;
-        }
         uint32_t n_chunks = (uint32_t)(n_ids / (size_t)ctx);
         if (max_chunks && (uint32_t)max_chunks < n_chunks) n_chunks = (uint32_t)max_chunks;
         info.n_chunks = n_chunks;
