@@ -14,6 +14,8 @@ int cli_cmd_run(int argc, char **argv);
 int cli_cmd_logits(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_quantize(int argc, char **argv);
+int cli_cmd_perplexity(int argc, char **argv);
+int cli_cmd_compare(int argc, char **argv);
 
 /* the model store (cmd_store.c, cmd_create.c, cmd_pull.c) */
 int cli_cmd_list(int argc, char **argv);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/engine.h"
+#include "cli_eval.h"
 
 static const char USAGE[] =
     "usage: pippa bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [-b BATCH] [--json] [--kernels generic]";
@@ -126,11 +126,7 @@ int cli_cmd_bench(int argc, char **argv) {
     logits = malloc((size_t)hp->n_vocab * sizeof *logits);
     samples = malloc((size_t)reps * sizeof *samples);
     if (!toks || !logits || !samples) { cli_error("bench: out of memory"); goto done; }
-    uint64_t seed = 42;
-    for (long i = 0; i <= n_prompt; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        toks[i] = (int32_t)((seed >> 33) % hp->n_vocab);
-    }
+    cli_bench_tokens(toks, n_prompt + 1, hp->n_vocab);
     char name[64], size_s[32], params_s[32];
     const char *base = strrchr(path, '/');
     snprintf(name, sizeof name, "%s", base ? base + 1 : path);
@@ -158,16 +154,9 @@ int cli_cmd_bench(int argc, char **argv) {
         long n = test == 0 ? n_prompt : n_gen;
         if (n == 0) continue;
         for (long r = -1; r < reps; r++) { /* r = -1: warm-up */
-            model_ctx_reset(c);
-            uint64_t t0 = pp_time_ns();
-            if (test == 0) {
-                if (model_ctx_eval(c, toks, (uint32_t)n, NULL, logits, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-            } else {
-                for (long i = 0; i < n; i++)
-                    if (model_ctx_eval(c, &toks[i], 1, NULL, logits, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-            }
-            double s = (pp_time_ns() - t0) * 1e-9;
-            if (r >= 0) samples[r] = n / s;
+            double tps;
+            if (cli_bench_once(c, toks, n, test == 1, logits, &tps, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+            if (r >= 0) samples[r] = tps;
         }
         double mean, sd;
         mean_sd(samples, (int)reps, &mean, &sd);

@@ -345,3 +345,18 @@ const model_hparams *model_get_hparams(const model *m) { return &m->hp; }
 const gguf_file *model_get_gguf(const model *m) { return m->f; }
 uint32_t model_main_weight_type(const model *m) { return m->main_type; }
 uint64_t model_weight_bytes(const model *m) { return m->weight_bytes; }
+
+static uint64_t packed_bytes(const model_weight *w) {
+    return w->packed ? (uint64_t)w->group_bytes * (uint64_t)(w->n_out / KERN_PACK_ROWS) : 0;
+}
+
+uint64_t model_packed_bytes(const model *m) {
+    uint64_t n = packed_bytes(&m->tok_embd);
+    if (m->output.packed != m->tok_embd.packed) n += packed_bytes(&m->output);
+    for (uint32_t il = 0; il < m->hp.n_layer; il++) {
+        const model_layer *L = &m->layers[il];
+        const model_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) n += packed_bytes(ws[i]);
+    }
+    return n;
+}

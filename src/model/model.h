@@ -65,6 +65,9 @@ const gguf_file *model_get_gguf(const model *m);
 uint32_t model_main_weight_type(const model *m);
 /* Bytes of memory-mapped weights. */
 uint64_t model_weight_bytes(const model *m);
+/* Bytes of weights copied to the heap at load in a kernel's layout (repacked); their mapped
+ * originals were dropped from memory. 0 when nothing was repacked. */
+uint64_t model_packed_bytes(const model *m);
 
 typedef struct model_ctx_params {
     uint32_t n_ctx;      /* context length (positions); 0 = min(n_ctx_train, 4096) */
