@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bootstrap.sh - installs what pippa needs to build and test on Debian 12 (apt-get when run
+# bootstrap.sh - installs what pippa needs to build and test on Debian 12 (chromium renders
+# the `compare --html` report in its test) with apt-get when run
 # as root; otherwise prints the command to run), then returns. Safe to run again.
 set -euo pipefail
 pkgs=(gcc make pkg-config clang libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
-      libssl-dev libedit-dev libstb-dev python3 python3-numpy)
+      libssl-dev libedit-dev libstb-dev python3 python3-numpy chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
