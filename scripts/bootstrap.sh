@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bootstrap.sh - installs what pippa needs to build and test on Debian 12 (chromium renders
-# the `compare --html` report in its test) with apt-get when run
-# as root; otherwise prints the command to run), then returns. Safe to run again.
+# bootstrap.sh - installs what pippa needs to build and test on Debian 12 with apt-get when
+# run as root (otherwise prints the command to run), then returns. Safe to run again.
+# chromium is only for the test that renders the `pippa compare --html` report.
 set -euo pipefail
 pkgs=(gcc make pkg-config clang libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
       libssl-dev libedit-dev libstb-dev python3 python3-numpy chromium)
