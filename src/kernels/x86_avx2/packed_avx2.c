@@ -175,48 +175,65 @@ static void block_sums(int T, int64_t nb, const block_q8_0 *const *a, float offs
         }
 }
 
-void kern_gemm_packed_q5_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+/* Drivers: rows are walked in chunks of about PQ_CHUNK_BYTES of packed weights, and every
+ * token tile passes over a chunk while it is in L2 (block sums recomputed per chunk: cheap). */
+#define PQ_CHUNK_BYTES (256 * 1024)
+
+typedef void (*pq_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
+                           float *y, int64_t ys);
+
+KA2_INLINE void gemm_packed(pq_tile_fn tile, float offset, int64_t n, const void *w, size_t group_bytes,
+                            const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0,
+                            int64_t r1) {
     const int64_t nb = n / 32;
-    PP_ASSERT(nb <= PQ_MAX_BLOCKS);
-    float corr[PQ_TOK * PQ_MAX_BLOCKS];
-    for (int t0 = 0; t0 < n_tok; t0 += PQ_TOK) {
-        const int T = n_tok - t0 < PQ_TOK ? n_tok - t0 : PQ_TOK;
-        const block_q8_0 *a[PQ_TOK];
-        for (int t = 0; t < T; t++) a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
-        block_sums(T, nb, a, 16.0f, corr);
-        for (int64_t r = r0; r < r1; r += PQ_ROWS) {
-            const uint8_t *g = (const uint8_t *)w + (size_t)(r / PQ_ROWS) * group_bytes;
-            float *yt = y + (int64_t)t0 * y_stride + r;
-            switch (T) {
-            case 1: tile_q5_0(1, nb, g, a, corr, yt, y_stride); break;
-            case 2: tile_q5_0(2, nb, g, a, corr, yt, y_stride); break;
-            case 3: tile_q5_0(3, nb, g, a, corr, yt, y_stride); break;
-            default: tile_q5_0(4, nb, g, a, corr, yt, y_stride); break;
-            }
+    PP_ASSERT(nb <= PQ_MAX_BLOCKS); /* the model packs only rows up to this size */
+    float corr[PQ_TOK * PQ_MAX_BLOCKS]; /* 64 KiB of stack */
+    int64_t chunk = (int64_t)(PQ_CHUNK_BYTES / group_bytes) * PQ_ROWS;
+    if (chunk < PQ_ROWS) chunk = PQ_ROWS;
+    for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
+        const int64_t c1 = c0 + chunk < r1 ? c0 + chunk : r1;
+        for (int t0 = 0; t0 < n_tok; t0 += PQ_TOK) {
+            const int T = n_tok - t0 < PQ_TOK ? n_tok - t0 : PQ_TOK;
+            const block_q8_0 *a[PQ_TOK];
+            for (int t = 0; t < T; t++)
+                a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
+            block_sums(T, nb, a, offset, corr);
+            for (int64_t r = c0; r < c1; r += PQ_ROWS)
+                tile(T, nb, (const uint8_t *)w + (size_t)(r / PQ_ROWS) * group_bytes, a, corr,
+                     y + (int64_t)t0 * y_stride + r, y_stride);
         }
     }
 }
 
+/* One instance per tile size, so T is a constant inside the tile's loops. */
+#define PQ_TILES(name)                                                                   \
+    static void name##_1(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a,  \
+                         const float *corr, float *y, int64_t ys) {                       \
+        (void)T;                                                                         \
+        name(1, nb, g, a, corr, y, ys);                                                  \
+    }                                                                                    \
+    static void name##_n(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a,  \
+                         const float *corr, float *y, int64_t ys) {                       \
+        switch (T) {                                                                     \
+        case 2: name(2, nb, g, a, corr, y, ys); break;                                   \
+        case 3: name(3, nb, g, a, corr, y, ys); break;                                   \
+        default: name(4, nb, g, a, corr, y, ys); break;                                  \
+        }                                                                                \
+    }                                                                                    \
+    static void name##_any(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, \
+                           const float *corr, float *y, int64_t ys) {                     \
+        if (T == 1) name##_1(T, nb, g, a, corr, y, ys);                                  \
+        else name##_n(T, nb, g, a, corr, y, ys);                                         \
+    }
+PQ_TILES(tile_q4_0)
+PQ_TILES(tile_q5_0)
+
 void kern_gemm_packed_q4_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    const int64_t nb = n / 32;
-    PP_ASSERT(nb <= PQ_MAX_BLOCKS); /* the model packs only rows up to this size */
-    float corr[PQ_TOK * PQ_MAX_BLOCKS]; /* 64 KiB of stack */
-    for (int t0 = 0; t0 < n_tok; t0 += PQ_TOK) {
-        const int T = n_tok - t0 < PQ_TOK ? n_tok - t0 : PQ_TOK;
-        const block_q8_0 *a[PQ_TOK];
-        for (int t = 0; t < T; t++) a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
-        block_sums(T, nb, a, 8.0f, corr);
-        for (int64_t r = r0; r < r1; r += PQ_ROWS) {
-            const uint8_t *g = (const uint8_t *)w + (size_t)(r / PQ_ROWS) * group_bytes;
-            float *yt = y + (int64_t)t0 * y_stride + r;
-            switch (T) {
-            case 1: tile_q4_0(1, nb, g, a, corr, yt, y_stride); break;
-            case 2: tile_q4_0(2, nb, g, a, corr, yt, y_stride); break;
-            case 3: tile_q4_0(3, nb, g, a, corr, yt, y_stride); break;
-            default: tile_q4_0(4, nb, g, a, corr, yt, y_stride); break;
-            }
-        }
-    }
+    gemm_packed(tile_q4_0_any, 8.0f, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+}
+
+void kern_gemm_packed_q5_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    gemm_packed(tile_q5_0_any, 16.0f, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
