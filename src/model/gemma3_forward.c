@@ -143,8 +143,8 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
         ALLOC(L->v, bytes);
     }
 #undef ALLOC
-    /* Touch the cache now so the resident size is known up front and decode never faults. */
-    memset(c->arena.base, 0, c->arena.used);
+    /* Not touched here: the KV cache and scratch become resident as positions and batch rows
+     * are used, so a short chat does not pay for num_ctx up front. */
     *out = c;
     return PP_OK;
 fail:

@@ -215,10 +215,14 @@ static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
         w->n_in > KERN_PACK_MAX_N)
         return PP_OK;
     size_t gb = w->tt->pack_group_bytes(w->n_in), total = gb * (size_t)(w->n_out / KERN_PACK_ROWS);
+    /* 2 MiB-aligned and advised for transparent huge pages: fewer page faults while packing
+     * and fewer TLB misses when every token streams the weights */
+    const size_t huge = (size_t)2 << 20;
     void *p = NULL;
-    if (posix_memalign(&p, 64, total) != 0 || !p)
+    if (posix_memalign(&p, total >= huge ? huge : 64, total) != 0 || !p)
         return pp_err_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes to repack '%.*s'", gguf_name(m->f), total,
                           (int)w->t->name.len, w->t->name.ptr);
+    if (total >= huge) madvise(p, total & ~(huge - 1), MADV_HUGEPAGE); /* best effort */
     w->tt->pack(w->n_in, w->t->data, w->row_bytes, 0, w->n_out / KERN_PACK_ROWS, p);
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t lo = ((uintptr_t)w->t->data + page - 1) & ~(page - 1);
