@@ -122,11 +122,12 @@ int cli_cmd_bench(int argc, char **argv) {
     cp.n_threads = (int)threads;
     if (model_ctx_init(m, cp, &c, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     int nt = model_ctx_get_params(c).n_threads;
-    toks = malloc((size_t)(n_prompt + 1) * sizeof *toks);
+    const long n_toks = (n_prompt > n_gen ? n_prompt : n_gen) + 1; /* pp uses n_prompt, tg n_gen */
+    toks = malloc((size_t)n_toks * sizeof *toks);
     logits = malloc((size_t)hp->n_vocab * sizeof *logits);
     samples = malloc((size_t)reps * sizeof *samples);
     if (!toks || !logits || !samples) { cli_error("bench: out of memory"); goto done; }
-    cli_bench_tokens(toks, n_prompt + 1, hp->n_vocab);
+    cli_bench_tokens(toks, n_toks, hp->n_vocab);
     char name[64], size_s[32], params_s[32];
     const char *base = strrchr(path, '/');
     snprintf(name, sizeof name, "%s", base ? base + 1 : path);
