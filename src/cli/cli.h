@@ -13,6 +13,9 @@ int cli_cmd_tokenize(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_logits(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_serve(int argc, char **argv);
+int cli_cmd_ps(int argc, char **argv);
+int cli_cmd_stop(int argc, char **argv);
 
 /* 6751232 -> "6.75M" (K/M/B, two decimals). */
 void cli_fmt_params(uint64_t n, char *buf, size_t cap);

@@ -25,6 +25,9 @@ static const cli_command COMMANDS[] = {
      "Measure prompt and generation speed (tokens/s) and read bandwidth"},
     {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
      "Show the token ids of TEXT"},
+    {"serve", cli_cmd_serve, "serve [--model NAME=PATH.gguf]...", "Start the Ollama/OpenAI-compatible API server"},
+    {"ps", cli_cmd_ps, "ps", "List the models the running server has loaded"},
+    {"stop", cli_cmd_stop, "stop MODEL", "Unload a model from the running server"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
