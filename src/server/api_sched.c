@@ -217,8 +217,12 @@ static pp_status run_generate(api_runner *r, api_job *j, gen_ctx *g, pp_err *err
     pthread_mutex_lock(&r->srv->mu);
     j->res = res;
     j->prompt_tokens = (uint32_t)n_ids;
+    if (j->raw) { /* no context in raw mode (ollama-compat.md §3.3) */
+        free(out);
+        out = NULL;
+    }
     j->ctx_out = out;
-    j->n_ctx_out = n_ids + res.n_reply_ids;
+    j->n_ctx_out = out ? n_ids + res.n_reply_ids : 0;
     pthread_mutex_unlock(&r->srv->mu);
 done:
     free(ids);
@@ -323,6 +327,10 @@ static void run_job(api_runner *r, api_job *j) {
     pthread_mutex_unlock(&r->srv->mu);
     if (j->kind == API_JOB_GENERATE) st = run_generate(r, j, &g, &err);
     else if (j->kind == API_JOB_CHAT) st = run_chat(r, j, &g, &err);
+    if (st == PP_OK && j->kind != API_JOB_LOAD)
+        pp_log(PP_LOG_INFO, "%s: prompt %u tokens (%u evaluated), %u generated, seed %llu", r->m.name, j->prompt_tokens,
+               j->res.stats.prompt_eval_count, j->res.stats.eval_count,
+               (unsigned long long)engine_session_seed(r->sess));
     if (st == PP_OK && j->res.done == ENGINE_DONE_CANCELLED) {
         st = PP_ERR_CANCELLED;
         pp_err_set(&err, st, "request canceled");
