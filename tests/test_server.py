@@ -536,6 +536,7 @@ def main():
     with open(os.path.join(MODELS, "rnd:v2.json"), "w") as f:
         json.dump({"system": "You are terse.", "parameters": {"temperature": 0.7, "stop": ["<end_of_turn>"]}}, f)
     s = Server({"PIPPA_ORIGINS": "http://allowed.example"})
+    shutdown_tail = []
     try:
         for t in (test_basics, test_generate, test_chat, test_openai, test_errors, test_cors_host, test_manage,
                   test_load_unload, test_concurrency, test_disconnect, node_clients):
@@ -548,9 +549,10 @@ def main():
         # SIGTERM while a stream is running
         def long_stream():
             try:
-                req(s, "POST", "/api/generate", {"model": "rnd", "prompt": "x", "options": {"num_predict": 100000}})
-            except Exception:
-                pass  # the connection is cut at shutdown
+                b = req(s, "POST", "/api/generate", {"model": "rnd", "prompt": "x", "options": {"num_predict": 100000}})[2]
+                shutdown_tail.append(ndjson(b)[-1])
+            except Exception as e:
+                shutdown_tail.append(repr(e))
         th = threading.Thread(target=long_stream)
         th.start()
         time.sleep(0.5)
@@ -559,6 +561,8 @@ def main():
         rc = s.stop(60)
     th.join(10)
     check("SIGTERM: clean exit 0", rc == 0, (rc, s.text()[-2000:]))
+    check("SIGTERM: stream ends with an error line", shutdown_tail == [{"error": "server is shutting down"}],
+          shutdown_tail)
     check("SIGTERM: prompt shutdown", time.time() - t0 < (30 if ASAN else 5), time.time() - t0)
     log = s.text()
     check("no sanitizer reports", "Sanitizer" not in log and "runtime error" not in log, log[-3000:])

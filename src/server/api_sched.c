@@ -340,6 +340,7 @@ done:
     free(g.full);
     pthread_mutex_lock(&r->srv->mu);
     j->res.stats.total_duration = pp_time_ns() - j->t_start; /* request received -> done */
+    if (st == PP_ERR_CANCELLED && r->srv->stopping) pp_err_set(&err, st, "server is shutting down");
     j->status = st;
     if (st) j->err = err;
     pthread_mutex_unlock(&r->srv->mu);

@@ -357,6 +357,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->srv = srv;
         r->t_start = pp_time_ns();
         *con_cls = r;
+        atomic_fetch_add(&srv->n_active, 1);
         return MHD_YES;
     }
     r->conn = conn;
@@ -391,7 +392,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
-    (void)cls;
+    api_server *srv = cls;
     (void)conn;
     (void)toe;
     http_req *r = *con_cls;
@@ -399,6 +400,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->body);
     free(r);
     *con_cls = NULL;
+    atomic_fetch_sub(&srv->n_active, 1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -426,6 +428,7 @@ pp_status api_server_start(const api_server_params *p, api_server **out, pp_err 
     }
     srv->p = *p;
     atomic_init(&srv->next_id, 1);
+    atomic_init(&srv->n_active, 0);
     pthread_mutex_init(&srv->mu, NULL);
     api_cond_init(&srv->cv_sched);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -464,6 +467,8 @@ void api_server_stop(api_server *srv) {
     MHD_socket ls = MHD_quiesce_daemon(srv->daemon); /* no new connections */
     if (ls != MHD_INVALID_SOCKET) close(ls);
     api_sched_cancel_all(srv);   /* wakes every waiting connection */
+    /* let responses in flight end with their final line (bounded: HTTP_DRAIN_MS) */
+    for (int i = 0; i < HTTP_DRAIN_MS / 10 && atomic_load(&srv->n_active) > 0; i++) usleep(10000);
     MHD_stop_daemon(srv->daemon); /* joins the connection threads */
     api_sched_stop(srv);          /* joins the workers, unloads the models */
     pthread_cond_destroy(&srv->cv_sched);

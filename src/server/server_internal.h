@@ -17,6 +17,7 @@
 #define HTTP_MAX_BODY (16u << 20)   /* request body bytes; larger -> 413 */
 #define HTTP_MAX_DEPTH 64           /* JSON nesting; deeper -> 400 */
 #define HTTP_MAX_CONNECTIONS 256
+#define HTTP_DRAIN_MS 3000          /* shutdown: wait this long for responses in flight */
 #define HTTP_POLL_MS 50             /* hang-up check while a response waits for tokens */
 #define API_NAME_MAX 256
 #define API_PATH_MAX 4096
@@ -129,6 +130,7 @@ struct api_server {
     api_runner *dead;            /* [mu] runners whose worker exited, waiting for a join */
     size_t n_queued;             /* [mu] queued jobs over all runners */
     atomic_uint_fast64_t next_id; /* chatcmpl-N / cmpl-N */
+    atomic_int n_active;         /* requests between the first handler call and completion */
 };
 
 /* ---- HTTP helpers (http.c) ---- */
