@@ -48,7 +48,7 @@ pp_status api_json_parse(const char *body, size_t n, json_t **out, pp_err *err) 
     if (json_depth(body, n) > HTTP_MAX_DEPTH)
         return pp_err_set(err, PP_ERR_ARG, "request body: JSON nested deeper than %d levels", HTTP_MAX_DEPTH);
     json_error_t je;
-    json_t *j = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(body, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!j)
         return pp_err_set(err, PP_ERR_ARG, "request body: invalid JSON at line %d column %d: %s", je.line, je.column,
                           je.text);

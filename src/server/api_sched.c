@@ -381,7 +381,7 @@ static void *worker_main(void *arg) {
                 q = nx;
             }
             r->head = r->tail = NULL;
-            runner_retire_locked(srv, r);
+            if (!r->quit) runner_retire_locked(srv, r); /* else already retired (shutdown) */
             break;
         }
         uint64_t now = pp_time_ns();
