@@ -370,6 +370,13 @@ def test_errors(s):
     err("duplicate key", "POST", "/api/generate", 400, lambda e: "duplicate" in e,
         raw=b'{"model":"rnd","model":"x"}')
     err("wrong method", "GET", "/api/generate", 405, "method GET not allowed on /api/generate")
+    junk = os.path.join(MODELS, "broken.gguf")
+    with open(junk, "wb") as f:
+        f.write(b"GGUF" + b"\xff" * 60)
+    for i in range(2):  # a failed load leaves nothing behind: the retry fails the same way
+        err("load failure %d" % i, "POST", "/api/generate", 500, lambda e: e.startswith("broken.gguf: "),
+            body={"model": "broken", "prompt": "x"})
+    os.unlink(junk)
     err("top_logprobs", "POST", "/api/generate", 400, "top_logprobs must be between 0 and 20",
         body={"model": "rnd", "prompt": "x", "top_logprobs": 50})
 
@@ -468,6 +475,26 @@ def test_disconnect(s):
     check("next request served promptly", isinstance(r, str) and time.time() - t0 < 5 + (20 if ASAN else 0),
           (r, time.time() - t0))
     print("     (cancel seen after %.0f ms)" % (dt * 1000))
+    # a queued request whose client leaves is dropped before it runs
+    a = socket.create_connection(("127.0.0.1", s.port))
+    body = json.dumps({"model": "rnd", "prompt": "A", "options": {"num_predict": 100000}}).encode()
+    a.sendall(b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    a.recv(4096)
+    runs_before = len(re.findall(r"rnd:latest: prompt \d+ tokens", s.text()))
+    b = socket.create_connection(("127.0.0.1", s.port))
+    body = json.dumps({"model": "rnd", "prompt": "B", "stream": False}).encode()
+    b.sendall(b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    time.sleep(0.3)
+    b.close()
+    time.sleep(0.3)
+    a.close()
+    t0 = time.time()
+    while time.time() - t0 < 5 and "client went away while queued" not in s.text():
+        time.sleep(0.02)
+    time.sleep(0.3)
+    runs = len(re.findall(r"rnd:latest: prompt \d+ tokens", s.text())) - runs_before
+    check("queued client leaving: dropped", "client went away while queued" in s.text() and runs == 1,
+          (runs, s.text()[-800:]))
 
 
 def test_queue_limit():

@@ -315,6 +315,8 @@ static void run_job(api_runner *r, api_job *j) {
     }
     bool first = !r->em;
     if ((st = runner_load(r, j, &err))) {
+        st = PP_ERR_INTERNAL; /* a model that cannot load is a 500, as in Ollama */
+        err.status = st;
         r->load_failed = true;
         r->load_err = err;
         pp_log(PP_LOG_ERROR, "%s", err.msg);
