@@ -39,6 +39,7 @@ struct api_runner {
     uint64_t expires;            /* [mu] monotonic ns; UINT64_MAX = never */
     int64_t expires_wall;        /* [mu] unix ns */
     uint32_t n_ctx;              /* [mu] */
+    uint64_t kv_bytes;           /* [mu] KV cache size of the session */
     char *last_reply;            /* worker only: text of the last chat reply */
     int32_t *last_ids;           /* worker only: its token ids */
     size_t n_last_ids;
@@ -301,6 +302,7 @@ static pp_status runner_load(api_runner *r, const api_job *j, pp_err *err) {
     r->sess = s;
     r->loaded = true;
     r->n_ctx = engine_session_n_ctx(s);
+    r->kv_bytes = engine_session_kv_bytes(s);
     pthread_mutex_unlock(&r->srv->mu);
     return PP_OK;
 }
@@ -325,7 +327,13 @@ static void run_job(api_runner *r, api_job *j) {
     if (!first && (st = engine_session_set_options(r->sess, &j->opt, &err))) goto done;
     pthread_mutex_lock(&r->srv->mu);
     r->n_ctx = engine_session_n_ctx(r->sess);
+    r->kv_bytes = engine_session_kv_bytes(r->sess);
     j->n_ctx = r->n_ctx;
+    if (atomic_load(&j->cancel)) { /* cancelled while the model loaded */
+        pthread_mutex_unlock(&r->srv->mu);
+        st = pp_err_set(&err, PP_ERR_CANCELLED, "request canceled");
+        goto done;
+    }
     pthread_mutex_unlock(&r->srv->mu);
     if (j->kind == API_JOB_GENERATE) st = run_generate(r, j, &g, &err);
     else if (j->kind == API_JOB_CHAT) st = run_chat(r, j, &g, &err);
@@ -583,27 +591,53 @@ bool api_sched_unload(api_server *srv, const char *name) {
     return r != NULL;
 }
 
+typedef struct ps_row {
+    api_model m;        /* name, path, digest, size (weights + KV cache) */
+    uint32_t n_ctx;
+    int64_t expires;    /* unix ns */
+} ps_row;
+
 json_t *api_sched_ps(api_server *srv) {
     json_t *arr = json_array();
+    /* copy under the lock; the details (a GGUF header read) are built outside it */
+    ps_row *rows = NULL;
+    size_t n = 0, cap = 0;
     pthread_mutex_lock(&srv->mu);
     for (api_runner *r = srv->runners; r; r = r->next) {
         if (!r->loaded) continue;
-        json_t *o = json_object();
-        char ts[64];
-        int64_t wall = r->expires_wall ? r->expires_wall : api_now_unix_ns() + srv->p.keep_alive_ns;
-        api_time_rfc3339(wall, ts, sizeof ts);
-        json_object_set_new(o, "name", json_string(r->m.name));
-        json_object_set_new(o, "model", json_string(r->m.name));
-        uint64_t size = r->m.size + (r->sess ? engine_session_kv_bytes(r->sess) : 0);
-        json_object_set_new(o, "size", json_integer((json_int_t)size));
-        json_object_set_new(o, "digest", json_string(r->m.digest));
-        json_object_set_new(o, "details", api_model_details(&r->m));
-        json_object_set_new(o, "expires_at", json_string(ts));
-        json_object_set_new(o, "size_vram", json_integer(0));
-        json_object_set_new(o, "context_length", json_integer(r->n_ctx));
-        json_array_append_new(arr, o);
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            ps_row *nr = realloc(rows, nc * sizeof *nr);
+            if (!nr) break;
+            rows = nr;
+            cap = nc;
+        }
+        ps_row *row = &rows[n++];
+        memset(row, 0, sizeof *row);
+        snprintf(row->m.name, sizeof row->m.name, "%s", r->m.name);
+        snprintf(row->m.path, sizeof row->m.path, "%s", r->m.path);
+        snprintf(row->m.digest, sizeof row->m.digest, "%s", r->m.digest);
+        row->m.size = r->m.size + r->kv_bytes;
+        row->n_ctx = r->n_ctx;
+        row->expires = r->expires_wall ? r->expires_wall : api_now_unix_ns() + srv->p.keep_alive_ns;
     }
     pthread_mutex_unlock(&srv->mu);
+    for (size_t i = 0; i < n; i++) {
+        ps_row *row = &rows[i];
+        json_t *o = json_object();
+        char ts[64];
+        api_time_rfc3339(row->expires, ts, sizeof ts);
+        json_object_set_new(o, "name", json_string(row->m.name));
+        json_object_set_new(o, "model", json_string(row->m.name));
+        json_object_set_new(o, "size", json_integer((json_int_t)row->m.size));
+        json_object_set_new(o, "digest", json_string(row->m.digest));
+        json_object_set_new(o, "details", api_model_details(&row->m));
+        json_object_set_new(o, "expires_at", json_string(ts));
+        json_object_set_new(o, "size_vram", json_integer(0));
+        json_object_set_new(o, "context_length", json_integer(row->n_ctx));
+        json_array_append_new(arr, o);
+    }
+    free(rows);
     return arr;
 }
 
