@@ -426,6 +426,50 @@ def test_manage(s):
     check("pull non-stream", st == 200 and p == {"status": "success"}, p)
 
 
+def test_mutations(s):
+    """Valid requests with one field swapped for a value of every other type: the server
+    answers each with 200 or a JSON 4xx error and never dies (ASan runs this too)."""
+    import random
+    rnd = random.Random(1234)
+    values = [None, True, 7, -1, 2.5, "", "x" * 300, [], [1, "a", None], {}, {"a": {"b": []}}, "\u0000\ud7ff",
+              2 ** 63, -2 ** 63, 1e308]
+    bases = [("/api/generate", {"model": "rnd", "prompt": "hi", "system": "s", "raw": False, "stream": False,
+                                "keep_alive": "5m", "context": [2, 105], "format": "json", "images": [],
+                                "template": "", "suffix": "", "think": False}),
+             ("/api/chat", {"model": "rnd", "stream": False, "keep_alive": 5, "format": "",
+                            "messages": [{"role": "user", "content": "hi", "images": []}], "tools": []}),
+             ("/v1/chat/completions", {"model": "rnd", "messages": [{"role": "user", "content": "hi"}],
+                                       "temperature": 1, "top_p": 1, "seed": 1, "stop": ["x"], "n": 1,
+                                       "stream": False, "stream_options": {"include_usage": True}}),
+             ("/v1/completions", {"model": "rnd", "prompt": "hi", "suffix": "", "seed": 1, "stop": "x",
+                                  "frequency_penalty": 0, "presence_penalty": 0}),
+             ("/api/show", {"model": "rnd", "verbose": False}),
+             ("/api/copy", {"source": "rnd", "destination": "rnd-m"}),
+             ("/api/create", {"model": "rnd-m", "from": "rnd", "system": "s", "parameters": {"top_k": 3}})]
+    bad_status = []
+    n = 0
+    for path, base in bases:
+        for key in list(base):
+            for v in rnd.sample(values, 6):
+                body = json.loads(json.dumps(base))
+                body[key] = v
+                if path in ("/api/generate", "/api/chat"):
+                    body["options"] = {"num_predict": 1}
+                else:
+                    body["max_tokens"] = 1
+                st, h, b = req(s, "POST", path, body)
+                n += 1
+                try:
+                    ok_body = st == 200 or "error" in json.loads(b)
+                except ValueError:
+                    ok_body = False
+                if st not in (200, 400, 404) or not ok_body:
+                    bad_status.append((path, key, v, st, b[:200]))
+    req(s, "DELETE", "/api/delete", {"model": "rnd-m"})
+    check("mutated requests: %d answered with 200/400/404 + JSON" % n, not bad_status, bad_status[:5])
+    check("server alive after mutations", req(s, "GET", "/")[0] == 200 and s.proc.poll() is None, "")
+
+
 def run_solo(s, seed, n=12):
     st, r = jreq(s, "POST", "/api/generate", {"model": "rnd", "prompt": "Write a poem", "stream": False,
                                               "options": gen_opts(seed, n)})
@@ -566,7 +610,7 @@ def main():
     shutdown_tail = []
     try:
         for t in (test_basics, test_generate, test_chat, test_openai, test_errors, test_cors_host, test_manage,
-                  test_load_unload, test_concurrency, test_disconnect, node_clients):
+                  test_load_unload, test_mutations, test_concurrency, test_disconnect, node_clients):
             try:
                 t(s)
             except Exception as e:  # a crash in one group is one failure, the rest still run

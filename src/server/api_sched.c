@@ -399,9 +399,9 @@ static void *worker_main(void *arg) {
         if (r->unload_asap || ka == 0) {
             r->expires = now;
             r->expires_wall = wall;
-        } else if (ka < 0) {
+        } else if (ka < 0 || ka >= API_FOREVER_NS) { /* negative or past a century: never */
             r->expires = UINT64_MAX;
-            r->expires_wall = wall + 100LL * 365 * 86400 * 1000000000LL; /* "Forever" */
+            r->expires_wall = wall + API_FOREVER_NS; /* `pippa ps`: "Forever" */
         } else {
             r->expires = now + (uint64_t)ka;
             r->expires_wall = wall + ka;
@@ -619,7 +619,9 @@ json_t *api_sched_ps(api_server *srv) {
         snprintf(row->m.digest, sizeof row->m.digest, "%s", r->m.digest);
         row->m.size = r->m.size + r->kv_bytes;
         row->n_ctx = r->n_ctx;
-        row->expires = r->expires_wall ? r->expires_wall : api_now_unix_ns() + srv->p.keep_alive_ns;
+        int64_t ka = srv->p.keep_alive_ns < 0 || srv->p.keep_alive_ns >= API_FOREVER_NS ? API_FOREVER_NS
+                                                                                      : srv->p.keep_alive_ns;
+        row->expires = r->expires_wall ? r->expires_wall : api_now_unix_ns() + ka; /* first request running */
     }
     pthread_mutex_unlock(&srv->mu);
     for (size_t i = 0; i < n; i++) {
