@@ -520,8 +520,20 @@ def test_disconnect(s):
           (r, time.time() - t0))
     print("     (cancel seen after %.0f ms)" % (dt * 1000))
     # a queued request whose client leaves is dropped before it runs
+    # A must run long: find a seed whose sample path has no end-of-turn token for 400 tokens
+    seed_a = None
+    for sd in range(1, 12):
+        st, r = jreq(s, "POST", "/api/generate", {"model": "rnd", "prompt": "A", "stream": False,
+                                                  "options": {"num_predict": 400, "seed": sd}})
+        if st == 200 and r["eval_count"] == 400:
+            seed_a = sd
+            break
+    if seed_a is None:
+        return skip("queued client leaving", "no seed gives a long generation")
+    global SEED_LONG
+    SEED_LONG = seed_a
     a = socket.create_connection(("127.0.0.1", s.port))
-    body = json.dumps({"model": "rnd", "prompt": "A", "options": {"num_predict": 100000}}).encode()
+    body = json.dumps({"model": "rnd", "prompt": "A", "options": {"num_predict": 400, "seed": seed_a}}).encode()
     a.sendall(b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     a.recv(4096)
     runs_before = len(re.findall(r"rnd:latest: prompt \d+ tokens", s.text()))
@@ -620,7 +632,8 @@ def main():
         # SIGTERM while a stream is running
         def long_stream():
             try:
-                b = req(s, "POST", "/api/generate", {"model": "rnd", "prompt": "x", "options": {"num_predict": 100000}})[2]
+                b = req(s, "POST", "/api/generate", {"model": "rnd", "prompt": "A",
+                                                     "options": {"num_predict": 100000, "seed": SEED_LONG}})[2]
                 shutdown_tail.append(ndjson(b)[-1])
             except Exception as e:
                 shutdown_tail.append(repr(e))
@@ -647,5 +660,6 @@ def main():
 
 
 MODELS = None
+SEED_LONG = 1  # a seed whose generation after prompt "A" runs >= 400 tokens (test_disconnect)
 if __name__ == "__main__":
     sys.exit(main())

@@ -99,6 +99,13 @@ static bool out_json(http_stream *s, json_t *obj, bool sse) {
 bool api_stream_format(http_stream *s, const char *text, size_t n, bool final) {
     api_job *j = s->job;
     bool sse = s->kind == API_STREAM_OAI_CHAT || s->kind == API_STREAM_OAI_COMPLETION;
+    if (s->kind == API_STREAM_RAW) { /* task status lines, already NDJSON */
+        if (!final) return out_append(s, text, n);
+        if (j->status == PP_OK) return true;
+        json_t *o = json_object();
+        json_object_set_new(o, "error", json_string(j->err.msg));
+        return out_json(s, o, false);
+    }
     if (!final) {
         if (s->kind == API_STREAM_GENERATE || s->kind == API_STREAM_CHAT) {
             json_t *o = base_obj(s->model);

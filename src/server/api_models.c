@@ -446,7 +446,31 @@ enum MHD_Result api_handle_delete(http_req *r, json_t *req) {
 }
 
 /* Without the store there is no registry client: a model that is already here is
- * "up to date", anything else is an error. */
+ * "up to date" (the status lines Ollama sends for it), anything else is an error. */
+typedef struct pull_ctx {
+    char digest[65];
+    uint64_t size;
+} pull_ctx;
+
+static pp_status pull_task(api_server *srv, api_job *j, void *ud, pp_err *err) {
+    (void)err;
+    pull_ctx *p = ud;
+    api_task_status(srv, j, "pulling manifest");
+    char status[64], digest[80];
+    snprintf(status, sizeof status, "pulling %.12s", p->digest);
+    snprintf(digest, sizeof digest, "sha256:%s", p->digest);
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(status));
+    json_object_set_new(o, "digest", json_string(digest));
+    json_object_set_new(o, "total", json_integer((json_int_t)p->size));
+    json_object_set_new(o, "completed", json_integer((json_int_t)p->size));
+    api_task_emit(srv, j, o);
+    api_task_status(srv, j, "verifying sha256 digest");
+    api_task_status(srv, j, "writing manifest");
+    api_task_status(srv, j, "success");
+    return PP_OK;
+}
+
 enum MHD_Result api_handle_pull(http_req *r, json_t *req) {
     const char *name = NULL;
     bool stream = true;
@@ -458,25 +482,54 @@ enum MHD_Result api_handle_pull(http_req *r, json_t *req) {
     if (st == PP_ERR_NOT_FOUND)
         return http_send_error(r, 500, "pull model manifest: pulling from a registry is not available in this build");
     if (st) return http_send_error(r, http_status_of(st), "%s", err.msg);
-    json_t *o;
-    if (!stream) {
+    pull_ctx *p = calloc(1, sizeof *p);
+    api_job *j = api_job_new(API_JOB_TASK);
+    if (!p || !j) {
+        free(p);
+        api_job_unref(r->srv, j);
         api_model_clear(&m);
-        o = json_object();
-        json_object_set_new(o, "status", json_string("success"));
-        return http_send_json(r, 200, o);
+        return MHD_NO;
     }
-    char body[1024];
-    snprintf(body, sizeof body,
-             "{\"status\":\"pulling manifest\"}\n"
-             "{\"status\":\"pulling %.12s\",\"digest\":\"sha256:%s\",\"total\":%llu,\"completed\":%llu}\n"
-             "{\"status\":\"verifying sha256 digest\"}\n{\"status\":\"writing manifest\"}\n{\"status\":\"success\"}\n",
-             m.digest, m.digest, (unsigned long long)m.size, (unsigned long long)m.size);
+    snprintf(p->digest, sizeof p->digest, "%s", m.digest);
+    p->size = m.size;
     api_model_clear(&m);
-    return http_send_text(r, 200, "application/x-ndjson", body);
+    if ((st = api_task_start(r->srv, j, pull_task, p, free, &err))) {
+        api_job_unref(r->srv, j);
+        return http_send_error(r, http_status_of(st), "%s", err.msg);
+    }
+    return api_task_respond(r, j, stream);
 }
 
 /* Directory-mode create: {"model", "from", "system", "template", "parameters"} writes a
- * link to the base GGUF and a sidecar. */
+ * link (or copy) of the base GGUF and a sidecar, on a task thread (a copy can be slow). */
+typedef struct create_ctx {
+    char base_path[API_PATH_MAX], path[API_PATH_MAX], side[API_PATH_MAX];
+    json_t *sidecar;
+} create_ctx;
+
+static void create_ctx_free(void *ud) {
+    create_ctx *c = ud;
+    json_decref(c->sidecar);
+    free(c);
+}
+
+static pp_status create_task(api_server *srv, api_job *j, void *ud, pp_err *err) {
+    create_ctx *c = ud;
+    pp_status st = PP_OK;
+    if (strcmp(c->base_path, c->path) != 0) {
+        api_task_status(srv, j, "copying model file");
+        unlink(c->path);
+        if ((st = copy_file(c->base_path, c->path, err))) return st;
+    } else {
+        api_task_status(srv, j, "using existing layer");
+    }
+    api_task_status(srv, j, "writing manifest");
+    if (json_dump_file(c->sidecar, c->side, JSON_INDENT(1)) != 0)
+        return pp_err_set(err, PP_ERR_IO, "create: cannot write %s", c->side);
+    api_task_status(srv, j, "success");
+    return PP_OK;
+}
+
 enum MHD_Result api_handle_create(http_req *r, json_t *req) {
     const char *name = NULL, *from = NULL, *system = NULL, *tmpl = NULL;
     bool stream = true;
@@ -496,37 +549,38 @@ enum MHD_Result api_handle_create(http_req *r, json_t *req) {
     api_model base;
     pp_status st = api_model_resolve(r->srv, from, &base, &err);
     if (st) return http_send_error(r, http_status_of(st), "%s", err.msg);
-    char norm[API_NAME_MAX], path[API_PATH_MAX], side[API_PATH_MAX];
+    create_ctx *c = calloc(1, sizeof *c);
+    api_job *j = api_job_new(API_JOB_TASK);
+    if (!c || !j) {
+        free(c);
+        api_job_unref(r->srv, j);
+        api_model_clear(&base);
+        return MHD_NO;
+    }
+    char norm[API_NAME_MAX];
     if ((st = api_name_normalize(name, norm, sizeof norm, &err)) ||
-        (st = dir_path(r->srv, norm, ".gguf", path, sizeof path, &err)) ||
-        (st = dir_path(r->srv, norm, ".json", side, sizeof side, &err))) {
+        (st = dir_path(r->srv, norm, ".gguf", c->path, sizeof c->path, &err)) ||
+        (st = dir_path(r->srv, norm, ".json", c->side, sizeof c->side, &err))) {
+        free(c);
+        api_job_unref(r->srv, j);
         api_model_clear(&base);
         return http_send_error(r, 400, "%s", err.msg);
     }
-    json_t *sc = json_object();
+    snprintf(c->base_path, sizeof c->base_path, "%s", base.path);
+    c->sidecar = json_object();
     const char *sys = system ? system : base.system;
-    if (sys) json_object_set_new(sc, "system", json_string(sys));
+    if (sys) json_object_set_new(c->sidecar, "system", json_string(sys));
     const char *tp = tmpl ? tmpl : base.template_text;
-    if (tp) json_object_set_new(sc, "template", json_string(tp));
+    if (tp) json_object_set_new(c->sidecar, "template", json_string(tp));
     json_t *merged = base.params ? json_deep_copy(base.params) : json_object();
     if (params && json_is_object(params)) json_object_update(merged, params);
-    json_object_set_new(sc, "parameters", merged);
-    if (strcmp(base.path, path) != 0) {
-        unlink(path);
-        st = copy_file(base.path, path, &err);
-    }
+    json_object_set_new(c->sidecar, "parameters", merged);
     api_model_clear(&base);
-    if (!st && json_dump_file(sc, side, JSON_INDENT(1)) != 0) st = pp_err_set(&err, PP_ERR_IO, "create: cannot write %s", side);
-    json_decref(sc);
-    if (st) return http_send_error(r, 500, "%s", err.msg);
-    if (!stream) {
-        json_t *o = json_object();
-        json_object_set_new(o, "status", json_string("success"));
-        return http_send_json(r, 200, o);
+    if ((st = api_task_start(r->srv, j, create_task, c, create_ctx_free, &err))) {
+        api_job_unref(r->srv, j);
+        return http_send_error(r, http_status_of(st), "%s", err.msg);
     }
-    return http_send_text(r, 200, "application/x-ndjson",
-                          "{\"status\":\"using existing layer\"}\n{\"status\":\"writing manifest\"}\n"
-                          "{\"status\":\"success\"}\n");
+    return api_task_respond(r, j, stream);
 }
 
 static json_t *oai_model(const api_model *m) {

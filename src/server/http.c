@@ -471,6 +471,7 @@ void api_server_stop(api_server *srv) {
     for (int i = 0; i < HTTP_DRAIN_MS / 10 && atomic_load(&srv->n_active) > 0; i++) usleep(10000);
     MHD_stop_daemon(srv->daemon); /* joins the connection threads */
     api_sched_stop(srv);          /* joins the workers, unloads the models */
+    api_task_join_all(srv);       /* waits for pulls/creates in progress */
     pthread_cond_destroy(&srv->cv_sched);
     pthread_mutex_destroy(&srv->mu);
     free(srv);

@@ -49,7 +49,7 @@ void api_model_list_free(api_model *v, size_t n);
 pp_status api_name_normalize(const char *in, char *out, size_t cap, pp_err *err);
 
 /* ---- jobs and runners (api_sched.c) ---- */
-typedef enum api_job_kind { API_JOB_LOAD, API_JOB_GENERATE, API_JOB_CHAT } api_job_kind;
+typedef enum api_job_kind { API_JOB_LOAD, API_JOB_GENERATE, API_JOB_CHAT, API_JOB_TASK } api_job_kind;
 typedef enum api_job_state { API_JOB_QUEUED, API_JOB_RUNNING, API_JOB_DONE } api_job_state;
 
 typedef struct api_chat_msg {
@@ -117,6 +117,20 @@ json_t *api_sched_ps(api_server *srv);
 void api_sched_start(api_server *srv);
 void api_sched_stop(api_server *srv);  /* cancels everything, joins and frees every runner */
 
+/* ---- background tasks with streamed status lines (api_task.c) ---- */
+typedef struct api_task api_task;
+typedef struct http_req http_req;
+typedef pp_status (*api_task_fn)(api_server *srv, api_job *j, void *ud, pp_err *err);
+/* Runs fn(srv, j, ud) on its own thread (j gets a reference; ud_free(ud) afterwards). */
+pp_status api_task_start(api_server *srv, api_job *j, api_task_fn fn, void *ud, void (*ud_free)(void *), pp_err *err);
+/* One NDJSON line into j's output (steals line); api_task_status: {"status": status}. */
+void api_task_emit(api_server *srv, api_job *j, json_t *line);
+void api_task_status(api_server *srv, api_job *j, const char *status);
+/* Streams the task's lines (plus {"error"} on failure), or waits and answers
+ * {"status":"success"} / the error. Consumes the caller's job reference. */
+enum MHD_Result api_task_respond(http_req *r, api_job *j, bool stream);
+void api_task_join_all(api_server *srv);
+
 /* ---- server state ---- */
 struct api_server {
     api_server_params p;
@@ -131,7 +145,8 @@ struct api_server {
     api_runner *dead;            /* [mu] runners whose worker exited, waiting for a join */
     size_t n_queued;             /* [mu] queued jobs over all runners */
     atomic_uint_fast64_t next_id; /* chatcmpl-N / cmpl-N */
-    atomic_int n_active;         /* requests between the first handler call and completion */
+    atomic_int n_active;
+    struct api_task *tasks;      /* [mu] pull/create threads (api_task.c) */         /* requests between the first handler call and completion */
 };
 
 /* ---- HTTP helpers (http.c) ---- */
@@ -175,7 +190,7 @@ struct http_stream {
     size_t n_out, off_out, cap_out;
     bool finished;
 };
-enum { API_STREAM_GENERATE, API_STREAM_CHAT, API_STREAM_OAI_CHAT, API_STREAM_OAI_COMPLETION };
+enum { API_STREAM_GENERATE, API_STREAM_CHAT, API_STREAM_OAI_CHAT, API_STREAM_OAI_COMPLETION, API_STREAM_RAW };
 /* Starts a streamed 200 response for s (takes ownership of s; frees it and unrefs the job
  * when the response is done or the client goes away). */
 enum MHD_Result http_send_stream(http_req *r, http_stream *s);
