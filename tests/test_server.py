@@ -559,8 +559,8 @@ def test_queue_limit():
         results = []
 
         def worker(i):
-            results.append(jreq(s, "POST", "/api/generate", {"model": "rnd", "prompt": "x", "stream": False,
-                                                             "options": {"num_predict": 150, "seed": i}}))
+            results.append(jreq(s, "POST", "/api/generate", {"model": "rnd", "prompt": "A", "stream": False,
+                                                             "options": {"num_predict": 150, "seed": SEED_LONG}}))
         jreq(s, "POST", "/api/generate", {"model": "rnd", "stream": False})  # load first
         th = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
         for t in th:
