@@ -51,11 +51,19 @@ typedef struct job {
     size_t rb, ab;
     int n_tok;
     float *y;
+    const uint8_t *packed; /* repacked weights (gemm_packed), or NULL */
+    size_t gb;
 } job;
 
 static void job_run(void *ctx, int ith, int nth) {
     const job *j = ctx;
     int64_t lo, hi;
+    if (j->packed) {
+        pp_split(j->n_out / KERN_PACK_ROWS, ith, nth, &lo, &hi);
+        j->tt->gemm_packed(j->n_in, j->packed, j->gb, j->act, j->ab, j->n_tok, j->y, j->n_out, lo * KERN_PACK_ROWS,
+                           hi * KERN_PACK_ROWS);
+        return;
+    }
     pp_split(j->n_out, ith, nth, &lo, &hi);
     kern_matmul(j->tt, j->n_in, j->w, j->rb, j->act, j->ab, j->n_tok, j->y, j->n_out, lo, hi);
 }
@@ -63,10 +71,11 @@ static void job_run(void *ctx, int ith, int nth) {
 static pp_pool *pool;
 
 static double best_time(const kern_type_traits *tt, int64_t n_in, int64_t n_out, const uint8_t *w, size_t rb,
-                        const uint8_t *act, size_t ab, int n_tok, float *y, double budget) {
+                        const uint8_t *act, size_t ab, int n_tok, float *y, double budget, const uint8_t *packed,
+                        size_t gb) {
     double best = 1e30, t_end = now() + budget;
     int reps = 0;
-    job j = {tt, n_in, n_out, w, act, rb, ab, n_tok, y};
+    job j = {tt, n_in, n_out, w, act, rb, ab, n_tok, y, packed, gb};
     do {
         double t0 = now();
         pp_pool_run(pool, job_run, &j);
@@ -89,7 +98,7 @@ int main(int argc, char **argv) {
     static const uint32_t types[] = {GGUF_TTYPE_Q4_0, GGUF_TTYPE_Q8_0, GGUF_TTYPE_Q5_0,
                                      GGUF_TTYPE_Q4_K, GGUF_TTYPE_Q6_K, GGUF_TTYPE_F16};
     static const int64_t shapes[][2] = {{1152, 6912}, {6912, 1152}}; /* n_in, n_out */
-    printf("%-6s %-11s %-8s %12s %14s\n", "type", "n_in x out", "isa", "decode GB/s", "gemm GFLOP/s");
+    printf("%-6s %-11s %-11s %12s %14s\n", "type", "n_in x out", "isa", "decode GB/s", "gemm GFLOP/s");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const uint32_t t = types[ti];
         for (int s = 0; s < 2; s++) {
@@ -112,11 +121,24 @@ int main(int argc, char **argv) {
                 float *y = malloc(sizeof(float) * (size_t)n_out * (size_t)n_tok);
                 for (int64_t i = 0; i < n_in * n_tok; i++) x[i] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
                 for (int k = 0; k < n_tok; k++) tt->quantize_act(x + (int64_t)k * n_in, act + (size_t)k * ab, n_in);
-                double td = best_time(tt, n_in, n_out, w, rb, act, ab, 1, y, budget);
-                double tg = best_time(tt, n_in, n_out, w, rb, act, ab, n_tok, y, budget);
-                printf("%-6s %5lldx%-5lld %-8s %12.1f %14.1f\n", quant_type_name(t), (long long)n_in,
-                       (long long)n_out, kern_isa_name((kern_isa)isa), (double)(rb * (size_t)n_out) / td / 1e9,
-                       2.0 * (double)n_in * (double)n_out * n_tok / tg / 1e9);
+                for (int pk = 0; pk < 2; pk++) {
+                    uint8_t *packed = NULL;
+                    size_t gb = 0;
+                    if (pk) {
+                        if (!tt->pack || n_out % KERN_PACK_ROWS) break;
+                        gb = tt->pack_group_bytes(n_in);
+                        packed = malloc(gb * (size_t)(n_out / KERN_PACK_ROWS));
+                        tt->pack(n_in, w, rb, 0, n_out / KERN_PACK_ROWS, packed);
+                    }
+                    double td = best_time(tt, n_in, n_out, w, rb, act, ab, 1, y, budget, packed, gb);
+                    double tg = best_time(tt, n_in, n_out, w, rb, act, ab, n_tok, y, budget, packed, gb);
+                    char name[32];
+                    snprintf(name, sizeof name, "%s%s", kern_isa_name((kern_isa)isa), pk ? "+pack" : "");
+                    printf("%-6s %5lldx%-5lld %-11s %12.1f %14.1f\n", quant_type_name(t), (long long)n_in,
+                           (long long)n_out, name, (double)(rb * (size_t)n_out) / td / 1e9,
+                           2.0 * (double)n_in * (double)n_out * n_tok / tg / 1e9);
+                    free(packed);
+                }
                 free(x), free(act), free(y);
             }
             free(w);

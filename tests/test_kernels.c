@@ -293,8 +293,121 @@ static void test_select_generic(void) {
     (void)ISAS;
 }
 
+/* kern_vec_ops of an ISA against generic: f32->f16 byte-identical; dot/axpy/exp_sum/geglu
+ * within float rounding on odd lengths, zero and extreme data. */
+static void check_vec(kern_isa isa) {
+    const kern_vec_ops *g = kern_vec_generic(), *v = kern_vec_isa(isa);
+    static const int64_t NS[] = {1, 7, 8, 16, 33, 64, 256, 1000};
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++) {
+        int64_t n = NS[ni];
+        float x[1000], y[1000], y2[1000], a[1000], b[1000];
+        uint16_t h[1000], h2[1000];
+        for (int64_t i = 0; i < n; i++) {
+            x[i] = frnd() * (i % 17 == 0 ? 60000.0f : 4.0f);
+            y[i] = frnd() * 3.0f;
+        }
+        if (n > 3) x[1] = -0.0f, x[2] = 1e-9f, x[3] = 65519.0f;
+        g->f32_to_f16(x, h, n);
+        v->f32_to_f16(x, h2, n);
+        T_CHECK_MSG(!memcmp(h, h2, (size_t)n * 2), "%s f32_to_f16 n=%lld", kern_isa_name(isa), (long long)n);
+        for (int64_t i = 0; i < n; i++) x[i] = frnd() * 4.0f;
+        g->f32_to_f16(y, h, n);
+        double sabs = 0;
+        for (int64_t i = 0; i < n; i++) sabs += fabs(x[i] * pp_f16_to_f32(h[i]));
+        double d1 = fabs((double)g->dot_f16(n, x, h) - v->dot_f16(n, x, h));
+        double d2 = fabs((double)g->dot_f32(n, x, y) - v->dot_f32(n, x, y));
+        T_CHECK_MSG(d1 <= 1e-6 * sabs + 1e-30 && d2 <= 1e-5 * (sabs + 1), "%s dot n=%lld: %g %g", kern_isa_name(isa),
+                    (long long)n, d1, d2);
+        memcpy(y2, y, sizeof y);
+        memcpy(a, y, sizeof y);
+        g->axpy_f16(n, 0.37f, h, a);
+        v->axpy_f16(n, 0.37f, h, y2);
+        double dmax = 0;
+        for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - y2[i]));
+        T_CHECK_MSG(dmax <= 1e-6, "%s axpy_f16 n=%lld: %g", kern_isa_name(isa), (long long)n, dmax);
+        for (int64_t i = 0; i < n; i++) a[i] = b[i] = -fabsf(x[i]) * 20.0f; /* softmax inputs <= 0 ... */
+        if (n > 2) a[1] = b[1] = -200.0f;                                  /* ... incl. underflow */
+        double s1 = g->exp_sum(a, n, 0.0f), s2 = v->exp_sum(b, n, 0.0f);
+        dmax = 0;
+        for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - b[i]) / fmax(a[i], 1e-30));
+        T_CHECK_MSG(fabs(s1 - s2) <= 1e-6 * s1 && dmax <= 1e-6, "%s exp_sum n=%lld: %g %g", kern_isa_name(isa),
+                    (long long)n, fabs(s1 - s2), dmax);
+        for (int64_t i = 0; i < n; i++) a[i] = b[i] = x[i] * (i % 5 == 0 ? 5.0f : 1.0f);
+        if (n > 3) a[0] = b[0] = -30.0f, a[2] = b[2] = 30.0f, a[3] = b[3] = 0.0f;
+        float xin[1000];
+        memcpy(xin, a, sizeof xin);
+        g->geglu(a, y, n);
+        v->geglu(b, y, n);
+        dmax = 0; /* error relative to |x*u|: gelu(x) is within [-0.17, 1] x */
+        for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - b[i]) / (fabs(xin[i] * y[i]) + 1e-20));
+        T_CHECK_MSG(dmax <= 1e-5, "%s geglu n=%lld: rel %g", kern_isa_name(isa), (long long)n, dmax);
+    }
+}
+
+/* Repacked weights: pack + gemm_packed against the generic vec_dot (16 and 24 rows, odd
+ * block counts, 1..13 tokens, row ranges of whole groups, untouched rows outside). */
+static void check_packed(kern_isa isa) {
+    int n_checked = 0;
+    for (size_t i = 0; i < N_TYPES_T; i++) {
+        const uint32_t t = TYPES[i];
+        const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
+        if (!tt || !tt->pack) continue;
+        static const int64_t NS[] = {32, 96, 544};
+        for (size_t ni = 0; ni < 3; ni++) {
+            const int64_t n = NS[ni], rows = ni == 1 ? 24 : 16;
+            const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = kern_act_row_bytes(g, n);
+            const size_t gb = tt->pack_group_bytes(n);
+            uint8_t *w = malloc(rb * (size_t)(rows + ROWS)), *pk = malloc(gb * (size_t)(rows / KERN_PACK_ROWS));
+            uint8_t *act = malloc(ab * MAX_TOK);
+            float *x = malloc((size_t)n * MAX_TOK * sizeof *x), *y = malloc(sizeof(float) * (size_t)(rows + 3) * MAX_TOK);
+            for (int64_t r = 0; r < rows; r += ROWS) fill_weights(t, w + (size_t)r * rb, rb, n); /* ROWS rows each */
+            fill_acts(t, x, n, MAX_TOK);
+            for (int tk = 0; tk < MAX_TOK; tk++) g->quantize_act(x + (int64_t)tk * n, act + (size_t)tk * ab, n);
+            tt->pack(n, w, rb, 0, rows / KERN_PACK_ROWS, pk);
+            static const int toks[] = {1, 2, 3, 4, 5, 13};
+            for (int k = 0; k < 6; k++) {
+                const int nt = toks[k];
+                const int64_t ys = rows + 3, r0 = rows > 16 ? 8 : 0, r1 = rows;
+                for (int64_t e = 0; e < ys * nt; e++) y[e] = -12345.0f;
+                tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, r0, r1);
+                for (int tk = 0; tk < nt; tk++)
+                    for (int64_t o = 0; o < ys; o++) {
+                        float got = y[tk * ys + o];
+                        if (o < r0 || o >= r1) {
+                            T_CHECK_MSG(got == -12345.0f, "%s packed %s wrote row %lld outside [%lld, %lld)",
+                                        kern_isa_name(isa), quant_type_name(t), (long long)o, (long long)r0, (long long)r1);
+                            continue;
+                        }
+                        const uint8_t *wr = w + (size_t)o * rb, *ar = act + (size_t)tk * ab;
+                        double want = g->vec_dot(n, wr, ar), sc = abs_scale(t, wr, ar, n);
+                        T_CHECK_MSG(fabs(got - want) <= tol_rel(t, n) * sc + 1e-37,
+                                    "%s packed %s n %lld tok %d/%d row %lld: got %.9g want %.9g", kern_isa_name(isa),
+                                    quant_type_name(t), (long long)n, tk, nt, (long long)o, got, want);
+                    }
+            }
+            n_checked++;
+            free(w), free(pk), free(act), free(x), free(y);
+        }
+    }
+    if (getenv("PIPPA_TEST_VERBOSE")) printf("%s: %d packed cases\n", kern_isa_name(isa), n_checked);
+}
+
+static void test_packed_avx2(void) {
+    if (!isa_skip(KERN_ISA_AVX2)) check_packed(KERN_ISA_AVX2);
+}
+
+static void test_vec_avx2(void) {
+    if (!isa_skip(KERN_ISA_AVX2)) check_vec(KERN_ISA_AVX2);
+}
+static void test_vec_avx512(void) {
+    if (!isa_skip(KERN_ISA_AVX512)) check_vec(KERN_ISA_AVX512);
+}
+
 int main(void) {
     T_RUN(test_select_generic);
+    T_RUN(test_vec_avx2);
+    T_RUN(test_packed_avx2);
+    T_RUN(test_vec_avx512);
     T_RUN(test_generic);
     T_RUN(test_avx2);
     T_RUN(test_avx512);

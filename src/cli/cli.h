@@ -13,6 +13,15 @@ int cli_cmd_tokenize(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_logits(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_quantize(int argc, char **argv);
+
+/* the model store (cmd_store.c, cmd_create.c, cmd_pull.c) */
+int cli_cmd_list(int argc, char **argv);
+int cli_cmd_show(int argc, char **argv);
+int cli_cmd_rm(int argc, char **argv);
+int cli_cmd_cp(int argc, char **argv);
+int cli_cmd_create(int argc, char **argv);
+int cli_cmd_pull(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
 int cli_cmd_ps(int argc, char **argv);
 int cli_cmd_stop(int argc, char **argv);

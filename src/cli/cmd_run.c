@@ -13,13 +13,15 @@
 #include <unistd.h>
 
 #include <editline/readline.h>
+#include <jansson.h>
 
 #include "../engine/engine.h"
+#include "cli_model.h"
 
 #define RUN_MAX_INPUT (64u << 20) /* bytes read from stdin or one REPL message */
 
 static const char USAGE[] =
-    "usage: pippa run MODEL.gguf [PROMPT...] [-p NAME=VALUE]... [--verbose] [--interactive] [--kernels generic]";
+    "usage: pippa run MODEL|FILE.gguf [PROMPT...] [-p NAME=VALUE]... [--verbose] [--interactive] [--kernels generic]";
 
 /* The session being generated, for the SIGINT handler (Ctrl-C stops the answer). */
 static engine_session *volatile g_active;
@@ -117,6 +119,7 @@ typedef struct run_state {
     int n_set;
     bool verbose;
     const char *path;
+    const char *model_params_json; /* the store model's params layer, or NULL */
     msg_list msgs;
 } run_state;
 
@@ -252,10 +255,31 @@ static const char GEMMA3_TEMPLATE[] =
     "{{- end }}\n";
 
 static void show_parameters(run_state *st) {
+    bool model_params = false;
+    if (st->model_params_json) { /* the params layer, as Ollama lists it: name, Go-quoted value */
+        json_t *root = json_loads(st->model_params_json, 0, NULL);
+        const char *key;
+        json_t *val;
+        if (json_is_object(root) && json_object_size(root)) {
+            printf("Model defined parameters:\n");
+            model_params = true;
+            json_object_foreach(root, key, val) {
+                size_t n = json_is_array(val) ? json_array_size(val) : 1;
+                for (size_t k = 0; k < n; k++) {
+                    json_t *v = json_is_array(val) ? json_array_get(val, k) : val;
+                    char *txt = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+                    printf("%-30s %s\n", key, txt ? txt : "?");
+                    free(txt);
+                }
+            }
+        }
+        json_decref(root);
+    }
     if (st->n_set == 0) {
-        printf("No parameters were specified for this model.\n");
+        if (!model_params) printf("No parameters were specified for this model.\n");
         return;
     }
+    if (model_params) printf("\n");
     printf("User defined parameters:\n");
     const engine_options *o = &st->opt;
     for (int i = 0; i < st->n_set; i++) {
@@ -512,11 +536,15 @@ int cli_cmd_run(int argc, char **argv) {
     char *prompt = NULL;
     size_t plen = 0;
     int rc = 0;
+    cli_model cm = {0};
+    const char *user_p[256]; /* -p arguments, re-applied over the model's parameters */
+    int n_user_p = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-p") || !strcmp(a, "--parameter")) {
             if (i + 1 >= argc) { cli_error("run: %s needs NAME=VALUE", a); rc = 2; goto out; }
             if ((rc = apply_p(&st, argv[++i]))) goto out;
+            if (n_user_p < 256) user_p[n_user_p++] = argv[i];
         } else if (!strcmp(a, "--verbose")) {
             st.verbose = true;
         } else if (!strcmp(a, "--interactive") || !strcmp(a, "-i")) {
@@ -570,6 +598,27 @@ int cli_cmd_run(int argc, char **argv) {
         }
         free(in);
     }
+    /* MODEL: a .gguf file or a name in the store (cli_model.c); options = defaults <- the
+     * model's params layer <- -p; its SYSTEM and MESSAGEs start the conversation */
+    if (cli_model_resolve(st.path, &cm)) { rc = 1; goto out; }
+    st.path = cm.path;
+    if (cm.from_store) {
+        engine_options o = engine_default_options();
+        cli_model_apply_params(&cm, &o);
+        bool user_stop = false;
+        for (int k = 0; k < n_user_p; k++) {
+            if (!strncmp(user_p[k], "stop=", 5) && !user_stop) { o.n_stop = 0; user_stop = true; }
+            pp_err e = {0};
+            const char *eq = strchr(user_p[k], '=');
+            char nm[64];
+            snprintf(nm, sizeof nm, "%.*s", (int)(eq - user_p[k]), user_p[k]);
+            engine_options_set(&o, nm, eq + 1, &e); /* validated above */
+        }
+        st.opt = o;
+        st.model_params_json = cm.m.params_json;
+        if (cm.m.system) msgs_push(&st.msgs, "system", cm.m.system, NULL, 0);
+        for (size_t k = 0; k < cm.n_msgs; k++) msgs_push(&st.msgs, cm.msg_role[k], cm.msg_content[k], NULL, 0);
+    }
     pp_err err = {0};
     if (engine_model_load(st.path, &st.em, &err) != PP_OK) {
         cli_error("%s", err.msg);
@@ -606,5 +655,6 @@ out:
     msgs_free(&st.msgs);
     engine_session_free(st.s);
     engine_model_free(st.em);
+    cli_model_free(&cm);
     return rc;
 }

@@ -17,14 +17,24 @@ typedef struct cli_command {
 static const cli_command COMMANDS[] = {
     {"inspect", cli_cmd_inspect, "inspect FILE.gguf [--json]",
      "Show a GGUF file's metadata, tensors and a one-line summary"},
-    {"run", cli_cmd_run, "run MODEL.gguf [PROMPT] [-p NAME=VALUE]... [--verbose]",
+    {"run", cli_cmd_run, "run MODEL|FILE.gguf [PROMPT] [-p NAME=VALUE]... [--verbose]",
      "Chat with a model (one-shot with a PROMPT or piped stdin, else a REPL)"},
     {"logits", cli_cmd_logits, "logits MODEL --prompt TEXT [--top K] [--positions ...] [--json]",
      "Print the model's logits for a raw prompt (debugging, tests)"},
     {"bench", cli_cmd_bench, "bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [--json]",
      "Measure prompt and generation speed (tokens/s) and read bandwidth"},
+    {"quantize", cli_cmd_quantize, "quantize IN.gguf OUT.gguf TYPE [--pure] [-t N] ...",
+     "Convert a model to Q4_K_M, Q8_0, ... like llama-quantize (see quantize --help)"},
     {"tokenize", cli_cmd_tokenize, "tokenize MODEL TEXT [--parse-special] [--no-bos] [--json]",
      "Show the token ids of TEXT"},
+    {"pull", cli_cmd_pull, "pull MODEL [--insecure]", "Download a model from a registry (Ollama's protocol)"},
+    {"create", cli_cmd_create, "create MODEL [-f Modelfile] [--quantize TYPE]", "Create a model from a Modelfile"},
+    {"list", cli_cmd_list, "list [PREFIX]", "List models (ours and Ollama's, read-only)"},
+    {"ls", cli_cmd_list, "ls [PREFIX]", "Same as list"},
+    {"show", cli_cmd_show, "show MODEL [--modelfile|--parameters|--template|--system|--license]",
+     "Show a model's information"},
+    {"cp", cli_cmd_cp, "cp SOURCE DESTINATION", "Copy a model"},
+    {"rm", cli_cmd_rm, "rm MODEL [MODEL...]", "Remove models"},
     {"serve", cli_cmd_serve, "serve [--model NAME=PATH.gguf]...", "Start the Ollama/OpenAI-compatible API server"},
     {"ps", cli_cmd_ps, "ps", "List the models the running server has loaded"},
     {"stop", cli_cmd_stop, "stop MODEL", "Unload a model from the running server"},
@@ -42,8 +52,10 @@ void cli_error(const char *fmt, ...) {
 
 static void print_help(FILE *out) {
     fprintf(out, "pippa %s - run Gemma 3 models from GGUF files\n\nUsage:\n", PIPPA_VERSION);
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  pippa %-44s %s\n", COMMANDS[i].usage, COMMANDS[i].help);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strlen(COMMANDS[i].usage) <= 44) fprintf(out, "  pippa %-44s %s\n", COMMANDS[i].usage, COMMANDS[i].help);
+        else fprintf(out, "  pippa %s\n  %-50s %s\n", COMMANDS[i].usage, "", COMMANDS[i].help);
+    }
     fprintf(out, "  pippa %-44s %s\n", "help", "Show this help");
     fprintf(out, "  pippa %-44s %s\n", "--version", "Show the version");
 }

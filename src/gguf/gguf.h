@@ -206,6 +206,19 @@ pp_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t n_di
 pp_status gguf_writer_add_tensor_copy(gguf_writer *w, const char *name, uint32_t n_dims,
                                       const int64_t *ne, uint32_t type, const void *data,
                                       uint64_t nbytes);
+/* Streamed tensors (large outputs such as a quantizer's): nothing is held in memory; at
+ * write/to_mem time, when the file position reaches the tensor, fn(ctx, index, sink, err)
+ * is called (index = the tensor's position in insertion order) and must pass exactly nbytes
+ * bytes to gguf_sink_write, in pieces of any size. A non-OK status from fn aborts the write
+ * (the temporary file is removed, path is untouched) and is returned as is, with fn's err.
+ * ctx is borrowed until write returns. Each streamed tensor is produced once per write. */
+typedef struct gguf_sink gguf_sink;
+typedef pp_status (*gguf_tensor_write_fn)(void *ctx, uint64_t index, gguf_sink *sink,
+                                          pp_err *err);
+pp_status gguf_sink_write(gguf_sink *sink, const void *data, uint64_t len, pp_err *err);
+pp_status gguf_writer_add_tensor_stream(gguf_writer *w, const char *name, uint32_t n_dims,
+                                        const int64_t *ne, uint32_t type, uint64_t nbytes,
+                                        gguf_tensor_write_fn fn, void *ctx);
 /* Writes path atomically: path.tmp.<pid>, fsync, rename. */
 pp_status gguf_writer_write(gguf_writer *w, const char *path, pp_err *err);
 /* Serializes to a malloc'd buffer (tests, fuzz corpus). */

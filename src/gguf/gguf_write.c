@@ -38,7 +38,18 @@ typedef struct wtensor {
     const void *data;
     void *owned; /* copy made by add_tensor_copy, else NULL */
     uint64_t nbytes;
+    gguf_tensor_write_fn fn; /* streamed tensor: produces the bytes at write time */
+    void *fn_ctx;
 } wtensor;
+
+/* Destination of a streamed tensor's bytes: the output file, or a memory buffer. */
+struct gguf_sink {
+    int fd;           /* >= 0: file */
+    uint8_t *mem;     /* else: buffer */
+    const char *path; /* for messages */
+    const char *name; /* tensor name, for messages */
+    uint64_t left;    /* bytes the tensor still expects */
+};
 
 struct gguf_writer {
     wkv *kvs;
@@ -339,7 +350,8 @@ pp_status gguf_writer_remove(gguf_writer *w, const char *key) {
 /* ---- tensors ---- */
 
 static pp_status add_tensor(gguf_writer *w, const char *name, uint32_t n_dims, const int64_t *ne,
-                            uint32_t type, const void *data, uint64_t nbytes, bool copy) {
+                            uint32_t type, const void *data, uint64_t nbytes, bool copy,
+                            gguf_tensor_write_fn fn, void *fn_ctx) {
     if (!name) return wfail(w, PP_ERR_ARG, "gguf writer: NULL tensor name");
     size_t n = strlen(name);
     if (n >= GGUF_MAX_NAME)
@@ -370,7 +382,7 @@ static pp_status add_tensor(gguf_writer *w, const char *name, uint32_t n_dims, c
         return wfail(w, PP_ERR_ARG,
                      "gguf writer: tensor '%s': %" PRIu64 " bytes given, the shape needs %" PRIu64,
                      name, nbytes, want);
-    if (!data && nbytes)
+    if (!data && nbytes && !fn)
         return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': NULL data", name);
     for (size_t i = 0; i < w->n_t; i++)
         if (w->ts[i].name_len == n && memcmp(w->ts[i].name, name, n) == 0)
@@ -387,6 +399,8 @@ static pp_status add_tensor(gguf_writer *w, const char *name, uint32_t n_dims, c
     memcpy(t.name, name, n + 1);
     t.name_len = n;
     t.data = data;
+    t.fn = fn;
+    t.fn_ctx = fn_ctx;
     if (copy) {
         t.owned = malloc(nbytes ? (size_t)nbytes : 1);
         if (!t.owned) {
@@ -404,13 +418,22 @@ static pp_status add_tensor(gguf_writer *w, const char *name, uint32_t n_dims, c
 pp_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t n_dims,
                                  const int64_t *ne, uint32_t type, const void *data,
                                  uint64_t nbytes) {
-    return add_tensor(w, name, n_dims, ne, type, data, nbytes, false);
+    return add_tensor(w, name, n_dims, ne, type, data, nbytes, false, NULL, NULL);
 }
 
 pp_status gguf_writer_add_tensor_copy(gguf_writer *w, const char *name, uint32_t n_dims,
                                       const int64_t *ne, uint32_t type, const void *data,
                                       uint64_t nbytes) {
-    return add_tensor(w, name, n_dims, ne, type, data, nbytes, true);
+    return add_tensor(w, name, n_dims, ne, type, data, nbytes, true, NULL, NULL);
+}
+
+pp_status gguf_writer_add_tensor_stream(gguf_writer *w, const char *name, uint32_t n_dims,
+                                        const int64_t *ne, uint32_t type, uint64_t nbytes,
+                                        gguf_tensor_write_fn fn, void *ctx) {
+    if (!fn)
+        return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': NULL write function",
+                     name ? name : "");
+    return add_tensor(w, name, n_dims, ne, type, NULL, nbytes, false, fn, ctx);
 }
 
 /* ---- output ---- */
@@ -468,6 +491,36 @@ static pp_status build_meta(gguf_writer *w, bbuf *meta, uint64_t *data_size, uin
     return PP_OK;
 }
 
+static pp_status write_all(int fd, const void *p, uint64_t n, const char *path, pp_err *err);
+
+pp_status gguf_sink_write(gguf_sink *s, const void *data, uint64_t len, pp_err *err) {
+    if (len > s->left)
+        return pp_err_set(err, PP_ERR_INTERNAL,
+                          "gguf writer: tensor '%s': the write function produced %" PRIu64
+                          " bytes more than its size", s->name, len - s->left);
+    if (!len) return PP_OK;
+    pp_status st = PP_OK;
+    if (s->fd >= 0) {
+        st = write_all(s->fd, data, len, s->path, err);
+    } else {
+        memcpy(s->mem, data, (size_t)len);
+        s->mem += len;
+    }
+    if (!st) s->left -= len;
+    return st;
+}
+
+/* Runs a streamed tensor's write function and checks that it produced exactly nbytes. */
+static pp_status stream_tensor(const wtensor *t, size_t i, gguf_sink *sink, pp_err *err) {
+    pp_status st = t->fn(t->fn_ctx, (uint64_t)i, sink, err);
+    if (st) return st;
+    if (sink->left)
+        return pp_err_set(err, PP_ERR_INTERNAL,
+                          "gguf writer: tensor '%s': the write function stopped %" PRIu64
+                          " bytes short", t->name, sink->left);
+    return PP_OK;
+}
+
 pp_status gguf_writer_to_mem(gguf_writer *w, uint8_t **out, size_t *len, pp_err *err) {
     bbuf meta = {0};
     uint64_t data_size;
@@ -492,8 +545,20 @@ pp_status gguf_writer_to_mem(gguf_writer *w, uint8_t **out, size_t *len, pp_err 
     memcpy(buf, meta.p, meta.len);
     size_t pos = meta.len;
     for (size_t i = 0; i < w->n_t; i++) {
-        if (w->ts[i].nbytes) memcpy(buf + pos, w->ts[i].data, (size_t)w->ts[i].nbytes);
-        pos += (size_t)pad_to(w->ts[i].nbytes, align); /* padding already zero (calloc) */
+        const wtensor *t = &w->ts[i];
+        if (t->fn) {
+            gguf_sink sink = {.fd = -1, .mem = buf + pos, .path = "memory", .name = t->name,
+                              .left = t->nbytes};
+            st = stream_tensor(t, i, &sink, err);
+            if (st) {
+                free(buf);
+                free(meta.p);
+                return st;
+            }
+        } else if (t->nbytes) {
+            memcpy(buf + pos, t->data, (size_t)t->nbytes);
+        }
+        pos += (size_t)pad_to(t->nbytes, align); /* padding already zero (calloc) */
     }
     free(meta.p);
     *out = buf;
@@ -541,7 +606,12 @@ pp_status gguf_writer_write(gguf_writer *w, const char *path, pp_err *err) {
     static const uint8_t ZERO[256];
     for (size_t i = 0; i < w->n_t && !st; i++) {
         const wtensor *t = &w->ts[i];
-        st = write_all(fd, t->data, t->nbytes, tmp, err);
+        if (t->fn) {
+            gguf_sink sink = {.fd = fd, .path = tmp, .name = t->name, .left = t->nbytes};
+            st = stream_tensor(t, i, &sink, err);
+        } else {
+            st = write_all(fd, t->data, t->nbytes, tmp, err);
+        }
         uint64_t pad = pad_to(t->nbytes, align) - t->nbytes;
         while (!st && pad) {
             uint64_t k = pad < sizeof ZERO ? pad : sizeof ZERO;

@@ -18,10 +18,13 @@ static kern_type_traits table_avx512[N_TYPES];
 static const kern_type_traits *table_active = table_generic;
 static kern_isa isa_active = KERN_ISA_GENERIC;
 static bool tables_ready;
+static kern_vec_ops vec_generic, vec_avx2, vec_avx512;
+static const kern_vec_ops *vec_active = &vec_generic;
+
 
 static void set(kern_type_traits *t, uint32_t type, uint32_t act_type, uint32_t act_blck,
                 kern_quantize_fn q, kern_vec_dot_fn dot) {
-    t[type] = (kern_type_traits){type, act_type, act_blck, q, dot, NULL};
+    t[type] = (kern_type_traits){.type = type, .act_type = act_type, .act_blck = act_blck, .quantize_act = q, .vec_dot = dot};
 }
 
 void kern_init_generic_table(kern_type_traits *t, size_t count) {
@@ -66,11 +69,17 @@ bool kern_isa_available(kern_isa isa) {
 static void build_tables(void) {
     if (tables_ready) return;
     kern_init_generic_table(table_generic, N_TYPES);
+    kern_vec_fill_generic(&vec_generic);
+    vec_avx2 = vec_avx512 = vec_generic;
     memcpy(table_avx2, table_generic, sizeof table_generic);
     memcpy(table_avx512, table_generic, sizeof table_generic);
 #if KERN_HAVE_X86
     /* The fill functions are compiled with ISA flags: never call them on a CPU without. */
-    if (kern_isa_available(KERN_ISA_AVX2)) kern_fill_avx2(table_avx2);
+    if (kern_isa_available(KERN_ISA_AVX2)) {
+        kern_fill_avx2(table_avx2);
+        kern_vec_fill_avx2(&vec_avx2);
+        vec_avx512 = vec_avx2;
+    }
     memcpy(table_avx512, table_avx2, sizeof table_avx2);
     if (kern_isa_available(KERN_ISA_AVX512)) kern_fill_avx512(table_avx512);
 #endif
@@ -93,10 +102,29 @@ kern_isa kern_init(kern_isa isa) {
     if (!kern_isa_available(isa)) isa = kern_isa_available(KERN_ISA_AVX2) ? KERN_ISA_AVX2 : KERN_ISA_GENERIC;
     isa_active = isa;
     table_active = isa == KERN_ISA_AVX512 ? table_avx512 : isa == KERN_ISA_AVX2 ? table_avx2 : table_generic;
+    vec_active = isa == KERN_ISA_AVX512 ? &vec_avx512 : isa == KERN_ISA_AVX2 ? &vec_avx2 : &vec_generic;
     return isa;
 }
 
 kern_isa kern_active_isa(void) { return isa_active; }
+
+const kern_vec_ops *kern_vec(void) {
+    build_tables();
+    return vec_active;
+}
+const kern_vec_ops *kern_vec_generic(void) {
+    build_tables();
+    return &vec_generic;
+}
+const kern_vec_ops *kern_vec_isa(kern_isa isa) {
+    build_tables();
+    switch (isa) {
+    case KERN_ISA_GENERIC: return &vec_generic;
+    case KERN_ISA_AVX2: return &vec_avx2;
+    case KERN_ISA_AVX512: return &vec_avx512;
+    default: return NULL;
+    }
+}
 
 static const kern_type_traits *lookup(const kern_type_traits *t, uint32_t wtype) {
     if (wtype >= N_TYPES || !t[wtype].vec_dot) return NULL;
@@ -155,15 +183,6 @@ void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps
         for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
     else
         for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale;
-}
-
-void kern_geglu(float *g, const float *u, int64_t n) {
-    const float c = 0.7978845608028654f, a = 0.044715f;
-    for (int64_t i = 0; i < n; i++) {
-        float t = g[i];
-        float gel = 0.5f * t * (1.0f + tanhf(c * (t + a * t * t * t)));
-        g[i] = gel * u[i];
-    }
 }
 
 void kern_softmax(float *x, int64_t n) {

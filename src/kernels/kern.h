@@ -41,6 +41,13 @@ typedef void (*kern_gemm_fn)(int64_t n, const void *w, size_t w_row_bytes, const
                              size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
                              int64_t r0, int64_t r1);
 
+/* Rows per group of a repacked weight, and the longest row a packed kernel takes. */
+#define KERN_PACK_ROWS 8
+#define KERN_PACK_MAX_N 131072
+
+/* Repacks row groups [g0, g1) of a weight (n elements per row) into dst + g0 * group bytes. */
+typedef void (*kern_pack_fn)(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+
 typedef struct kern_type_traits {
     uint32_t type;       /* weight type */
     uint32_t act_type;   /* activation format type id (GGUF_TTYPE_F32 for float weights) */
@@ -48,6 +55,13 @@ typedef struct kern_type_traits {
     kern_quantize_fn quantize_act;
     kern_vec_dot_fn vec_dot;
     kern_gemm_fn gemm;   /* NULL: kern_matmul loops over vec_dot */
+    /* Optional load-time repacking into a layout of this ISA (NULL: none). Rows are stored in
+     * groups of KERN_PACK_ROWS; a packed group of n elements takes pack_group_bytes(n) bytes.
+     * gemm_packed takes the packed buffer as w and the group bytes as w_row_bytes; r0 and r1
+     * must be multiples of KERN_PACK_ROWS. Results equal gemm's within float rounding. */
+    size_t (*pack_group_bytes)(int64_t n);
+    kern_pack_fn pack;
+    kern_gemm_fn gemm_packed;
 } kern_type_traits;
 
 /* Fills the ops table. isa AUTO picks the best the CPU has unless PIPPA_KERNELS says
@@ -76,10 +90,30 @@ void kern_matmul(const kern_type_traits *tt, int64_t n, const void *w, size_t w_
 /* Element-wise helpers shared by the model (generic C; vectorized by the compiler). */
 /* y = x / rms(x) * w (w may be NULL: no weight). Sum of squares in double (ggml). */
 void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
-/* tanh-GELU of g times u, in place into g. */
-void kern_geglu(float *g, const float *u, int64_t n);
 /* max-subtracted softmax in place; returns nothing. */
 void kern_softmax(float *x, int64_t n);
+
+/* Vector helpers for attention and the FFN, one variant per ISA with the same contract.
+ * Results do not depend on the thread that computes them (fixed order per call). */
+typedef struct kern_vec_ops {
+    float (*dot_f16)(int64_t n, const float *x, const uint16_t *k); /* sum x[i]*h2f(k[i]) */
+    float (*dot_f32)(int64_t n, const float *x, const float *k);
+    void (*axpy_f16)(int64_t n, float a, const uint16_t *v, float *y); /* y[i] += a*h2f(v[i]) */
+    void (*axpy_f32)(int64_t n, float a, const float *v, float *y);
+    /* g[i] = gelu(g[i]) * u[i] with the tanh GELU 0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3)))
+     * computed in f32. (llama.cpp's CPU backend reads it from an fp16 table instead; the exact
+     * form keeps us within 1e-3 x std of a float64 reference and closer to llama.cpp's f32
+     * logits than the table does to a float reference; quant-formats.md §6.) */
+    void (*geglu)(float *g, const float *u, int64_t n);
+    void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n); /* round to nearest even */
+    /* x[i] = exp(x[i] - max); returns the sum (softmax numerator and denominator) */
+    float (*exp_sum)(float *x, int64_t n, float max);
+} kern_vec_ops;
+/* The active ISA's vector ops (after kern_init), and the generic ones (tests). */
+const kern_vec_ops *kern_vec(void);
+const kern_vec_ops *kern_vec_generic(void);
+const kern_vec_ops *kern_vec_isa(kern_isa isa);
+
 
 /* Generic reference kernels (exported for the tests and the fallback table). */
 void kern_init_generic_table(kern_type_traits *table, size_t count);

@@ -5,9 +5,12 @@
 
 #include "kern.h"
 
+void kern_vec_fill_generic(kern_vec_ops *ops);
+
 #if defined(__x86_64__)
 #define KERN_HAVE_X86 1
 void kern_fill_avx2(kern_type_traits *table);
+void kern_vec_fill_avx2(kern_vec_ops *ops);
 void kern_fill_avx512(kern_type_traits *table);
 #else
 #define KERN_HAVE_X86 0

@@ -41,7 +41,9 @@ struct model_ctx {
     size_t act_stride[ACT_COUNT];
     float *rope_cos[2], *rope_sin[2]; /* [0] local, [1] global */
     float *scores;
+    size_t scores_per_thread; /* floats: 64 heads x ATTN_CHUNK keys */
     int32_t *rows; /* selected token indices for the output */
+    const kern_vec_ops *vec;
 };
 
 static int act_slot(uint32_t act_type) {
@@ -88,6 +90,7 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     c->m = m;
     c->p = p;
     c->kv_elem = p.kv_type == GGUF_TTYPE_F32 ? 4 : 2;
+    c->vec = kern_vec();
     pp_status st = pp_pool_init(p.n_threads, &c->pool, err);
     if (st) { free(c); return st; }
 
@@ -100,8 +103,9 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
         max_in * 4, (max_in / 32) * sizeof(block_q8_0), (max_in / 32) * sizeof(block_q8_1),
         (max_in / 256 + 1) * sizeof(block_q8_K)};
     c->kv_bytes = model_kv_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
+    c->scores_per_thread = 64 * 64; /* heads of one KV group (<= 64) x ATTN_CHUNK keys */
     size_t need = sizeof(float) * B * (E + xn_w + QD + 2 * KVD + 2 * FF + E) +
-                  sizeof(float) * 4 * B * (HD / 2) + sizeof(float) * (size_t)p.n_threads * p.n_ctx +
+                  sizeof(float) * 4 * B * (HD / 2) + sizeof(float) * (size_t)p.n_threads * c->scores_per_thread +
                   sizeof(int32_t) * B + (size_t)c->kv_bytes + 64 * 64 + hp->n_layer * 2 * 64;
     for (int a = 0; a < ACT_COUNT; a++) need += B * act_bytes[a] + 64;
     if ((st = pp_arena_init(&c->arena, need, err))) goto fail;
@@ -128,7 +132,7 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
         ALLOC(c->rope_cos[i], sizeof(float) * B * (HD / 2));
         ALLOC(c->rope_sin[i], sizeof(float) * B * (HD / 2));
     }
-    ALLOC(c->scores, sizeof(float) * (size_t)p.n_threads * p.n_ctx);
+    ALLOC(c->scores, sizeof(float) * (size_t)p.n_threads * c->scores_per_thread);
     ALLOC(c->rows, sizeof(int32_t) * B);
     for (uint32_t il = 0; il < hp->n_layer; il++) {
         kv_layer *L = &c->kv[il];
@@ -189,7 +193,7 @@ pp_status model_ctx_truncate(model_ctx *c, uint32_t n_past, pp_err *err) {
 /* ------------------------------------------------------------------------------------------
  * Parallel ops. Each op splits its work into contiguous shares (STYLE.md §6). */
 
-typedef enum op_kind { OP_QUANT, OP_MATMUL, OP_ATTN } op_kind;
+typedef enum op_kind { OP_QUANT, OP_MATMUL, OP_ATTN, OP_TOKENS } op_kind;
 
 typedef struct op {
     op_kind kind;
@@ -204,8 +208,9 @@ typedef struct op {
     float *y[3];
     int64_t y_stride[3];
     int n_w;
-    /* OP_ATTN */
+    /* OP_ATTN, OP_TOKENS */
     uint32_t il;
+    void (*tok_fn)(model_ctx *c, uint32_t il, int t);
 } op;
 
 static void op_quant(const op *o, int ith, int nth) {
@@ -227,66 +232,98 @@ static void op_matmul(const op *o, int ith, int nth) {
     for (int i = 0; i < o->n_w; i++) {
         const model_weight *w = o->w[i];
         int64_t lo, hi;
-        pp_split(w->n_out, ith, nth, &lo, &hi);
         int a = act_slot(w->tt->act_type);
+        if (w->packed) { /* whole groups of rows per thread */
+            pp_split(w->n_out / KERN_PACK_ROWS, ith, nth, &lo, &hi);
+            if (hi > lo)
+                w->tt->gemm_packed(w->n_in, w->packed, w->group_bytes, c->act[a], c->act_stride[a], o->n_tok, o->y[i],
+                                   o->y_stride[i], lo * KERN_PACK_ROWS, hi * KERN_PACK_ROWS);
+            continue;
+        }
+        pp_split(w->n_out, ith, nth, &lo, &hi);
         kern_matmul(w->tt, w->n_in, w->t->data, w->row_bytes, c->act[a], c->act_stride[a], o->n_tok, o->y[i],
                     o->y_stride[i], lo, hi);
     }
 }
 
-static inline float kv_get(const uint8_t *base, size_t idx, size_t elem) {
-    if (elem == 4) return ((const float *)base)[idx];
-    return pp_f16_to_f32(((const uint16_t *)base)[idx]);
+/* Attention for query token t and query heads [h0, h0 + nh), all of one KV head g, as a
+ * streaming softmax over chunks of ATTN_CHUNK keys: scores of a chunk, the running max and
+ * sum rescaled once per chunk, then the chunk's values accumulated, so every cached K/V row
+ * is read once for the nh heads while it is still in cache. */
+#define ATTN_CHUNK 64
+static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, int64_t nh, float *scores) {
+    const model_hparams *hp = &c->m->hp;
+    const kern_vec_ops *vo = c->vec;
+    const int64_t HD = hp->head_dim, QD = (int64_t)hp->n_head * HD, KVD = (int64_t)hp->n_head_kv * HD;
+    const int64_t g = h0 / (hp->n_head / hp->n_head_kv);
+    uint64_t pos = (uint64_t)c->n_past + (uint64_t)t, first = 0;
+    if (L->ring && pos + 1 > hp->sliding_window) first = pos + 1 - hp->sliding_window;
+    const int64_t n = (int64_t)(pos - first + 1);
+    const float *q = c->q + t * QD + h0 * HD;
+    float mx[64], sum[64];
+    for (int64_t hh = 0; hh < nh; hh++) {
+        mx[hh] = -INFINITY;
+        sum[hh] = 0.0f;
+        memset(c->xn + t * QD + (h0 + hh) * HD, 0, (size_t)HD * sizeof(float));
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += ATTN_CHUNK) {
+        const int64_t m = n - j0 < ATTN_CHUNK ? n - j0 : ATTN_CHUNK;
+        size_t base[ATTN_CHUNK];
+        for (int64_t j = 0; j < m; j++) {
+            uint64_t kp = first + (uint64_t)(j0 + j);
+            base[j] = (size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD;
+            for (int64_t hh = 0; hh < nh; hh++)
+                scores[hh * ATTN_CHUNK + j] = c->kv_elem == 4
+                                                  ? vo->dot_f32(HD, q + hh * HD, (const float *)L->k + base[j])
+                                                  : vo->dot_f16(HD, q + hh * HD, (const uint16_t *)L->k + base[j]);
+        }
+        for (int64_t hh = 0; hh < nh; hh++) {
+            float *sc = scores + hh * ATTN_CHUNK, cm = mx[hh];
+            for (int64_t j = 0; j < m; j++) cm = sc[j] > cm ? sc[j] : cm;
+            float *out = c->xn + t * QD + (h0 + hh) * HD;
+            if (cm > mx[hh] && sum[hh] > 0.0f) { /* rescale what was accumulated */
+                float r = expf(mx[hh] - cm);
+                sum[hh] *= r;
+                for (int64_t d = 0; d < HD; d++) out[d] *= r;
+            }
+            mx[hh] = cm;
+            sum[hh] += vo->exp_sum(sc, m, cm);
+        }
+        for (int64_t j = 0; j < m; j++)
+            for (int64_t hh = 0; hh < nh; hh++) {
+                float *out = c->xn + t * QD + (h0 + hh) * HD;
+                float pj = scores[hh * ATTN_CHUNK + j];
+                if (c->kv_elem == 4) vo->axpy_f32(HD, pj, (const float *)L->v + base[j], out);
+                else vo->axpy_f16(HD, pj, (const uint16_t *)L->v + base[j], out);
+            }
+    }
+    for (int64_t hh = 0; hh < nh; hh++) {
+        float *out = c->xn + t * QD + (h0 + hh) * HD, inv = 1.0f / sum[hh];
+        for (int64_t d = 0; d < HD; d++) out[d] *= inv;
+    }
 }
 
+/* Jobs are (token, KV head) pairs when there are enough of them to keep every thread busy,
+ * else (token, query head) pairs (decode). */
 static void op_attn(const op *o, int ith, int nth) {
     model_ctx *c = o->c;
     const model_hparams *hp = &c->m->hp;
     const kv_layer *L = &c->kv[o->il];
-    const int64_t HD = hp->head_dim, H = hp->n_head, QD = H * HD, KVD = (int64_t)hp->n_head_kv * HD;
     const int64_t group = hp->n_head / hp->n_head_kv;
-    float *scores = c->scores + (size_t)ith * c->p.n_ctx;
+    const bool by_group = (int64_t)o->n_tok * hp->n_head_kv >= 4 * (int64_t)nth && group <= 64;
+    const int64_t per_tok = by_group ? hp->n_head_kv : hp->n_head, width = by_group ? group : 1;
+    float *scores = c->scores + (size_t)ith * c->scores_per_thread;
     int64_t lo, hi;
-    pp_split((int64_t)o->n_tok * H, ith, nth, &lo, &hi);
-    for (int64_t job = lo; job < hi; job++) {
-        int64_t t = job / H, h = job % H, g = h / group;
-        uint64_t pos = (uint64_t)c->n_past + (uint64_t)t;
-        uint64_t first = 0;
-        if (L->ring && pos + 1 > hp->sliding_window) first = pos + 1 - hp->sliding_window;
-        const float *qh = c->q + t * QD + h * HD;
-        int64_t n = (int64_t)(pos - first + 1);
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < n; j++) {
-            uint64_t kp = first + (uint64_t)j;
-            size_t slot = (size_t)(L->ring ? kp % L->slots : kp);
-            size_t base = slot * (size_t)KVD + (size_t)g * (size_t)HD;
-            float s = 0;
-            if (c->kv_elem == 4) {
-                const float *kr = (const float *)L->k + base;
-                for (int64_t d = 0; d < HD; d++) s += qh[d] * kr[d];
-            } else {
-                const uint16_t *kr = (const uint16_t *)L->k + base;
-                for (int64_t d = 0; d < HD; d++) s += qh[d] * pp_f16_to_f32(kr[d]);
-            }
-            scores[j] = s;
-            if (s > mx) mx = s;
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < n; j++) {
-            scores[j] = expf(scores[j] - mx);
-            sum += scores[j];
-        }
-        float inv = (float)(1.0 / sum);
-        float *out = c->xn + t * QD + h * HD;
-        for (int64_t d = 0; d < HD; d++) out[d] = 0;
-        for (int64_t j = 0; j < n; j++) {
-            uint64_t kp = first + (uint64_t)j;
-            size_t slot = (size_t)(L->ring ? kp % L->slots : kp);
-            size_t base = slot * (size_t)KVD + (size_t)g * (size_t)HD;
-            float pj = scores[j] * inv;
-            for (int64_t d = 0; d < HD; d++) out[d] += pj * kv_get(L->v, base + (size_t)d, c->kv_elem);
-        }
-    }
+    pp_split((int64_t)o->n_tok * per_tok, ith, nth, &lo, &hi);
+    for (int64_t job = lo; job < hi; job++)
+        attn_heads(c, L, job / per_tok, (job % per_tok) * width, width, scores);
+}
+
+/* Per-token work between matmuls, split over tokens. */
+static void op_tokens(const op *o, int ith, int nth) {
+    int64_t lo, hi;
+    pp_split(o->n_tok, ith, nth, &lo, &hi);
+    for (int64_t t = lo; t < hi; t++) o->tok_fn(o->c, o->il, (int)t);
 }
 
 static void op_run(void *ctx, int ith, int nth) {
@@ -295,6 +332,7 @@ static void op_run(void *ctx, int ith, int nth) {
     case OP_QUANT: op_quant(o, ith, nth); break;
     case OP_MATMUL: op_matmul(o, ith, nth); break;
     case OP_ATTN: op_attn(o, ith, nth); break;
+    case OP_TOKENS: op_tokens(o, ith, nth); break;
     }
 }
 
@@ -310,7 +348,8 @@ static void matmuls(model_ctx *c, int n_tok, const float *src, int64_t src_strid
     o.src_stride = src_stride;
     o.n_in = w[0]->n_in;
     for (int i = 0; i < n_w; i++) o.mask |= 1u << act_slot(w[i]->tt->act_type);
-    pp_pool_run(c->pool, op_run, &o);
+    if (n_tok == 1) op_quant(&o, 0, 1); /* decode: one row, no barrier */
+    else pp_pool_run(c->pool, op_run, &o);
     o.kind = OP_MATMUL;
     o.n_w = n_w;
     for (int i = 0; i < n_w; i++) {
@@ -350,25 +389,84 @@ static void rope_apply(float *v, const float *cs, const float *sn, int half) {
     }
 }
 
-static void store_kv(model_ctx *c, uint32_t il, int n_tok) {
+/* ---- per-token steps between the matmuls (each writes only token t's rows) ---- */
+
+static void tok_attn_norm(model_ctx *c, uint32_t il, int t) {
     const model_hparams *hp = &c->m->hp;
-    kv_layer *L = &c->kv[il];
-    const size_t KVD = (size_t)hp->n_head_kv * hp->head_dim;
-    for (int t = 0; t < n_tok; t++) {
-        uint64_t pos = (uint64_t)c->n_past + (uint64_t)t;
-        size_t slot = (size_t)(L->ring ? pos % L->slots : pos);
-        const float *ks = c->k + (size_t)t * KVD, *vs = c->v + (size_t)t * KVD;
-        if (c->kv_elem == 4) {
-            memcpy((float *)L->k + slot * KVD, ks, KVD * 4);
-            memcpy((float *)L->v + slot * KVD, vs, KVD * 4);
-        } else {
-            uint16_t *kd = (uint16_t *)L->k + slot * KVD, *vd = (uint16_t *)L->v + slot * KVD;
-            for (size_t i = 0; i < KVD; i++) {
-                kd[i] = pp_f32_to_f16(ks[i]);
-                vd[i] = pp_f32_to_f16(vs[i]);
-            }
-        }
+    const int64_t E = hp->n_embd;
+    kern_rmsnorm(c->xn + t * E, c->x + t * E, c->m->layers[il].attn_norm, E, hp->eps);
+}
+
+/* QK-norm, RoPE, query scaling, and the token's K/V into the cache. */
+static void tok_qk(model_ctx *c, uint32_t il, int t) {
+    const model_hparams *hp = &c->m->hp;
+    const model_layer *L = &c->m->layers[il];
+    kv_layer *kv = &c->kv[il];
+    const int64_t HD = hp->head_dim, QD = (int64_t)hp->n_head * HD, KVD = (int64_t)hp->n_head_kv * HD;
+    const int half = (int)HD / 2, which = hp->is_swa[il] ? 0 : 1;
+    const float *cs = c->rope_cos[which] + t * half, *sn = c->rope_sin[which] + t * half;
+    for (uint32_t h = 0; h < hp->n_head; h++) {
+        float *qh = c->q + t * QD + (int64_t)h * HD;
+        kern_rmsnorm(qh, qh, L->q_norm, HD, hp->eps);
+        rope_apply(qh, cs, sn, half);
+        for (int64_t d = 0; d < HD; d++) qh[d] *= hp->attn_scale;
     }
+    float *kt = c->k + t * KVD, *vt = c->v + t * KVD;
+    for (uint32_t h = 0; h < hp->n_head_kv; h++) {
+        float *kh = kt + (int64_t)h * HD;
+        kern_rmsnorm(kh, kh, L->k_norm, HD, hp->eps);
+        rope_apply(kh, cs, sn, half);
+    }
+    uint64_t pos = (uint64_t)c->n_past + (uint64_t)t;
+    size_t slot = (size_t)(kv->ring ? pos % kv->slots : pos);
+    if (c->kv_elem == 4) {
+        memcpy((float *)kv->k + slot * (size_t)KVD, kt, (size_t)KVD * 4);
+        memcpy((float *)kv->v + slot * (size_t)KVD, vt, (size_t)KVD * 4);
+    } else {
+        c->vec->f32_to_f16(kt, (uint16_t *)kv->k + slot * (size_t)KVD, KVD);
+        c->vec->f32_to_f16(vt, (uint16_t *)kv->v + slot * (size_t)KVD, KVD);
+    }
+}
+
+/* Post-attention norm, residual, pre-FFN norm. */
+static void tok_post_attn(model_ctx *c, uint32_t il, int t) {
+    const model_hparams *hp = &c->m->hp;
+    const model_layer *L = &c->m->layers[il];
+    const int64_t E = hp->n_embd;
+    float *ot = c->o + t * E, *xt = c->x + t * E;
+    kern_rmsnorm(ot, ot, L->post_attn_norm, E, hp->eps);
+    for (int64_t i = 0; i < E; i++) xt[i] += ot[i];
+    kern_rmsnorm(c->xn + t * E, xt, L->ffn_norm, E, hp->eps);
+}
+
+static void tok_geglu(model_ctx *c, uint32_t il, int t) {
+    (void)il;
+    const int64_t FF = c->m->hp.n_ff;
+    c->vec->geglu(c->g + t * FF, c->u + t * FF, FF);
+}
+
+static void tok_post_ffn(model_ctx *c, uint32_t il, int t) {
+    const model_hparams *hp = &c->m->hp;
+    const int64_t E = hp->n_embd;
+    float *ot = c->o + t * E, *xt = c->x + t * E;
+    kern_rmsnorm(ot, ot, c->m->layers[il].post_ffw_norm, E, hp->eps);
+    for (int64_t i = 0; i < E; i++) xt[i] += ot[i];
+}
+
+/* Runs a per-token step on every token: inline for one token (decode: no barrier). */
+static void for_tokens(model_ctx *c, uint32_t il, int n_tok, void (*fn)(model_ctx *, uint32_t, int)) {
+    if (n_tok == 1) {
+        fn(c, il, 0);
+        return;
+    }
+    op o;
+    memset(&o, 0, sizeof o);
+    o.kind = OP_TOKENS;
+    o.c = c;
+    o.n_tok = n_tok;
+    o.il = il;
+    o.tok_fn = fn;
+    pp_pool_run(c->pool, op_run, &o);
 }
 
 static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
@@ -377,31 +475,15 @@ static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
     const model_layer *L = &m->layers[il];
     const int64_t E = hp->n_embd, HD = hp->head_dim, QD = (int64_t)hp->n_head * HD;
     const int64_t KVD = (int64_t)hp->n_head_kv * HD, FF = hp->n_ff;
-    const int half = (int)HD / 2;
-    const int which = hp->is_swa[il] ? 0 : 1;
 
-    for (int t = 0; t < n_tok; t++) kern_rmsnorm(c->xn + t * E, c->x + t * E, L->attn_norm, E, hp->eps);
+    for_tokens(c, il, n_tok, tok_attn_norm);
     {
         const model_weight *w[3] = {&L->wq, &L->wk, &L->wv};
         float *y[3] = {c->q, c->k, c->v};
         int64_t ys[3] = {QD, KVD, KVD};
         matmuls(c, n_tok, c->xn, E, 3, w, y, ys);
     }
-    for (int t = 0; t < n_tok; t++) {
-        const float *cs = c->rope_cos[which] + t * half, *sn = c->rope_sin[which] + t * half;
-        for (uint32_t h = 0; h < hp->n_head; h++) {
-            float *qh = c->q + t * QD + (int64_t)h * HD;
-            kern_rmsnorm(qh, qh, L->q_norm, HD, hp->eps);
-            rope_apply(qh, cs, sn, half);
-            for (int64_t d = 0; d < HD; d++) qh[d] *= hp->attn_scale;
-        }
-        for (uint32_t h = 0; h < hp->n_head_kv; h++) {
-            float *kh = c->k + t * KVD + (int64_t)h * HD;
-            kern_rmsnorm(kh, kh, L->k_norm, HD, hp->eps);
-            rope_apply(kh, cs, sn, half);
-        }
-    }
-    store_kv(c, il, n_tok);
+    for_tokens(c, il, n_tok, tok_qk);
     op o;
     memset(&o, 0, sizeof o);
     o.kind = OP_ATTN;
@@ -415,30 +497,21 @@ static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
         int64_t ys[1] = {E};
         matmuls(c, n_tok, c->xn, QD, 1, w, y, ys);
     }
-    for (int t = 0; t < n_tok; t++) {
-        float *ot = c->o + t * E, *xt = c->x + t * E;
-        kern_rmsnorm(ot, ot, L->post_attn_norm, E, hp->eps);
-        for (int64_t i = 0; i < E; i++) xt[i] += ot[i];
-        kern_rmsnorm(c->xn + t * E, xt, L->ffn_norm, E, hp->eps);
-    }
+    for_tokens(c, il, n_tok, tok_post_attn);
     {
         const model_weight *w[2] = {&L->wgate, &L->wup};
         float *y[2] = {c->g, c->u};
         int64_t ys[2] = {FF, FF};
         matmuls(c, n_tok, c->xn, E, 2, w, y, ys);
     }
-    for (int t = 0; t < n_tok; t++) kern_geglu(c->g + t * FF, c->u + t * FF, FF);
+    for_tokens(c, il, n_tok, tok_geglu);
     {
         const model_weight *w[1] = {&L->wdown};
         float *y[1] = {c->o};
         int64_t ys[1] = {E};
         matmuls(c, n_tok, c->g, FF, 1, w, y, ys);
     }
-    for (int t = 0; t < n_tok; t++) {
-        float *ot = c->o + t * E, *xt = c->x + t * E;
-        kern_rmsnorm(ot, ot, L->post_ffw_norm, E, hp->eps);
-        for (int64_t i = 0; i < E; i++) xt[i] += ot[i];
-    }
+    for_tokens(c, il, n_tok, tok_post_ffn);
 }
 
 /* One chunk of at most n_batch tokens. */

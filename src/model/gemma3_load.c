@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define KEY(buf, name) (snprintf(buf, sizeof buf, "gemma3.%s", name), buf)
 
@@ -205,6 +207,28 @@ static pp_status get_norm(const model *m, const char *name, int64_t n, float **o
     return PP_OK;
 }
 
+/* Repacks a weight into the active ISA's layout when it has one, then drops the mapped
+ * original pages, so the weight stays resident once (PIPPA_NO_REPACK=1 disables). */
+static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
+    const char *env = getenv("PIPPA_NO_REPACK");
+    if ((env && *env && strcmp(env, "0") != 0) || !w->t || !w->tt->pack || w->n_out % KERN_PACK_ROWS != 0 ||
+        w->n_in > KERN_PACK_MAX_N)
+        return PP_OK;
+    size_t gb = w->tt->pack_group_bytes(w->n_in), total = gb * (size_t)(w->n_out / KERN_PACK_ROWS);
+    void *p = NULL;
+    if (posix_memalign(&p, 64, total) != 0 || !p)
+        return pp_err_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes to repack '%.*s'", gguf_name(m->f), total,
+                          (int)w->t->name.len, w->t->name.ptr);
+    w->tt->pack(w->n_in, w->t->data, w->row_bytes, 0, w->n_out / KERN_PACK_ROWS, p);
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)w->t->data + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)w->t->data + w->t->nbytes) & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED); /* best effort */
+    w->packed = p;
+    w->group_bytes = gb;
+    return PP_OK;
+}
+
 static void count_weight(model *m, const model_weight *w, uint64_t *type_bytes) {
     if (!w->t) return;
     m->weight_bytes += w->t->nbytes;
@@ -260,6 +284,13 @@ pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
         if ((st = get_weight(m, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, true, &L->wdown, err))) goto fail;
     }
 #undef NAME
+    for (uint32_t il = 0; il < hp->n_layer; il++) {
+        model_layer *L = &m->layers[il];
+        model_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if ((st = pack_weight(m, ws[i], err))) goto fail;
+    }
+    if (!hp->tied_output && (st = pack_weight(m, &m->output, err))) goto fail;
     uint64_t type_bytes[GGUF_TTYPE_COUNT] = {0};
     count_weight(m, &m->tok_embd, type_bytes);
     if (!hp->tied_output) count_weight(m, &m->output, type_bytes);
@@ -299,10 +330,13 @@ void model_free(model *m) {
             model_layer *L = &m->layers[il];
             free(L->attn_norm); free(L->q_norm); free(L->k_norm);
             free(L->post_attn_norm); free(L->ffn_norm); free(L->post_ffw_norm);
+            free(L->wq.packed); free(L->wk.packed); free(L->wv.packed); free(L->wo.packed);
+            free(L->wgate.packed); free(L->wup.packed); free(L->wdown.packed);
         }
         free(m->layers);
     }
     free(m->output_norm);
+    if (!m->hp.tied_output) free(m->output.packed);
     gguf_close(m->f);
     free(m);
 }

@@ -1,0 +1,107 @@
+/* cmd_create.c - `pippa create NAME [-f Modelfile] [--quantize TYPE]` (ollama-compat.md
+ * §1.2, §2): parses the Modelfile here and builds the model with store_create. */
+#include "cli.h"
+#include "cli_model.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../gguf/gguf.h"
+#include "../quant/quant.h"
+
+static const char USAGE[] = "usage: pippa create MODEL [-f Modelfile] [-q|--quantize TYPE]";
+
+/* store_convert_fn: the whole file through the quant module (what `pippa quantize` runs);
+ * already quantized tensors are refused, as Ollama only quantizes F32/F16/BF16 models. */
+static pp_status quantize_model(const char *in_path, const char *out_path, void *ud, pp_err *err) {
+    quant_ftype ft = *(const quant_ftype *)ud;
+    gguf_file *in = NULL;
+    quant_plan *plan = NULL;
+    if (gguf_open(in_path, &in, err) != PP_OK) return err->status;
+    quant_file_params qp = quant_file_default_params();
+    qp.recipe.ftype = ft;
+    pp_status st = quant_plan_init(in, qp, &plan, err);
+    if (st != PP_OK && strstr(err->msg, "requantize"))
+        st = pp_err_set(err, st, "--quantize needs an F32, F16 or BF16 model; %s is already quantized", in_path);
+    if (st == PP_OK) {
+        printf("quantizing model to %s\n", quant_ftype_name(ft));
+        fflush(stdout);
+        quant_file_stats stats;
+        st = quant_plan_write(plan, out_path, &stats, err);
+    }
+    quant_plan_free(plan);
+    gguf_close(in);
+    return st;
+}
+
+static void print_status(const char *line, void *ud) {
+    (void)ud;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+int cli_cmd_create(int argc, char **argv) {
+    const char *name = NULL, *file = "Modelfile", *quant = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+            if (++i >= argc) { cli_error("create: %s needs a file\n%s", a, USAGE); return 2; }
+            file = argv[i];
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quantize")) {
+            if (++i >= argc) { cli_error("create: %s needs a type\n%s", a, USAGE); return 2; }
+            quant = argv[i];
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            puts(USAGE);
+            return 0;
+        } else if (a[0] == '-') {
+            cli_error("create: unknown option '%s'\n%s", a, USAGE);
+            return 2;
+        } else if (!name) {
+            name = a;
+        } else {
+            cli_error("create: one MODEL only\n%s", USAGE);
+            return 2;
+        }
+    }
+    if (!name) { cli_error("create: missing MODEL\n%s", USAGE); return 2; }
+    pp_err err = {0};
+    store_name n;
+    if (store_name_parse(name, &n, &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
+    quant_ftype ftype = QUANT_FTYPE_ALL_F32;
+    if (quant && quant_ftype_from_name(quant, &ftype, &err) != PP_OK) {
+        cli_error("create: --quantize: %s", err.msg);
+        return 2;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (pp_read_file(file, &text, &len, 64u << 20, &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
+    store_modelfile mf;
+    pp_status st = store_modelfile_parse(text, len, file, &mf, &err);
+    free(text);
+    if (st != PP_OK) { cli_error("%s", err.msg); return 1; }
+    if (mf.warnings[0]) fputs(mf.warnings, stderr);
+    char *dirbuf = strdup(file);
+    store *s = NULL;
+    int rc = 0;
+    if (!dirbuf || cli_store_open(&s)) { rc = 1; goto out; }
+    store_create_params p = store_create_default_params();
+    p.modelfile_dir = dirname(dirbuf);
+    p.gguf_info = cli_gguf_info;
+    p.status = print_status;
+    if (quant) {
+        p.convert = quantize_model;
+        p.ud = &ftype;
+    }
+    printf("gathering model components\n");
+    if (store_create(s, name, &mf, p, &err) != PP_OK) {
+        cli_error("create '%s': %s", name, err.msg);
+        rc = 1;
+    }
+out:
+    store_close(s);
+    free(dirbuf);
+    store_modelfile_free(&mf);
+    return rc;
+}

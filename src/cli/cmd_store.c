@@ -1,0 +1,356 @@
+/* cmd_store.c - `pippa list`, `show`, `rm`, `cp`: the model store from the command line,
+ * in Ollama's output formats (ollama-compat.md §1.2, §1.5, §2.5). */
+#include "cli.h"
+#include "cli_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "../gguf/gguf.h"
+
+/* Ollama's format.HumanBytes: decimal units, >= 10 as an integer, else one decimal. */
+static void human_bytes(uint64_t b, char *buf, size_t cap) {
+    static const struct { double v; const char *u; } U[] = {{1e12, "TB"}, {1e9, "GB"}, {1e6, "MB"}, {1e3, "KB"}};
+    for (size_t i = 0; i < 4; i++) {
+        if ((double)b >= U[i].v) {
+            double v = (double)b / U[i].v;
+            if (v >= 10 || v == trunc(v)) snprintf(buf, cap, "%d %s", (int)v, U[i].u);
+            else snprintf(buf, cap, "%.1f %s", v, U[i].u);
+            return;
+        }
+    }
+    snprintf(buf, cap, "%llu B", (unsigned long long)b);
+}
+
+/* Ollama's format.HumanTime for a past time: "2 days ago". */
+static void human_ago(int64_t then, char *buf, size_t cap) {
+    double d = difftime(time(NULL), (time_t)then);
+    if (d < 0) d = 0;
+    long secs = (long)d, mins = (long)(d / 60), hours = lround(d / 3600);
+    if (secs < 1) snprintf(buf, cap, "Less than a second ago");
+    else if (secs == 1) snprintf(buf, cap, "1 second ago");
+    else if (secs < 60) snprintf(buf, cap, "%ld seconds ago", secs);
+    else if (mins == 1) snprintf(buf, cap, "About a minute ago");
+    else if (mins < 60) snprintf(buf, cap, "%ld minutes ago", mins);
+    else if (hours == 1) snprintf(buf, cap, "About an hour ago");
+    else if (hours < 48) snprintf(buf, cap, "%ld hours ago", hours);
+    else if (hours < 24 * 7 * 2) snprintf(buf, cap, "%ld days ago", hours / 24);
+    else if (hours < 24 * 30 * 2) snprintf(buf, cap, "%ld weeks ago", hours / (24 * 7));
+    else if (hours < 24 * 365 * 2) snprintf(buf, cap, "%ld months ago", hours / (24 * 30));
+    else snprintf(buf, cap, "%ld years ago", hours / (24 * 365));
+}
+
+int cli_cmd_list(int argc, char **argv) {
+    const char *prefix = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            cli_error("list: unknown option '%s'\nusage: pippa list [PREFIX]", argv[i]);
+            return 2;
+        }
+        prefix = argv[i];
+    }
+    store *s;
+    if (cli_store_open(&s)) return 1;
+    store_entry *v = NULL;
+    size_t n = 0;
+    pp_err err = {0};
+    if (store_list(s, &v, &n, &err) != PP_OK) {
+        cli_error("%s", err.msg);
+        store_close(s);
+        return 1;
+    }
+    enum { NCOL = 4 };
+    static const char *const HEAD[NCOL] = {"NAME", "ID", "SIZE", "MODIFIED"};
+    char (*cells)[NCOL][600] = calloc(n + 1, sizeof *cells);
+    size_t rows = 0;
+    if (!cells) {
+        free(v);
+        store_close(s);
+        cli_error("out of memory");
+        return 1;
+    }
+    for (int c = 0; c < NCOL; c++) snprintf(cells[0][c], sizeof cells[0][c], "%s", HEAD[c]);
+    rows = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (prefix && strncasecmp(v[i].display, prefix, strlen(prefix)) != 0) continue;
+        snprintf(cells[rows][0], sizeof cells[rows][0], "%s", v[i].display);
+        snprintf(cells[rows][1], sizeof cells[rows][1], "%.12s", v[i].id);
+        human_bytes(v[i].size, cells[rows][2], sizeof cells[rows][2]);
+        human_ago(v[i].mtime, cells[rows][3], sizeof cells[rows][3]);
+        rows++;
+    }
+    size_t w[NCOL] = {0};
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < NCOL; c++)
+            if (strlen(cells[r][c]) > w[c]) w[c] = strlen(cells[r][c]);
+    for (size_t r = 0; r < rows; r++) {
+        for (int c = 0; c < NCOL; c++) {
+            if (c < NCOL - 1) printf("%-*s    ", (int)w[c], cells[r][c]);
+            else printf("%s\n", cells[r][c]);
+        }
+    }
+    free(cells);
+    free(v);
+    store_close(s);
+    return 0;
+}
+
+/* A params value as Go's %v prints it (strings quoted with %#v in --parameters). */
+static void param_value(json_t *v, char *buf, size_t cap) {
+    if (json_is_string(v)) {
+        snprintf(buf, cap, "\"%s\"", json_string_value(v));
+        return;
+    }
+    store_buf b = {0};
+    store_buf_add_go_json(&b, v);
+    snprintf(buf, cap, "%s", b.p ? b.p : "");
+    store_buf_free(&b);
+}
+
+typedef void (*param_fn)(const char *key, const char *val, json_t *raw, void *ud);
+
+static void each_param(const char *params_json, param_fn fn, void *ud) {
+    if (!params_json) return;
+    json_error_t je;
+    json_t *o = json_loads(params_json, 0, &je);
+    const char *k;
+    json_t *v;
+    char val[1024];
+    json_object_foreach(o, k, v) {
+        if (json_is_array(v)) {
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                param_value(json_array_get(v, i), val, sizeof val);
+                fn(k, val, json_array_get(v, i), ud);
+            }
+        } else {
+            param_value(v, val, sizeof val);
+            fn(k, val, v, ud);
+        }
+    }
+    json_decref(o);
+}
+
+static void max_key(const char *k, const char *val, json_t *raw, void *ud) {
+    (void)val;
+    (void)raw;
+    size_t *w = ud;
+    if (strlen(k) > *w) *w = strlen(k);
+}
+static void print_row(const char *k, const char *val, json_t *raw, void *ud) {
+    (void)raw;
+    printf("    %-*s    %s\n", *(int *)ud, k, val);
+}
+static void print_param30(const char *k, const char *val, json_t *raw, void *ud) {
+    (void)raw;
+    (void)ud;
+    printf("%-30s %s\n", k, val);
+}
+static void print_modelfile_param(const char *k, const char *val, json_t *raw, void *ud) {
+    (void)ud;
+    if (json_is_string(raw)) printf("PARAMETER %s %s\n", k, json_string_value(raw));
+    else printf("PARAMETER %s %s\n", k, val);
+}
+
+/* Prints text as a Modelfile argument: quoted when it has newlines/quotes/edge spaces. */
+static void mf_arg(const char *t) {
+    size_t n = strlen(t);
+    bool quote = strchr(t, '\n') || (n && (t[0] == ' ' || t[n - 1] == ' ')) || !n;
+    if (strstr(t, "\"\"\"")) quote = true;
+    if (!quote) printf("%s", t);
+    else printf("\"\"\"%s\"\"\"", t);
+}
+
+static void show_text_block(const char *title, const char *text) {
+    if (!text || !*text) return;
+    printf("  %s\n", title);
+    int shown = 0;
+    const char *p = text;
+    while (*p && shown < 2) {
+        const char *e = strchr(p, '\n');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        bool blank = true;
+        for (size_t i = 0; i < l; i++)
+            if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') blank = false;
+        if (!blank) {
+            printf("    %.*s\n", (int)l, p);
+            shown++;
+        }
+        p = e ? e + 1 : p + l;
+    }
+    while (*p == '\n' || *p == ' ' || *p == '\r' || *p == '\t') p++;
+    if (*p) printf("    ...\n");
+    printf("\n");
+}
+
+static int show_info(const cli_model *cm) {
+    gguf_file *f;
+    pp_err err = {0};
+    if (gguf_open(cm->path, &f, &err) != PP_OK) {
+        cli_error("%s", err.msg);
+        return 1;
+    }
+    store_gguf_info gi;
+    cli_gguf_info(cm->path, &gi, &err);
+    char key[128], ctx[32] = "", emb[32] = "";
+    uint32_t u;
+    pp_err e2 = {0};
+    snprintf(key, sizeof key, "%s.context_length", gi.family);
+    if (gguf_get_u32(f, key, &u, &e2) == PP_OK) snprintf(ctx, sizeof ctx, "%u", u);
+    snprintf(key, sizeof key, "%s.embedding_length", gi.family);
+    if (gguf_get_u32(f, key, &u, &e2) == PP_OK) snprintf(emb, sizeof emb, "%u", u);
+    bool vision = cm->m.has_projector;
+    snprintf(key, sizeof key, "%s.vision.block_count", gi.family);
+    if (gguf_find_kv(f, key)) vision = true;
+    for (uint64_t i = 0; i < gguf_n_tensors(f) && !vision; i++) {
+        pp_view nm = gguf_tensor_at(f, i)->name;
+        if (nm.len > 2 && !memcmp(nm.ptr, "v.", 2)) vision = true;
+    }
+    gguf_close(f);
+    printf("  Model\n");
+    printf("    %-16s    %s\n", "architecture", gi.family);
+    printf("    %-16s    %s\n", "parameters", gi.model_type);
+    if (ctx[0]) printf("    %-16s    %s\n", "context length", ctx);
+    if (emb[0]) printf("    %-16s    %s\n", "embedding length", emb);
+    printf("    %-16s    %s\n", "quantization", gi.file_type);
+    if (cm->m.config_json) { /* REQUIRES is kept in the config blob */
+        json_error_t je;
+        json_t *cfg = json_loads(cm->m.config_json, 0, &je);
+        const char *req = json_string_value(json_object_get(cfg, "requires"));
+        if (req) printf("    %-16s    %s\n", "requires", req);
+        json_decref(cfg);
+    }
+    printf("\n  Capabilities\n    completion\n");
+    if (vision) printf("    vision\n");
+    if (cm->m.tmpl && strstr(cm->m.tmpl, ".Tools")) printf("    tools\n");
+    if (cm->m.tmpl && strstr(cm->m.tmpl, ".Suffix")) printf("    insert\n");
+    printf("\n");
+    if (cm->m.params_json) {
+        size_t w = 0;
+        each_param(cm->m.params_json, max_key, &w);
+        int wi = (int)w;
+        printf("  Parameters\n");
+        each_param(cm->m.params_json, print_row, &wi);
+        printf("\n");
+    }
+    show_text_block("System", cm->m.system);
+    for (size_t i = 0; i < cm->m.n_licenses; i++) show_text_block("License", cm->m.licenses[i]);
+    return 0;
+}
+
+static void show_modelfile(const cli_model *cm) {
+    printf("# Modelfile generated by \"pippa show\"\n");
+    printf("# To build a new Modelfile based on this, replace FROM with:\n");
+    printf("# FROM %s\n\n", cm->m.display);
+    printf("FROM %s\n", cm->path);
+    if (cm->m.tmpl) { printf("TEMPLATE "); mf_arg(cm->m.tmpl); printf("\n"); }
+    if (cm->m.system) { printf("SYSTEM "); mf_arg(cm->m.system); printf("\n"); }
+    each_param(cm->m.params_json, print_modelfile_param, NULL);
+    for (size_t i = 0; i < cm->m.n_licenses; i++) { printf("LICENSE "); mf_arg(cm->m.licenses[i]); printf("\n"); }
+    if (cm->m.messages_json) {
+        json_error_t je;
+        json_t *a = json_loads(cm->m.messages_json, 0, &je);
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            json_t *m = json_array_get(a, i);
+            const char *r = json_string_value(json_object_get(m, "role"));
+            const char *c = json_string_value(json_object_get(m, "content"));
+            if (!r || !c) continue;
+            printf("MESSAGE %s ", r);
+            mf_arg(c);
+            printf("\n");
+        }
+        json_decref(a);
+    }
+}
+
+int cli_cmd_show(int argc, char **argv) {
+    static const char USAGE[] = "usage: pippa show MODEL [--modelfile|--parameters|--template|--system|--license]";
+    const char *name = NULL, *what = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--modelfile") || !strcmp(a, "--parameters") || !strcmp(a, "--template") ||
+            !strcmp(a, "--system") || !strcmp(a, "--license")) {
+            if (what) {
+                cli_error("show: only one of --license, --modelfile, --parameters, --system, or --template can be specified");
+                return 2;
+            }
+            what = a + 2;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            puts(USAGE);
+            return 0;
+        } else if (a[0] == '-') {
+            cli_error("show: unknown option '%s'\n%s", a, USAGE);
+            return 2;
+        } else if (!name) {
+            name = a;
+        } else {
+            cli_error("show: one MODEL only\n%s", USAGE);
+            return 2;
+        }
+    }
+    if (!name) {
+        cli_error("show: missing MODEL\n%s", USAGE);
+        return 2;
+    }
+    cli_model cm;
+    if (cli_model_resolve(name, &cm)) return 1;
+    int rc = 0;
+    if (!what) rc = show_info(&cm);
+    else if (!strcmp(what, "modelfile")) show_modelfile(&cm);
+    else if (!strcmp(what, "parameters")) each_param(cm.m.params_json, print_param30, NULL);
+    else if (!strcmp(what, "template")) { if (cm.m.tmpl) printf("%s\n", cm.m.tmpl); }
+    else if (!strcmp(what, "system")) { if (cm.m.system) printf("%s\n", cm.m.system); }
+    else if (!strcmp(what, "license")) {
+        for (size_t i = 0; i < cm.m.n_licenses; i++) printf("%s\n", cm.m.licenses[i]);
+    }
+    cli_model_free(&cm);
+    return rc;
+}
+
+int cli_cmd_rm(int argc, char **argv) {
+    if (argc < 2) {
+        cli_error("rm: missing MODEL\nusage: pippa rm MODEL [MODEL...]");
+        return 2;
+    }
+    store *s;
+    if (cli_store_open(&s)) return 1;
+    int rc = 0;
+    for (int i = 1; i < argc; i++) {
+        pp_err err = {0};
+        store_name n;
+        if (store_name_parse(argv[i], &n, &err) != PP_OK || store_remove(s, argv[i], &err) != PP_OK) {
+            cli_error("%s", err.msg);
+            rc = 1;
+            continue;
+        }
+        char disp[512];
+        store_name_display(&n, disp, sizeof disp);
+        printf("deleted '%s'\n", disp);
+    }
+    store_close(s);
+    return rc;
+}
+
+int cli_cmd_cp(int argc, char **argv) {
+    if (argc != 3) {
+        cli_error("cp: need SOURCE and DESTINATION\nusage: pippa cp SOURCE DESTINATION");
+        return 2;
+    }
+    store *s;
+    if (cli_store_open(&s)) return 1;
+    pp_err err = {0};
+    int rc = 0;
+    if (store_copy(s, argv[1], argv[2], &err) != PP_OK) {
+        cli_error("%s", err.msg);
+        rc = 1;
+    } else {
+        printf("copied '%s' to '%s'\n", argv[1], argv[2]);
+    }
+    store_close(s);
+    return rc;
+}

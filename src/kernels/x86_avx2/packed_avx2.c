@@ -1,0 +1,222 @@
+/* packed_avx2.c - Q4_0 and Q5_0 weights repacked at load time for AVX2, and their gemm.
+ *
+ * Layout: rows in groups of 8; for each 32-element block b of the group, 144 bytes:
+ *   [8 x fp16 scale, rows 0..7] [4 steps x 32 bytes]
+ * where step s holds, for row j at bytes 4j..4j+3, that row's qs[4s .. 4s+3]: low nibbles
+ * are elements 4s..4s+3, high nibbles elements 16+4s..16+4s+3. The same size as the
+ * original 8 x 18 bytes.
+ *
+ * Kernel: with the 4 activation bytes of a step broadcast to every 32-bit lane, one
+ * maddubs over a step register gives, in lane j, row j's partial dot; 8 maddubs (4 steps x
+ * low/high) are summed in int16 (at most 8 x 2 x 15 x 128 = 30720, no saturation) and one
+ * madd turns them into eight exact int32 row sums. So a block costs about 6 vector ops per
+ * row instead of ~14, the 8 outputs of a group come out in 8 lanes with no horizontal sum,
+ * and the unpacked nibbles are shared by every token of the tile. Q4_0's offset of 8 is
+ * applied in float: sum (q-8)*a = sum q*a - 8*sum a, with sum a per activation block
+ * computed once per call. Each output is one accumulator chain over the blocks in order,
+ * whatever the tile or thread, so results do not depend on the thread count.
+ *
+ * Q5_0 adds, per block, 4 steps x 8 bytes of high bits after the nibbles (176 bytes, again
+ * the original size): byte j of step s holds row j's bits for elements 4s..4s+3 (bits 0-3)
+ * and 16+4s..16+4s+3 (bits 4-7). They are expanded to 0x10 per byte with one shuffle and
+ * compares, once per block for all tokens of the tile. With 5-bit quants the int16 sums are
+ * split in two halves (4 maddubs each: at most 4 x 2 x 31 x 128 = 31744). Offset 16. */
+#include "avx2.h"
+
+#define PQ_ROWS 8
+#define PQ_BLOCK_BYTES 144 /* per group and block */
+#define PQ_TOK 4           /* tokens per tile */
+#define PQ_MAX_BLOCKS 4096 /* n <= 131072 elements per row */
+
+size_t kern_pack_bytes_q4_0_avx2(int64_t n) { return (size_t)(n / 32) * PQ_BLOCK_BYTES; }
+
+void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    const int64_t nb = n / 32;
+    const size_t gbytes = (size_t)nb * PQ_BLOCK_BYTES;
+    for (int64_t g = g0; g < g1; g++) {
+        uint8_t *out = (uint8_t *)dst + (size_t)g * gbytes;
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *ob = out + (size_t)b * PQ_BLOCK_BYTES;
+            for (int j = 0; j < PQ_ROWS; j++) {
+                const block_q4_0 *blk =
+                    (const block_q4_0 *)((const uint8_t *)w + (size_t)(g * PQ_ROWS + j) * w_row_bytes) + b;
+                memcpy(ob + 2 * j, &blk->d, 2);
+                for (int s = 0; s < 4; s++) memcpy(ob + 16 + 32 * s + 4 * j, blk->qs + 4 * s, 4);
+            }
+        }
+    }
+}
+
+#define P5_BLOCK_BYTES 176
+
+size_t kern_pack_bytes_q5_0_avx2(int64_t n) { return (size_t)(n / 32) * P5_BLOCK_BYTES; }
+
+void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    const int64_t nb = n / 32;
+    const size_t gbytes = (size_t)nb * P5_BLOCK_BYTES;
+    for (int64_t g = g0; g < g1; g++) {
+        uint8_t *out = (uint8_t *)dst + (size_t)g * gbytes;
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *ob = out + (size_t)b * P5_BLOCK_BYTES;
+            for (int j = 0; j < PQ_ROWS; j++) {
+                const block_q5_0 *blk =
+                    (const block_q5_0 *)((const uint8_t *)w + (size_t)(g * PQ_ROWS + j) * w_row_bytes) + b;
+                uint32_t qh;
+                memcpy(&qh, blk->qh, 4);
+                memcpy(ob + 2 * j, &blk->d, 2);
+                for (int s = 0; s < 4; s++) {
+                    memcpy(ob + 16 + 32 * s + 4 * j, blk->qs + 4 * s, 4);
+                    ob[144 + 8 * s + j] = (uint8_t)(((qh >> (4 * s)) & 0xF) | (((qh >> (16 + 4 * s)) & 0xF) << 4));
+                }
+            }
+        }
+    }
+}
+
+KA2_INLINE __m256i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* Tile: one group of 8 rows x T tokens. corr[t * nb + b] = 8 * d_a * sum(a) of block b. */
+KA2_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
+                          float *y, int64_t ys) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc[PQ_TOK];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *pb = g + (size_t)b * PQ_BLOCK_BYTES;
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+        __m256i lo[4], hi[4];
+#pragma GCC unroll 4
+        for (int s = 0; s < 4; s++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
+            lo[s] = _mm256_and_si256(x, m4);
+            hi[s] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            const block_q8_0 *ab = a[t] + b;
+            __m256i q[4];
+#pragma GCC unroll 4
+            for (int s = 0; s < 4; s++) /* a tree of adds keeps the dependency chains short */
+                q[s] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], bcast4(ab->qs + 4 * s)),
+                                        _mm256_maddubs_epi16(hi[s], bcast4(ab->qs + 16 + 4 * s)));
+            __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
+            __m256 sum = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+            /* d_w * (d_a * sum(q*a) - 8 * d_a * sum(a)) */
+            __m256 v = _mm256_fmsub_ps(_mm256_set1_ps(ka2_h2f(ab->d)), sum, _mm256_set1_ps(corr[t * nb + b]));
+            acc[t] = _mm256_fmadd_ps(dw, v, acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+}
+
+/* Q5_0 tile: as tile_q4_0 with the high bits or-ed in; corr = 16 * d_a * sum(a). */
+KA2_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
+                          float *y, int64_t ys) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1), h10 = _mm256_set1_epi8(0x10);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
+                                            4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+    const __m256i bl = _mm256_set1_epi32(0x08040201), bh = _mm256_set1_epi32((int)0x80402010u);
+    __m256 acc[PQ_TOK];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *pb = g + (size_t)b * P5_BLOCK_BYTES;
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+        __m256i lo[4], hi[4];
+#pragma GCC unroll 4
+        for (int s = 0; s < 4; s++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
+            int64_t hb;
+            memcpy(&hb, pb + 144 + 8 * s, 8);
+            __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi64x(hb), spread);
+            __m256i hl = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bl), bl), h10);
+            __m256i hh = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), h10);
+            lo[s] = _mm256_or_si256(_mm256_and_si256(x, m4), hl);
+            hi[s] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x, 4), m4), hh);
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            const block_q8_0 *ab = a[t] + b;
+            __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[0], bcast4(ab->qs)),
+                                          _mm256_maddubs_epi16(hi[0], bcast4(ab->qs + 16)));
+            p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(lo[1], bcast4(ab->qs + 4)));
+            p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(hi[1], bcast4(ab->qs + 20)));
+            __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[2], bcast4(ab->qs + 8)),
+                                          _mm256_maddubs_epi16(hi[2], bcast4(ab->qs + 24)));
+            p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(lo[3], bcast4(ab->qs + 12)));
+            p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[3], bcast4(ab->qs + 28)));
+            __m256i si = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
+            __m256 v = _mm256_fmsub_ps(_mm256_set1_ps(ka2_h2f(ab->d)), _mm256_cvtepi32_ps(si),
+                                       _mm256_set1_ps(corr[t * nb + b]));
+            acc[t] = _mm256_fmadd_ps(dw, v, acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+}
+
+/* corr[t * nb + b] = offset * d_a * sum(a) for the T tokens' activation blocks. */
+static void block_sums(int T, int64_t nb, const block_q8_0 *const *a, float offset, float *corr) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int t = 0; t < T; t++)
+        for (int64_t b = 0; b < nb; b++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)a[t][b].qs);
+            __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16); /* exact */
+            __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+            corr[t * nb + b] = offset * ka2_h2f(a[t][b].d) * (float)_mm_cvtsi128_si32(h);
+        }
+}
+
+void kern_gemm_packed_q5_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    const int64_t nb = n / 32;
+    PP_ASSERT(nb <= PQ_MAX_BLOCKS);
+    float corr[PQ_TOK * PQ_MAX_BLOCKS];
+    for (int t0 = 0; t0 < n_tok; t0 += PQ_TOK) {
+        const int T = n_tok - t0 < PQ_TOK ? n_tok - t0 : PQ_TOK;
+        const block_q8_0 *a[PQ_TOK];
+        for (int t = 0; t < T; t++) a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
+        block_sums(T, nb, a, 16.0f, corr);
+        for (int64_t r = r0; r < r1; r += PQ_ROWS) {
+            const uint8_t *g = (const uint8_t *)w + (size_t)(r / PQ_ROWS) * group_bytes;
+            float *yt = y + (int64_t)t0 * y_stride + r;
+            switch (T) {
+            case 1: tile_q5_0(1, nb, g, a, corr, yt, y_stride); break;
+            case 2: tile_q5_0(2, nb, g, a, corr, yt, y_stride); break;
+            case 3: tile_q5_0(3, nb, g, a, corr, yt, y_stride); break;
+            default: tile_q5_0(4, nb, g, a, corr, yt, y_stride); break;
+            }
+        }
+    }
+}
+
+void kern_gemm_packed_q4_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    const int64_t nb = n / 32;
+    PP_ASSERT(nb <= PQ_MAX_BLOCKS); /* the model packs only rows up to this size */
+    float corr[PQ_TOK * PQ_MAX_BLOCKS]; /* 64 KiB of stack */
+    for (int t0 = 0; t0 < n_tok; t0 += PQ_TOK) {
+        const int T = n_tok - t0 < PQ_TOK ? n_tok - t0 : PQ_TOK;
+        const block_q8_0 *a[PQ_TOK];
+        for (int t = 0; t < T; t++) a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
+        block_sums(T, nb, a, 8.0f, corr);
+        for (int64_t r = r0; r < r1; r += PQ_ROWS) {
+            const uint8_t *g = (const uint8_t *)w + (size_t)(r / PQ_ROWS) * group_bytes;
+            float *yt = y + (int64_t)t0 * y_stride + r;
+            switch (T) {
+            case 1: tile_q4_0(1, nb, g, a, corr, yt, y_stride); break;
+            case 2: tile_q4_0(2, nb, g, a, corr, yt, y_stride); break;
+            case 3: tile_q4_0(3, nb, g, a, corr, yt, y_stride); break;
+            default: tile_q4_0(4, nb, g, a, corr, yt, y_stride); break;
+            }
+        }
+    }
+}
