@@ -56,7 +56,8 @@ class Server:
     def __init__(self, env_extra=None, args=()):
         self.log = os.path.join(TMP, "server%d.log" % id(self))
         env = dict(os.environ)
-        env.update({"PIPPA_HOST": "127.0.0.1:0", "PIPPA_LOG": "info", "PIPPA_GGUF_DIR": MODELS})
+        env.update({"PIPPA_HOST": "127.0.0.1:0", "PIPPA_LOG": "info", "PIPPA_GGUF_DIR": MODELS,
+                    "PIPPA_MODELS": STORE, "OLLAMA_MODELS": os.path.join(TMP, "no-ollama-store")})
         env.pop("OLLAMA_HOST", None)
         if env_extra:
             env.update(env_extra)
@@ -399,31 +400,89 @@ def test_cors_host(s):
 
 
 def test_manage(s):
-    st, h, b = req(s, "POST", "/api/copy", {"source": "rnd", "destination": "rnd-copy"})
-    check("copy", st == 200 and os.path.exists(os.path.join(MODELS, "rnd-copy.gguf")), (st, b))
-    st, e = jreq(s, "POST", "/api/copy", {"source": "nope", "destination": "x"})
-    check("copy missing 404", st == 404 and e["error"] == "model 'nope' not found", e)
-    st, e = jreq(s, "POST", "/api/copy", {"source": "rnd", "destination": "../x"})
-    check("copy bad destination", st == 400 and e["error"] == "invalid model name '../x'", e)
-    st, h, b = req(s, "DELETE", "/api/delete", {"model": "rnd-copy"})
-    check("delete", st == 200 and not os.path.exists(os.path.join(MODELS, "rnd-copy.gguf")), (st, b))
-    st, e = jreq(s, "DELETE", "/api/delete", {"model": "rnd-copy"})
-    check("delete missing 404", st == 404 and e["error"] == "model 'rnd-copy' not found", e)
+    """copy/delete/create/pull go to the model store ($PIPPA_MODELS); pull from a local
+    registry (tests/registry/registry.py) built from a model we created."""
     st, h, b = req(s, "POST", "/api/create", {"model": "mine", "from": "rnd", "system": "Pirate.",
-                                              "parameters": {"temperature": 0.5}})
+                                              "parameters": {"temperature": 0.5, "stop": ["<end_of_turn>"]},
+                                              "license": "MIT"})
     lines = ndjson(b)
-    check("create stream", st == 200 and lines[-1] == {"status": "success"}, lines)
+    check("create stream", st == 200 and lines[-1] == {"status": "success"} and
+          any(l["status"] == "writing manifest" for l in lines), lines)
     st, sh = jreq(s, "POST", "/api/show", {"model": "mine"})
-    check("created model shows", st == 200 and sh["system"] == "Pirate." and "0.5" in sh["parameters"], sh)
+    check("created model shows", st == 200 and sh["system"] == "Pirate." and "0.5" in sh["parameters"]
+          and '"<end_of_turn>"' in sh["parameters"] and sh["license"] == "MIT"
+          and sh["details"]["family"] == "gemma3", sh)
+    st, t = jreq(s, "GET", "/api/tags")
+    mine = [m for m in t["models"] if m["name"] == "mine:latest"]
+    check("created model listed", len(mine) == 1 and re.match(r"^[0-9a-f]{64}$", mine[0]["digest"])
+          and mine[0]["details"]["parameter_size"], mine)
+    st, g = jreq(s, "POST", "/api/chat", {"model": "mine", "messages": [{"role": "user", "content": "hi"}],
+                                          "stream": False, "options": {"num_predict": 3}})
+    check("store model generates", st == 200 and g["eval_count"] <= 3 and g["model"] == "mine:latest", g)
     st, e = jreq(s, "POST", "/api/create", {"model": "bad", "from": "rnd", "parameters": {"top_k": "x"}})
     check("create bad parameter", st == 400 and e["error"] == 'option "top_k" must be of type integer', e)
-    req(s, "DELETE", "/api/delete", {"model": "mine"})
-    st, h, b = req(s, "POST", "/api/pull", {"model": "rnd"})
-    lines = ndjson(b)
-    check("pull present model streams success", st == 200 and lines[0] == {"status": "pulling manifest"}
-          and lines[-1] == {"status": "success"} and any("completed" in l for l in lines), lines)
-    st, p = jreq(s, "POST", "/api/pull", {"model": "rnd", "stream": False})
-    check("pull non-stream", st == 200 and p == {"status": "success"}, p)
+    st, e = jreq(s, "POST", "/api/create", {"model": "bad", "from": "/etc/passwd"})
+    check("create from a path refused", st == 400 and e["error"].startswith("invalid model name"), e)
+    st, e = jreq(s, "POST", "/api/create", {"model": "bad", "files": {"x.gguf": "sha256:" + "0" * 64}})
+    check("create from a missing blob", st == 400 and "not found (upload it first)" in e["error"], e)
+    st, e = jreq(s, "POST", "/api/create", {"model": "bad", "from": "nope"})
+    check("create from unknown", st == 404 and e["error"] == "model 'nope' not found", e)
+    st, e = jreq(s, "POST", "/api/create", {"model": "../x", "from": "rnd"})
+    check("create bad name", st == 400 and "invalid model name" in e["error"], e)
+    st, h, b = req(s, "POST", "/api/copy", {"source": "mine", "destination": "mine-copy"})
+    check("copy", st == 200 and "mine-copy:latest" in [m["name"] for m in jreq(s, "GET", "/api/tags")[1]["models"]],
+          (st, b))
+    st, e = jreq(s, "POST", "/api/copy", {"source": "nope", "destination": "x"})
+    check("copy missing 404", st == 404 and "not found" in e["error"], e)
+    st, e = jreq(s, "POST", "/api/copy", {"source": "mine", "destination": "../x"})
+    check("copy bad destination", st == 400 and "invalid model name" in e["error"], e)
+    st, h, b = req(s, "DELETE", "/api/delete", {"model": "mine-copy"})
+    check("delete", st == 200 and "mine-copy:latest" not in [m["name"] for m in jreq(s, "GET", "/api/tags")[1]["models"]],
+          (st, b))
+    st, e = jreq(s, "DELETE", "/api/delete", {"model": "mine-copy"})
+    check("delete missing 404", st == 404 and "not found" in e["error"], e)
+    # pull: a registry serving "library/mine:latest", after mine is deleted locally
+    reg = os.path.join(TMP, "registry")
+    man = os.path.join(STORE, "manifests", "registry.ollama.ai", "library", "mine", "latest")
+    os.makedirs(os.path.join(reg, "manifests", "library", "mine"))
+    shutil.copy(man, os.path.join(reg, "manifests", "library", "mine", "latest"))
+    shutil.copytree(os.path.join(STORE, "blobs"), os.path.join(reg, "blobs"))
+    jreq(s, "DELETE", "/api/delete", {"model": "mine"})
+    check("blobs pruned after delete", not os.listdir(os.path.join(STORE, "blobs")) or
+          len(os.listdir(os.path.join(STORE, "blobs"))) < len(os.listdir(os.path.join(reg, "blobs"))), "")
+    portf = os.path.join(TMP, "regport")
+    regp = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "registry", "registry.py"), "--root", reg,
+                             "--port-file", portf, "--log", os.path.join(TMP, "reglog")])
+    try:
+        for _ in range(200):
+            if os.path.exists(portf) and open(portf).read().strip():
+                break
+            time.sleep(0.02)
+        port = int(open(portf).read().strip())
+        name = "http://127.0.0.1:%d/library/mine:latest" % port
+        st, e = jreq(s, "POST", "/api/pull", {"model": name, "stream": False})
+        check("pull over http needs insecure", st != 200 and "error" in e, (st, e))
+        st, h, b = req(s, "POST", "/api/pull", {"model": name, "insecure": True})
+        lines = ndjson(b)
+        prog = [l for l in lines if "completed" in l]
+        check("pull stream", st == 200 and lines[0] == {"status": "pulling manifest"} and lines[-1] == {"status": "success"}
+              and any(l["status"] == "verifying sha256 digest" for l in lines), lines)
+        check("pull progress lines", prog and all(l["status"] == "pulling " + l["digest"][7:19] and l["total"] > 0
+                                                  for l in prog) and any(l["completed"] == l["total"] for l in prog), prog)
+        pulled = "127.0.0.1:%d/library/mine:latest" % port
+        st, g = jreq(s, "POST", "/api/generate", {"model": pulled, "prompt": "hi", "stream": False,
+                                                  "options": {"num_predict": 2}})
+        check("pulled model generates", st == 200 and g["model"] == pulled, g)
+        st, p = jreq(s, "POST", "/api/pull", {"model": name, "insecure": True, "stream": False})
+        check("pull non-stream", st == 200 and p == {"status": "success"}, p)
+        st, e = jreq(s, "POST", "/api/pull", {"model": "http://127.0.0.1:%d/library/none:latest" % port,
+                                              "insecure": True, "stream": False})
+        check("pull missing model", st >= 400 and "error" in e, (st, e))
+        req(s, "POST", "/api/generate", {"model": pulled, "keep_alive": 0})
+        req(s, "DELETE", "/api/delete", {"model": pulled})
+    finally:
+        regp.terminate()
+        regp.wait()
 
 
 def test_mutations(s):
@@ -605,13 +664,14 @@ def node_clients(s):
 
 
 def main():
-    global MODELS
+    global MODELS, STORE
     if not os.path.exists(PIPPA) or not os.path.exists(GEN):
         skip("server", "%s or %s not built" % (PIPPA, GEN))
         print("RESULT server %d %d %d" % (N_PASS, N_FAIL, N_SKIP))
         return 0
     MODELS = os.path.join(TMP, "models")
     os.makedirs(MODELS)
+    STORE = os.path.join(TMP, "store")
     # untied output + larger weights: random text whose tokens depend on the seed
     subprocess.run([GEN, "--shape", "fx", "--untied", "--std", "0.5", "-o", os.path.join(MODELS, "rnd.gguf")],
                    check=True, capture_output=True)
@@ -660,6 +720,7 @@ def main():
 
 
 MODELS = None
+STORE = None
 SEED_LONG = 1  # a seed whose generation after prompt "A" runs >= 400 tokens (test_disconnect)
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,13 +1,16 @@
-/* api_models.c - model names -> files, and the management endpoints (/api/tags, /api/show,
- * /api/copy, /api/delete, /api/pull, /api/create, /v1/models) (ollama-compat.md §3.7-3.8).
+/* api_models.c - model names -> files, and the read side of model management: /api/tags,
+ * /api/show, /v1/models (ollama-compat.md §3.7-3.8). The write side (copy, delete, pull,
+ * create) is api_store.c.
  *
- * Interim model source until src/store lands: (1) models registered by the operator
- * (`pippa serve --model NAME=PATH`), (2) a directory of GGUF files (PIPPA_GGUF_DIR):
- * "NAME.gguf" is model "NAME:latest", "NAME:TAG.gguf" is "NAME:TAG"; an optional sidecar
- * "NAME[:TAG].json" {"system", "template", "parameters"} holds what a Modelfile would.
- * Invariant: a client's name is only ever compared with names we listed (readdir), never
- * turned into a path, so nothing outside the directory is reachable. api_model_resolve is
- * the single entry point every endpoint uses. */
+ * Sources, in lookup order: (1) models registered by the operator (`pippa serve --model
+ * NAME=PATH`), (2) the model store (src/store: $PIPPA_MODELS, then the read-only Ollama
+ * store), (3) a directory of GGUF files served in place (PIPPA_GGUF_DIR): "NAME.gguf" is
+ * "NAME:latest", "NAME:TAG.gguf" is "NAME:TAG", an optional sidecar "NAME[:TAG].json"
+ * {"system", "template", "parameters"} holds what a Modelfile would.
+ * Invariant: a client's name is validated by the store (store_name_parse) or compared with
+ * names we listed (registered, readdir); it is never turned into a path, so nothing
+ * outside the store and the directory is reachable. api_model_resolve is the single entry
+ * point every endpoint uses. */
 #include "server_internal.h"
 
 #include <ctype.h>
@@ -22,6 +25,7 @@
 #include <openssl/sha.h>
 
 #include "../gguf/gguf.h"
+#include "../store/store.h"
 
 pp_status api_name_normalize(const char *in, char *out, size_t cap, pp_err *err) {
     size_t n = strlen(in);
@@ -48,7 +52,9 @@ pp_status api_name_normalize(const char *in, char *out, size_t cap, pp_err *err)
 void api_model_clear(api_model *m) {
     free(m->system);
     free(m->template_text);
+    free(m->license);
     json_decref(m->params);
+    json_decref(m->details);
     memset(m, 0, sizeof *m);
 }
 
@@ -136,14 +142,91 @@ static bool find_visit(api_server *srv, const char *name, const char *path, cons
     return true;
 }
 
+/* Fills m from a store model (takes nothing from sm; the caller frees it). */
+static pp_status model_from_store(const store_model *sm, api_model *m, pp_err *err) {
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", sm->display);
+    if (snprintf(m->path, sizeof m->path, "%s", sm->model_path) >= (int)sizeof m->path)
+        return pp_err_set(err, PP_ERR_ARG, "%s: path too long", sm->display);
+    snprintf(m->digest, sizeof m->digest, "%s", sm->manifest.id);
+    m->size = sm->manifest.config.size;
+    for (size_t i = 0; i < sm->manifest.n_layers; i++) m->size += sm->manifest.layers[i].size;
+    m->modified = sm->manifest.mtime;
+    m->from_store = true;
+    m->readonly = sm->manifest.readonly;
+    if (sm->system) m->system = strdup(sm->system);
+    if (sm->tmpl) m->template_text = strdup(sm->tmpl);
+    if (sm->params_json) m->params = json_loads(sm->params_json, 0, NULL);
+    size_t lic = 0;
+    for (size_t i = 0; i < sm->n_licenses; i++) lic += strlen(sm->licenses[i]) + 1;
+    if (lic && (m->license = malloc(lic))) {
+        m->license[0] = 0;
+        for (size_t i = 0; i < sm->n_licenses; i++) {
+            if (i) strcat(m->license, "\n");
+            strcat(m->license, sm->licenses[i]);
+        }
+    }
+    json_t *cfg = sm->config_json ? json_loads(sm->config_json, 0, NULL) : NULL;
+    if (cfg) { /* the config blob carries Ollama's details */
+        json_t *d = json_object();
+        const char *fam = json_string_value(json_object_get(cfg, "model_family"));
+        json_object_set_new(d, "parent_model", json_string(""));
+        json_object_set_new(d, "format", json_string("gguf"));
+        json_object_set_new(d, "family", json_string(fam ? fam : ""));
+        json_t *fams = json_object_get(cfg, "model_families");
+        json_object_set_new(d, "families", json_is_array(fams) ? json_incref(fams) : json_array());
+        const char *ty = json_string_value(json_object_get(cfg, "model_type"));
+        const char *ft = json_string_value(json_object_get(cfg, "file_type"));
+        json_object_set_new(d, "parameter_size", json_string(ty ? ty : ""));
+        json_object_set_new(d, "quantization_level", json_string(ft ? ft : ""));
+        if (fam && *fam) m->details = d;
+        else json_decref(d); /* no family recorded: read the GGUF instead */
+        json_decref(cfg);
+    }
+    return PP_OK;
+}
+
+pp_status api_store_open(store **out, pp_err *err) { return store_open(NULL, NULL, out, err); }
+
 pp_status api_model_resolve(api_server *srv, const char *name, api_model *out, pp_err *err) {
     char norm[API_NAME_MAX];
-    pp_status st = api_name_normalize(name, norm, sizeof norm, err);
-    if (st) return st;
+    pp_err nerr = {0};
+    bool plain = api_name_normalize(name, norm, sizeof norm, &nerr) == PP_OK;
     find_ctx f = {norm, out, PP_OK, err, false};
-    models_foreach(srv, find_visit, &f);
-    if (!f.found) return pp_err_set(err, PP_ERR_NOT_FOUND, "model '%s' not found", name);
-    return f.st;
+    if (plain) { /* registered names win */
+        pp_err e;
+        for (int i = 0; i < srv->p.n_registered && !f.found; i++) {
+            char rn[API_NAME_MAX];
+            if (api_name_normalize(srv->p.reg_name[i], rn, sizeof rn, &e) == PP_OK && !strcmp(rn, norm)) {
+                f.found = true;
+                f.st = model_fill(out, rn, srv->p.reg_path[i], NULL, err);
+            }
+        }
+        if (f.found) return f.st;
+    }
+    store *s = NULL;
+    pp_err serr = {0};
+    pp_status st = api_store_open(&s, &serr);
+    if (st == PP_OK) {
+        store_model sm;
+        memset(&sm, 0, sizeof sm);
+        st = store_model_load(s, name, &sm, &serr);
+        store_close(s);
+        if (st == PP_OK) {
+            st = model_from_store(&sm, out, err);
+            store_model_free(&sm);
+            if (st) api_model_clear(out);
+            return st;
+        }
+        if (st != PP_ERR_NOT_FOUND && plain) /* a broken store entry is an error, not "absent" */
+            return pp_err_set(err, st, "%s", serr.msg);
+    }
+    if (!plain) return pp_err_set(err, PP_ERR_ARG, "%s", nerr.msg);
+    if (srv->p.gguf_dir[0]) {
+        models_foreach(srv, find_visit, &f);
+        if (f.found) return f.st;
+    }
+    return pp_err_set(err, PP_ERR_NOT_FOUND, "model '%s' not found", name);
 }
 
 typedef struct list_ctx {
@@ -172,9 +255,49 @@ static bool list_visit(api_server *srv, const char *name, const char *path, cons
     return false;
 }
 
+static void list_add_store(list_ctx *l) {
+    store *s = NULL;
+    pp_err e = {0};
+    if (api_store_open(&s, &e)) return;
+    store_entry *ents = NULL;
+    size_t n = 0;
+    if (store_list(s, &ents, &n, &e) == PP_OK) {
+        for (size_t i = 0; i < n && !l->oom; i++) {
+            bool dup = false;
+            for (size_t k = 0; k < l->n; k++)
+                if (!strcmp(l->v[k].name, ents[i].display)) dup = true;
+            if (dup) continue;
+            store_model sm;
+            memset(&sm, 0, sizeof sm);
+            if (store_model_load(s, ents[i].display, &sm, &e) != PP_OK) continue;
+            if (l->n == l->cap) {
+                size_t nc = l->cap ? l->cap * 2 : 16;
+                api_model *nv = realloc(l->v, nc * sizeof *nv);
+                if (!nv) {
+                    l->oom = true;
+                    store_model_free(&sm);
+                    break;
+                }
+                l->v = nv;
+                l->cap = nc;
+            }
+            if (model_from_store(&sm, &l->v[l->n], &e) == PP_OK) l->n++;
+            store_model_free(&sm);
+        }
+        free(ents);
+    }
+    store_close(s);
+}
+
 pp_status api_model_list(api_server *srv, api_model **out, size_t *n, pp_err *err) {
     list_ctx l = {0};
-    models_foreach(srv, list_visit, &l);
+    pp_err e;
+    char name[API_NAME_MAX];
+    for (int i = 0; i < srv->p.n_registered; i++)
+        if (api_name_normalize(srv->p.reg_name[i], name, sizeof name, &e) == PP_OK)
+            list_visit(srv, name, srv->p.reg_path[i], NULL, &l);
+    list_add_store(&l);
+    if (srv->p.gguf_dir[0]) models_foreach(srv, list_visit, &l);
     if (l.oom) {
         api_model_list_free(l.v, l.n);
         return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
@@ -193,6 +316,7 @@ static void fmt_params(uint64_t n, char *buf, size_t cap) {
 }
 
 json_t *api_model_details(const api_model *m) {
+    if (m->details) return json_deep_copy(m->details);
     json_t *d = json_object();
     json_object_set_new(d, "parent_model", json_string(""));
     json_object_set_new(d, "format", json_string("gguf"));
@@ -255,7 +379,7 @@ enum MHD_Result api_handle_tags(http_req *r) {
 }
 
 /* model field, or the deprecated name field */
-static pp_status model_field(const json_t *req, const char **out, pp_err *err) {
+pp_status api_model_field(const json_t *req, const char **out, pp_err *err) {
     const char *m = NULL, *n = NULL;
     pp_status st;
     if ((st = api_field_string(req, "model", &m, err))) return st;
@@ -287,7 +411,7 @@ enum MHD_Result api_handle_show(http_req *r, json_t *req) {
     const char *name = NULL;
     bool verbose = false;
     pp_err err = {0};
-    if (model_field(req, &name, &err) || api_field_bool(req, "verbose", &verbose, &err))
+    if (api_model_field(req, &name, &err) || api_field_bool(req, "verbose", &verbose, &err))
         return http_send_error(r, 400, "%s", err.msg);
     api_model m;
     pp_status st = api_model_resolve(r->srv, name, &m, &err);
@@ -317,7 +441,7 @@ enum MHD_Result api_handle_show(http_req *r, json_t *req) {
         api_model_clear(&m);
         return http_send_error(r, 500, "%s", err.msg);
     }
-    char mf[API_PATH_MAX + 512], params[4096] = "";
+    char mf[API_PATH_MAX + API_NAME_MAX + 256], params[4096] = "";
     size_t pn = 0;
     if (m.params) { /* Ollama's "%-30s %#v" lines; one line per stop sequence */
         const char *k;
@@ -337,10 +461,13 @@ enum MHD_Result api_handle_show(http_req *r, json_t *req) {
             }
         }
     }
-    snprintf(mf, sizeof mf, "# Modelfile generated by \"ollama show\"\nFROM %s\n", m.path);
+    snprintf(mf, sizeof mf,
+             "# Modelfile generated by \"ollama show\"\n# To build a new Modelfile based on this, replace FROM with:\n"
+             "# FROM %s\n\nFROM %s\n",
+             m.name, m.path);
     char ts[64];
     api_time_rfc3339(m.modified * 1000000000LL, ts, sizeof ts);
-    json_object_set_new(o, "license", json_string(""));
+    json_object_set_new(o, "license", json_string(m.license ? m.license : ""));
     json_object_set_new(o, "modelfile", json_string(mf));
     json_object_set_new(o, "parameters", json_string(params));
     json_object_set_new(o, "template", json_string(m.template_text ? m.template_text : ""));
@@ -353,234 +480,6 @@ enum MHD_Result api_handle_show(http_req *r, json_t *req) {
     json_object_set_new(o, "modified_at", json_string(ts));
     api_model_clear(&m);
     return http_send_json(r, 200, o);
-}
-
-/* Directory-mode copy: a hard link (or a byte copy) of the GGUF and its sidecar. */
-static pp_status copy_file(const char *src, const char *dst, pp_err *err) {
-    if (link(src, dst) == 0) return PP_OK;
-    int in = open(src, O_RDONLY), out = -1;
-    if (in < 0) return pp_err_set(err, PP_ERR_IO, "copy: cannot open source: %s", strerror(errno));
-    out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (out < 0) {
-        close(in);
-        return pp_err_set(err, PP_ERR_IO, "copy: cannot create destination: %s", strerror(errno));
-    }
-    char buf[65536];
-    ssize_t k;
-    pp_status st = PP_OK;
-    while ((k = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)k) != k) {
-            st = pp_err_set(err, PP_ERR_IO, "copy: write failed: %s", strerror(errno));
-            break;
-        }
-    close(in);
-    close(out);
-    if (st) unlink(dst);
-    return st;
-}
-
-/* Path for a new model in the directory; only normalized names (no '/') get here. */
-static pp_status dir_path(api_server *srv, const char *norm, const char *ext, char *buf, size_t cap, pp_err *err) {
-    if (!srv->p.gguf_dir[0])
-        return pp_err_set(err, PP_ERR_UNSUPPORTED, "no writable model directory (set PIPPA_GGUF_DIR)");
-    char stem[API_NAME_MAX];
-    snprintf(stem, sizeof stem, "%s", norm);
-    size_t n = strlen(stem);
-    if (n > 7 && !strcmp(stem + n - 7, ":latest")) stem[n - 7] = 0;
-    if (snprintf(buf, cap, "%s/%s%s", srv->p.gguf_dir, stem, ext) >= (int)cap)
-        return pp_err_set(err, PP_ERR_ARG, "path too long");
-    return PP_OK;
-}
-
-static bool in_dir(api_server *srv, const char *path) {
-    size_t n = strlen(srv->p.gguf_dir);
-    return n && !strncmp(path, srv->p.gguf_dir, n) && path[n] == '/';
-}
-
-enum MHD_Result api_handle_copy(http_req *r, json_t *req) {
-    const char *src = NULL, *dst = NULL;
-    pp_err err = {0};
-    if (api_field_string(req, "source", &src, &err) || api_field_string(req, "destination", &dst, &err))
-        return http_send_error(r, 400, "%s", err.msg);
-    if (!src || !*src) return http_send_error(r, 400, "source is required");
-    if (!dst || !*dst) return http_send_error(r, 400, "destination is required");
-    api_model m;
-    pp_status st = api_model_resolve(r->srv, src, &m, &err);
-    if (st) return http_send_error(r, http_status_of(st), "%s", err.msg);
-    char norm[API_NAME_MAX], path[API_PATH_MAX], side[API_PATH_MAX], srcside[API_PATH_MAX];
-    if ((st = api_name_normalize(dst, norm, sizeof norm, &err)) ||
-        (st = dir_path(r->srv, norm, ".gguf", path, sizeof path, &err)) ||
-        (st = dir_path(r->srv, norm, ".json", side, sizeof side, &err))) {
-        api_model_clear(&m);
-        return http_send_error(r, 400, "%s", err.msg);
-    }
-    unlink(path);
-    unlink(side);
-    st = copy_file(m.path, path, &err);
-    snprintf(srcside, sizeof srcside, "%.*s.json", (int)(strlen(m.path) - 5), m.path);
-    if (!st && in_dir(r->srv, m.path) && access(srcside, R_OK) == 0) st = copy_file(srcside, side, &err);
-    api_model_clear(&m);
-    if (st) return http_send_error(r, 500, "%s", err.msg);
-    return http_send_text(r, 200, "application/json; charset=utf-8", "");
-}
-
-enum MHD_Result api_handle_delete(http_req *r, json_t *req) {
-    const char *name = NULL;
-    pp_err err = {0};
-    if (model_field(req, &name, &err)) return http_send_error(r, 400, "%s", err.msg);
-    api_model m;
-    pp_status st = api_model_resolve(r->srv, name, &m, &err);
-    if (st) return http_send_error(r, http_status_of(st), "%s", err.msg);
-    if (!in_dir(r->srv, m.path)) {
-        api_model_clear(&m);
-        return http_send_error(r, 400, "model '%s' was registered on the command line and cannot be deleted", name);
-    }
-    api_sched_unload(r->srv, m.name);
-    char side[API_PATH_MAX];
-    snprintf(side, sizeof side, "%.*s.json", (int)(strlen(m.path) - 5), m.path);
-    int rc = unlink(m.path);
-    unlink(side);
-    api_model_clear(&m);
-    if (rc != 0) return http_send_error(r, 500, "delete: %s", strerror(errno));
-    return http_send_text(r, 200, "application/json; charset=utf-8", "");
-}
-
-/* Without the store there is no registry client: a model that is already here is
- * "up to date" (the status lines Ollama sends for it), anything else is an error. */
-typedef struct pull_ctx {
-    char digest[65];
-    uint64_t size;
-} pull_ctx;
-
-static pp_status pull_task(api_server *srv, api_job *j, void *ud, pp_err *err) {
-    (void)err;
-    pull_ctx *p = ud;
-    api_task_status(srv, j, "pulling manifest");
-    char status[64], digest[80];
-    snprintf(status, sizeof status, "pulling %.12s", p->digest);
-    snprintf(digest, sizeof digest, "sha256:%s", p->digest);
-    json_t *o = json_object();
-    json_object_set_new(o, "status", json_string(status));
-    json_object_set_new(o, "digest", json_string(digest));
-    json_object_set_new(o, "total", json_integer((json_int_t)p->size));
-    json_object_set_new(o, "completed", json_integer((json_int_t)p->size));
-    api_task_emit(srv, j, o);
-    api_task_status(srv, j, "verifying sha256 digest");
-    api_task_status(srv, j, "writing manifest");
-    api_task_status(srv, j, "success");
-    return PP_OK;
-}
-
-enum MHD_Result api_handle_pull(http_req *r, json_t *req) {
-    const char *name = NULL;
-    bool stream = true;
-    pp_err err = {0};
-    if (model_field(req, &name, &err) || api_field_bool(req, "stream", &stream, &err))
-        return http_send_error(r, 400, "%s", err.msg);
-    api_model m;
-    pp_status st = api_model_resolve(r->srv, name, &m, &err);
-    if (st == PP_ERR_NOT_FOUND)
-        return http_send_error(r, 500, "pull model manifest: pulling from a registry is not available in this build");
-    if (st) return http_send_error(r, http_status_of(st), "%s", err.msg);
-    pull_ctx *p = calloc(1, sizeof *p);
-    api_job *j = api_job_new(API_JOB_TASK);
-    if (!p || !j) {
-        free(p);
-        api_job_unref(r->srv, j);
-        api_model_clear(&m);
-        return MHD_NO;
-    }
-    snprintf(p->digest, sizeof p->digest, "%s", m.digest);
-    p->size = m.size;
-    api_model_clear(&m);
-    if ((st = api_task_start(r->srv, j, pull_task, p, free, &err))) {
-        api_job_unref(r->srv, j);
-        return http_send_error(r, http_status_of(st), "%s", err.msg);
-    }
-    return api_task_respond(r, j, stream);
-}
-
-/* Directory-mode create: {"model", "from", "system", "template", "parameters"} writes a
- * link (or copy) of the base GGUF and a sidecar, on a task thread (a copy can be slow). */
-typedef struct create_ctx {
-    char base_path[API_PATH_MAX], path[API_PATH_MAX], side[API_PATH_MAX];
-    json_t *sidecar;
-} create_ctx;
-
-static void create_ctx_free(void *ud) {
-    create_ctx *c = ud;
-    json_decref(c->sidecar);
-    free(c);
-}
-
-static pp_status create_task(api_server *srv, api_job *j, void *ud, pp_err *err) {
-    create_ctx *c = ud;
-    pp_status st = PP_OK;
-    if (strcmp(c->base_path, c->path) != 0) {
-        api_task_status(srv, j, "copying model file");
-        unlink(c->path);
-        if ((st = copy_file(c->base_path, c->path, err))) return st;
-    } else {
-        api_task_status(srv, j, "using existing layer");
-    }
-    api_task_status(srv, j, "writing manifest");
-    if (json_dump_file(c->sidecar, c->side, JSON_INDENT(1)) != 0)
-        return pp_err_set(err, PP_ERR_IO, "create: cannot write %s", c->side);
-    api_task_status(srv, j, "success");
-    return PP_OK;
-}
-
-enum MHD_Result api_handle_create(http_req *r, json_t *req) {
-    const char *name = NULL, *from = NULL, *system = NULL, *tmpl = NULL;
-    bool stream = true;
-    pp_err err = {0};
-    if (model_field(req, &name, &err) || api_field_string(req, "from", &from, &err) ||
-        api_field_string(req, "system", &system, &err) || api_field_string(req, "template", &tmpl, &err) ||
-        api_field_bool(req, "stream", &stream, &err))
-        return http_send_error(r, 400, "%s", err.msg);
-    json_t *params = json_object_get(req, "parameters");
-    if (params && !json_is_object(params) && !json_is_null(params))
-        return http_send_error(r, 400, "field 'parameters': expected object, got %s", api_json_type(params));
-    if (json_object_get(req, "files") || json_object_get(req, "quantize"))
-        return http_send_error(r, 400, "create: 'files' and 'quantize' need the model store (not in this build)");
-    if (!from || !*from) return http_send_error(r, 400, "neither 'from' or 'files' was specified");
-    engine_options probe = engine_default_options();
-    if (params && api_options_apply(&probe, params, &err)) return http_send_error(r, 400, "%s", err.msg);
-    api_model base;
-    pp_status st = api_model_resolve(r->srv, from, &base, &err);
-    if (st) return http_send_error(r, http_status_of(st), "%s", err.msg);
-    create_ctx *c = calloc(1, sizeof *c);
-    api_job *j = api_job_new(API_JOB_TASK);
-    if (!c || !j) {
-        free(c);
-        api_job_unref(r->srv, j);
-        api_model_clear(&base);
-        return MHD_NO;
-    }
-    char norm[API_NAME_MAX];
-    if ((st = api_name_normalize(name, norm, sizeof norm, &err)) ||
-        (st = dir_path(r->srv, norm, ".gguf", c->path, sizeof c->path, &err)) ||
-        (st = dir_path(r->srv, norm, ".json", c->side, sizeof c->side, &err))) {
-        free(c);
-        api_job_unref(r->srv, j);
-        api_model_clear(&base);
-        return http_send_error(r, 400, "%s", err.msg);
-    }
-    snprintf(c->base_path, sizeof c->base_path, "%s", base.path);
-    c->sidecar = json_object();
-    const char *sys = system ? system : base.system;
-    if (sys) json_object_set_new(c->sidecar, "system", json_string(sys));
-    const char *tp = tmpl ? tmpl : base.template_text;
-    if (tp) json_object_set_new(c->sidecar, "template", json_string(tp));
-    json_t *merged = base.params ? json_deep_copy(base.params) : json_object();
-    if (params && json_is_object(params)) json_object_update(merged, params);
-    json_object_set_new(c->sidecar, "parameters", merged);
-    api_model_clear(&base);
-    if ((st = api_task_start(r->srv, j, create_task, c, create_ctx_free, &err))) {
-        api_job_unref(r->srv, j);
-        return http_send_error(r, http_status_of(st), "%s", err.msg);
-    }
-    return api_task_respond(r, j, stream);
 }
 
 static json_t *oai_model(const api_model *m) {

@@ -432,8 +432,11 @@ static pp_status model_copy(const api_model *src, api_model *dst, pp_err *err) {
     *dst = *src;
     dst->system = src->system ? strdup(src->system) : NULL;
     dst->template_text = src->template_text ? strdup(src->template_text) : NULL;
+    dst->license = src->license ? strdup(src->license) : NULL;
     if (dst->params) json_incref(dst->params);
-    if ((src->system && !dst->system) || (src->template_text && !dst->template_text)) {
+    if (dst->details) json_incref(dst->details);
+    if ((src->system && !dst->system) || (src->template_text && !dst->template_text) ||
+        (src->license && !dst->license)) {
         api_model_clear(dst);
         return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
     }

@@ -19,7 +19,7 @@
 #define HTTP_MAX_CONNECTIONS 256
 #define HTTP_DRAIN_MS 3000          /* shutdown: wait this long for responses in flight */
 #define HTTP_POLL_MS 50             /* hang-up check while a response waits for tokens */
-#define API_NAME_MAX 256
+#define API_NAME_MAX 520
 #define API_PATH_MAX 4096
 #define API_MAX_MESSAGES 65536
 #define API_MAX_CONTEXT_IDS (1u << 22)
@@ -36,11 +36,17 @@ typedef struct api_model {
     char *system;                 /* default system prompt or NULL (owned) */
     char *template_text;          /* model's template text or NULL (owned) */
     json_t *params;               /* model's options object or NULL (owned reference) */
+    char *license;                /* NULL when none (owned) */
+    json_t *details;              /* tags/show details from the store's config, or NULL */
+    bool from_store, readonly;    /* found in the store; in Ollama's read-only store */
 } api_model;
 
 /* The one place a model name becomes a file. PP_ERR_NOT_FOUND: "model 'x' not found". */
 pp_status api_model_resolve(api_server *srv, const char *name, api_model *out, pp_err *err);
 void api_model_clear(api_model *m);
+struct store;
+/* Opens the model store ($PIPPA_MODELS, read-only $OLLAMA_MODELS). Caller store_close()s. */
+pp_status api_store_open(struct store **out, pp_err *err);
 /* All models (caller frees with api_model_list_free). */
 pp_status api_model_list(api_server *srv, api_model **out, size_t *n, pp_err *err);
 void api_model_list_free(api_model *v, size_t n);
@@ -251,6 +257,8 @@ pp_status api_parse_messages(const json_t *msgs, api_job *j, pp_err *err);
 json_t *api_oai_chunk(http_stream *s, const char *text, size_t n, const char *finish, bool chat);
 json_t *api_oai_usage(const api_job *j);
 json_t *api_oai_error(const char *msg, unsigned status);
+/* The request's "model" (or deprecated "name") field; 400 "model is required". */
+pp_status api_model_field(const json_t *req, const char **out, pp_err *err);
 /* details object shared by tags/ps/show */
 json_t *api_model_details(const api_model *m);
 
