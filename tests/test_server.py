@@ -441,6 +441,32 @@ def test_manage(s):
           (st, b))
     st, e = jreq(s, "DELETE", "/api/delete", {"model": "mine-copy"})
     check("delete missing 404", st == 404 and "not found" in e["error"], e)
+    # blob upload (bigger than the 16 MiB JSON body limit) + create from files
+    import hashlib
+    other = os.path.join(TMP, "other.gguf")  # not in the store yet; 27 MB > the JSON body limit
+    subprocess.run([GEN, "--shape", "fx", "--untied", "--std", "0.4", "-o", other], check=True,
+                   capture_output=True)
+    data = open(other, "rb").read()
+    dg = "sha256:" + hashlib.sha256(data).hexdigest()
+    st, h, b = req(s, "HEAD", "/api/blobs/" + dg)
+    check("blob HEAD before upload 404", st == 404, st)
+    st, e = jreq(s, "POST", "/api/blobs/sha256:" + "0" * 64, raw=data[:1000])
+    check("blob digest mismatch", st == 400 and e["error"] == 'digest mismatch, expected "sha256:%s", got "sha256:%s"'
+          % ("0" * 64, hashlib.sha256(data[:1000]).hexdigest()), e)
+    st, e = jreq(s, "POST", "/api/blobs/md5:abc", raw=b"x")
+    check("blob bad digest", st == 400 and e["error"].startswith("invalid digest 'md5:abc'"), e)
+    st, h, b = req(s, "POST", "/api/blobs/" + dg, raw=data)
+    check("blob upload 201", st == 201, (st, b))
+    st, h, b = req(s, "HEAD", "/api/blobs/" + dg)
+    check("blob HEAD after upload 200", st == 200, st)
+    check("no upload temp files left", not [f for f in os.listdir(os.path.join(STORE, "blobs")) if "upload" in f],
+          os.listdir(os.path.join(STORE, "blobs")))
+    st, h, b = req(s, "POST", "/api/create", {"model": "up", "files": {"other.gguf": dg}, "stream": False})
+    check("create from files", st == 200 and json.loads(b) == {"status": "success"}, b)
+    st, g = jreq(s, "POST", "/api/generate", {"model": "up", "prompt": "hi", "stream": False, "options": {"num_predict": 2}})
+    check("uploaded model generates", st == 200 and g["model"] == "up:latest", g)
+    req(s, "POST", "/api/generate", {"model": "up", "keep_alive": 0})
+    req(s, "DELETE", "/api/delete", {"model": "up"})
     # pull: a registry serving "library/mine:latest", after mine is deleted locally
     reg = os.path.join(TMP, "registry")
     man = os.path.join(STORE, "manifests", "registry.ollama.ai", "library", "mine", "latest")
@@ -690,16 +716,24 @@ def main():
                 traceback.print_exc()
                 bad(t.__name__, repr(e))
         # SIGTERM while a stream is running
+        started = threading.Event()
+
         def long_stream():
             try:
-                b = req(s, "POST", "/api/generate", {"model": "rnd", "prompt": "A",
-                                                     "options": {"num_predict": 100000, "seed": SEED_LONG}})[2]
-                shutdown_tail.append(ndjson(b)[-1])
+                body = json.dumps({"model": "rnd", "prompt": "A",
+                                   "options": {"num_predict": 100000, "seed": SEED_LONG}}).encode()
+                with urllib.request.urlopen(urllib.request.Request(s.base + "/api/generate", data=body),
+                                            timeout=60) as resp:
+                    lines = [resp.readline()]
+                    started.set()
+                    lines += resp.read().splitlines()
+                shutdown_tail.append(json.loads([l for l in lines if l.strip()][-1]))
             except Exception as e:
                 shutdown_tail.append(repr(e))
+            started.set()
         th = threading.Thread(target=long_stream)
         th.start()
-        time.sleep(0.5)
+        started.wait(30)
     finally:
         t0 = time.time()
         rc = s.stop(60)

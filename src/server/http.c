@@ -316,6 +316,7 @@ static enum MHD_Result route(http_req *r) {
         MHD_add_response_header(resp, "Access-Control-Max-Age", "43200");
         return queue(r, 204, resp);
     }
+    if (r->blob) return api_blob_finish(r, u + 11);
     if (r->too_large) return http_send_error(r, 413, "request body too large (limit %u bytes)", HTTP_MAX_BODY);
 
     if (get && !strcmp(u, "/")) return http_send_text(r, 200, "text/plain; charset=utf-8", "Ollama is running");
@@ -327,6 +328,7 @@ static enum MHD_Result route(http_req *r) {
     if (is(r, "POST", "/api/generate")) return with_json(r, api_handle_generate);
     if (is(r, "POST", "/api/chat")) return with_json(r, api_handle_chat);
     if (get && !strcmp(u, "/api/tags")) return api_handle_tags(r);
+    if (get && !strncmp(u, "/api/blobs/", 11)) return api_blob_head(r, u + 11);
     if (is(r, "POST", "/api/show")) return with_json(r, api_handle_show);
     if (get && !strcmp(u, "/api/ps")) return api_handle_ps(r);
     if (is(r, "POST", "/api/pull")) return with_json(r, api_handle_pull);
@@ -356,8 +358,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r) return MHD_NO;
         r->srv = srv;
         r->t_start = pp_time_ns();
+        r->blob_fd = -1;
         *con_cls = r;
         atomic_fetch_add(&srv->n_active, 1);
+        if (!strcmp(method, "POST") && !strncmp(url, "/api/blobs/", 11)) {
+            r->conn = conn;
+            api_blob_begin(r, url + 11);
+        }
         return MHD_YES;
     }
     r->conn = conn;
@@ -366,6 +373,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (r->blob) {
+            api_blob_write(r, upload_data, n);
+            return MHD_YES;
+        }
         if (r->too_large) return MHD_YES; /* drain and discard */
         if (r->n_body + n > HTTP_MAX_BODY) {
             r->too_large = true;
@@ -397,6 +408,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     http_req *r = *con_cls;
     if (!r) return;
+    api_blob_abort(r);
     free(r->body);
     free(r);
     *con_cls = NULL;

@@ -169,7 +169,21 @@ struct http_req {
     bool openai;                 /* /v1/ route: OpenAI error format */
     uint64_t t_start;
     bool responded;
+    /* POST /api/blobs/<digest>: the body streams into a temporary file (api_blobs.c) */
+    bool blob;
+    int blob_fd;                 /* -1 when closed */
+    char blob_tmp[API_PATH_MAX];
+    unsigned blob_status;        /* != 0: an error found while receiving */
+    char blob_err[PP_ERR_MSG_MAX];
 };
+
+/* Blob uploads (api_blobs.c): begin on the first handler call, write each body chunk,
+ * answer at the end; abort cleans up after a dropped connection. */
+void api_blob_begin(http_req *r, const char *digest);
+void api_blob_write(http_req *r, const char *data, size_t n);
+enum MHD_Result api_blob_finish(http_req *r, const char *digest);
+enum MHD_Result api_blob_head(http_req *r, const char *digest);
+void api_blob_abort(http_req *r);
 
 /* Queues a JSON response (steals obj). */
 enum MHD_Result http_send_json(http_req *r, unsigned status, json_t *obj);
