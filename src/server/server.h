@@ -23,6 +23,10 @@
  *     cancels its job (engine_session_cancel: generation stops within one token) or drops
  *     it from the queue if it has not started.
  *   * A scheduler thread unloads models whose keep_alive expired.
+ *   * Pull and create run on task threads that stream status lines the same way.
+ *   * Model names resolve in one place (api_model_resolve): `--model NAME=PATH`
+ *     registrations, then the model store (src/store), then PIPPA_GGUF_DIR.
+ *   * No parallel slots: OLLAMA_NUM_PARALLEL is treated as 1 (Ollama's default).
  *
  * Thread safety: api_server_start/stop are called from one thread (main). Everything else
  * is internal.
@@ -57,7 +61,8 @@ typedef struct api_server_params {
 api_server_params api_server_default_params(void);
 /* Reads PIPPA_HOST or OLLAMA_HOST, PIPPA_KEEP_ALIVE or OLLAMA_KEEP_ALIVE, OLLAMA_MAX_QUEUE,
  * OLLAMA_MAX_LOADED_MODELS, OLLAMA_CONTEXT_LENGTH, PIPPA_ORIGINS or OLLAMA_ORIGINS,
- * PIPPA_GGUF_DIR. Errors name the variable: "OLLAMA_KEEP_ALIVE: bad duration 'x'". */
+ * PIPPA_GGUF_DIR. Errors name the variable: "OLLAMA_KEEP_ALIVE: bad duration 'x'".
+ * The store's own variables (PIPPA_MODELS, OLLAMA_MODELS) are read by src/store. */
 pp_status api_server_params_from_env(api_server_params *p, pp_err *err);
 
 typedef struct api_server api_server;
