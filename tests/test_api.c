@@ -74,7 +74,7 @@ static void test_names(void) {
     T_CHECK_MSG(!strcmp(e.msg, "invalid model name '../x'"), "%s", e.msg);
     api_name_normalize("", out, sizeof out, &e);
     T_CHECK_MSG(!strcmp(e.msg, "model is required"), "%s", e.msg);
-    char longname[400];
+    char longname[API_NAME_MAX + 10];
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
     T_CHECK(api_name_normalize(longname, out, sizeof out, &e) == PP_ERR_ARG);
