@@ -353,6 +353,8 @@ def test_errors(s):
     err("unknown model", "POST", "/api/generate", 404, "model 'nope' not found", body={"model": "nope", "prompt": "x"})
     err("path as name", "POST", "/api/generate", 400, "invalid model name '../../etc/passwd'",
         body={"model": "../../etc/passwd", "prompt": "x"})
+    err("namespaced name absent", "POST", "/api/generate", 404, "model 'hf.co/user/repo:Q4_K_M' not found",
+        body={"model": "hf.co/user/repo:Q4_K_M", "prompt": "x"})
     err("absolute path as name", "POST", "/api/chat", 400, lambda e: e.startswith("invalid model name"),
         body={"model": MODELS + "/rnd.gguf", "messages": []})
     err("option type int", "POST", "/api/generate", 400, 'option "top_k" must be of type integer',
@@ -605,12 +607,12 @@ def test_disconnect(s):
           (r, time.time() - t0))
     print("     (cancel seen after %.0f ms)" % (dt * 1000))
     # a queued request whose client leaves is dropped before it runs
-    # A must run long: find a seed whose sample path has no end-of-turn token for 400 tokens
+    # A must run long: find a seed whose sample path has no end-of-turn token for 1500 tokens
     seed_a = None
     for sd in range(1, 12):
         st, r = jreq(s, "POST", "/api/generate", {"model": "rnd", "prompt": "A", "stream": False,
-                                                  "options": {"num_predict": 400, "seed": sd}})
-        if st == 200 and r["eval_count"] == 400:
+                                                  "options": {"num_predict": 1500, "seed": sd}})
+        if st == 200 and r["eval_count"] == 1500:
             seed_a = sd
             break
     if seed_a is None:
@@ -618,20 +620,19 @@ def test_disconnect(s):
     global SEED_LONG
     SEED_LONG = seed_a
     a = socket.create_connection(("127.0.0.1", s.port))
-    body = json.dumps({"model": "rnd", "prompt": "A", "options": {"num_predict": 400, "seed": seed_a}}).encode()
+    body = json.dumps({"model": "rnd", "prompt": "A", "options": {"num_predict": 1500, "seed": seed_a}}).encode()
     a.sendall(b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     a.recv(4096)
     runs_before = len(re.findall(r"rnd:latest: prompt \d+ tokens", s.text()))
     b = socket.create_connection(("127.0.0.1", s.port))
     body = json.dumps({"model": "rnd", "prompt": "B", "stream": False}).encode()
     b.sendall(b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    time.sleep(0.3)
+    time.sleep(0.1)
     b.close()
-    time.sleep(0.3)
-    a.close()
     t0 = time.time()
     while time.time() - t0 < 5 and "client went away while queued" not in s.text():
-        time.sleep(0.02)
+        time.sleep(0.01)
+    a.close()
     time.sleep(0.3)
     runs = len(re.findall(r"rnd:latest: prompt \d+ tokens", s.text())) - runs_before
     check("queued client leaving: dropped", "client went away while queued" in s.text() and runs == 1,
@@ -645,7 +646,7 @@ def test_queue_limit():
 
         def worker(i):
             results.append(jreq(s, "POST", "/api/generate", {"model": "rnd", "prompt": "A", "stream": False,
-                                                             "options": {"num_predict": 150, "seed": SEED_LONG}}))
+                                                             "options": {"num_predict": 1500, "seed": SEED_LONG}}))
         jreq(s, "POST", "/api/generate", {"model": "rnd", "stream": False})  # load first
         th = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
         for t in th:
@@ -755,6 +756,6 @@ def main():
 
 MODELS = None
 STORE = None
-SEED_LONG = 1  # a seed whose generation after prompt "A" runs >= 400 tokens (test_disconnect)
+SEED_LONG = 1  # a seed whose generation after prompt "A" runs >= 1500 tokens (test_disconnect)
 if __name__ == "__main__":
     sys.exit(main())

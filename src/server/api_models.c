@@ -221,7 +221,10 @@ pp_status api_model_resolve(api_server *srv, const char *name, api_model *out, p
         if (st != PP_ERR_NOT_FOUND && plain) /* a broken store entry is an error, not "absent" */
             return pp_err_set(err, st, "%s", serr.msg);
     }
-    if (!plain) return pp_err_set(err, PP_ERR_ARG, "%s", nerr.msg);
+    if (!plain) { /* a namespaced name ("me/m", "hf.co/u/r:Q4_K_M") that is absent, or an invalid one */
+        if (st == PP_ERR_NOT_FOUND) return pp_err_set(err, st, "model '%s' not found", name);
+        return pp_err_set(err, PP_ERR_ARG, "%s", nerr.msg);
+    }
     if (srv->p.gguf_dir[0]) {
         models_foreach(srv, find_visit, &f);
         if (f.found) return f.st;
