@@ -24,6 +24,9 @@ int cli_cmd_rm(int argc, char **argv);
 int cli_cmd_cp(int argc, char **argv);
 int cli_cmd_create(int argc, char **argv);
 int cli_cmd_pull(int argc, char **argv);
+int cli_cmd_serve(int argc, char **argv);
+int cli_cmd_ps(int argc, char **argv);
+int cli_cmd_stop(int argc, char **argv);
 
 /* 6751232 -> "6.75M" (K/M/B, two decimals). */
 void cli_fmt_params(uint64_t n, char *buf, size_t cap);

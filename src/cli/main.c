@@ -39,6 +39,9 @@ static const cli_command COMMANDS[] = {
      "Show a model's information"},
     {"cp", cli_cmd_cp, "cp SOURCE DESTINATION", "Copy a model"},
     {"rm", cli_cmd_rm, "rm MODEL [MODEL...]", "Remove models"},
+    {"serve", cli_cmd_serve, "serve [--model NAME=PATH.gguf]...", "Start the Ollama/OpenAI-compatible API server"},
+    {"ps", cli_cmd_ps, "ps", "List the models the running server has loaded"},
+    {"stop", cli_cmd_stop, "stop MODEL", "Unload a model from the running server"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -1,0 +1,727 @@
+/* api_sched.c - loaded models ("runners"), their inference workers and the keep_alive
+ * scheduler (ollama-compat.md §3.5 keep_alive, §3.11).
+ *
+ * Invariants:
+ *   * One runner per model name; one worker thread per runner owns its engine_model and
+ *     engine_session. Jobs run one at a time in arrival order (FIFO). No parallel slots
+ *     (OLLAMA_NUM_PARALLEL is treated as 1, Ollama's default since v0.10).
+ *   * srv->mu guards runner lists, queues and every job output field. The worker drops the
+ *     lock while loading and generating; its text callback takes it per piece of text.
+ *   * A runner leaves srv->runners only when idle (no queued or running job), or when its
+ *     load failed; it then goes to srv->dead, and the scheduler thread joins and frees it.
+ *   * After each job the runner's expiry is now + keep_alive (the request's, else the
+ *     server default); negative = never; 0 = unload when the queue is empty.
+ *   * Options that differ only in sampling never rebuild the context; num_ctx/num_batch/
+ *     num_thread changes do (engine_session_set_options). The cached KV prefix persists
+ *     across requests, and the last reply's token ids are reused when a client sends that
+ *     reply back as an assistant message, so follow-up turns evaluate only new tokens. */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct api_runner {
+    api_server *srv;
+    api_model m;                 /* resolved model (owned copy) */
+    pthread_t thread;
+    pthread_cond_t cv;           /* work arrived or quit */
+    engine_model *em;            /* worker only */
+    engine_session *sess;        /* written by the worker under mu; read under mu for cancel */
+    bool loaded;                 /* [mu] */
+    bool quit;                   /* [mu] */
+    bool unload_asap;            /* [mu] */
+    bool load_failed;            /* worker only, then read by the worker under mu */
+    pp_err load_err;
+    api_job *head, *tail;        /* [mu] */
+    api_job *running;            /* [mu] */
+    uint64_t expires;            /* [mu] monotonic ns; UINT64_MAX = never */
+    int64_t expires_wall;        /* [mu] unix ns */
+    uint32_t n_ctx;              /* [mu] */
+    uint64_t kv_bytes;           /* [mu] KV cache size of the session */
+    char *last_reply;            /* worker only: text of the last chat reply */
+    int32_t *last_ids;           /* worker only: its token ids */
+    size_t n_last_ids;
+    api_runner *next;            /* [mu] */
+};
+
+api_job *api_job_new(api_job_kind kind) {
+    api_job *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    j->kind = kind;
+    j->refs = 1;
+    j->t_start = pp_time_ns();
+    j->state = API_JOB_QUEUED;
+    api_cond_init(&j->cv);
+    atomic_init(&j->cancel, false);
+    return j;
+}
+
+static void job_free(api_job *j) {
+    pthread_cond_destroy(&j->cv);
+    free(j->prompt);
+    free(j->system);
+    free(j->ctx_in);
+    for (size_t i = 0; i < j->n_msgs; i++) {
+        free(j->msgs[i].role);
+        free(j->msgs[i].content);
+    }
+    free(j->msgs);
+    free(j->text);
+    free(j->ctx_out);
+    free(j);
+}
+
+static void job_unref_locked(api_job *j) {
+    if (--j->refs == 0) job_free(j);
+}
+
+void api_job_unref(api_server *srv, api_job *j) {
+    if (!j) return;
+    pthread_mutex_lock(&srv->mu);
+    job_unref_locked(j);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Ends a job that never ran (locked). */
+static void job_fail_locked(api_job *j, pp_status st, const char *msg) {
+    j->state = API_JOB_DONE;
+    j->status = st;
+    pp_err_set(&j->err, st, "%s", msg);
+    pthread_cond_broadcast(&j->cv);
+}
+
+static void runner_free(api_runner *r) {
+    engine_session_free(r->sess);
+    engine_model_free(r->em);
+    api_model_clear(&r->m);
+    free(r->last_reply);
+    free(r->last_ids);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}
+
+static void list_remove(api_runner **list, api_runner *r) {
+    for (api_runner **p = list; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            r->next = NULL;
+            return;
+        }
+}
+
+/* Takes r out of service (locked): it is joined and freed by the scheduler. */
+static void runner_retire_locked(api_server *srv, api_runner *r) {
+    list_remove(&srv->runners, r);
+    r->quit = true;
+    pthread_cond_signal(&r->cv);
+    r->next = srv->dead;
+    srv->dead = r;
+    pthread_cond_signal(&srv->cv_sched);
+}
+
+/* ---- the worker ---- */
+
+typedef struct gen_ctx {
+    api_server *srv;
+    api_job *job;
+    char *full;                  /* whole reply (worker only) */
+    size_t n_full, cap_full;
+    bool oom;
+} gen_ctx;
+
+static bool buf_append(char **buf, size_t *n, size_t *cap, const char *t, size_t len) {
+    if (*n + len + 1 > *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        while (nc < *n + len + 1) nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb) return false;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *n, t, len);
+    *n += len;
+    (*buf)[*n] = 0;
+    return true;
+}
+
+static bool on_text(const char *text, size_t len, void *ud) {
+    gen_ctx *g = ud;
+    api_job *j = g->job;
+    if (!buf_append(&g->full, &g->n_full, &g->cap_full, text, len)) g->oom = true;
+    pthread_mutex_lock(&g->srv->mu);
+    if (!buf_append(&j->text, &j->n_text, &j->cap_text, text, len)) j->text_oom = true;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&g->srv->mu);
+    return !atomic_load(&j->cancel) && !g->oom && !j->text_oom;
+}
+
+static void mark_started(api_server *srv, api_job *j) {
+    pthread_mutex_lock(&srv->mu);
+    j->started = true;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Generate: [context] + (raw prompt | rendered system+prompt). */
+static pp_status run_generate(api_runner *r, api_job *j, gen_ctx *g, pp_err *err) {
+    const tok_vocab *v = engine_model_vocab(r->em);
+    uint32_t n_vocab = tok_n_vocab(v);
+    int32_t *ids = NULL, *tail = NULL;
+    size_t n_ids = 0, n_tail = 0;
+    pp_status st;
+    const char *prompt = j->prompt ? j->prompt : "";
+    if (j->raw) {
+        st = tok_encode_alloc(v, prompt, strlen(prompt), true, true, &tail, &n_tail, err);
+    } else {
+        engine_msg msgs[2];
+        size_t n = 0;
+        const char *sys = j->system ? j->system : r->m.system;
+        if (sys && *sys) msgs[n++] = (engine_msg){"system", sys, NULL, 0};
+        msgs[n++] = (engine_msg){"user", prompt, NULL, 0};
+        st = engine_render_chat(v, msgs, n, true, &tail, &n_tail, err);
+    }
+    if (st) goto done;
+    size_t skip = (j->n_ctx_in && n_tail && tail[0] == tok_bos(v)) ? 1 : 0; /* one BOS at the start */
+    for (size_t i = 0; i < j->n_ctx_in; i++)
+        if (j->ctx_in[i] < 0 || (uint32_t)j->ctx_in[i] >= n_vocab) {
+            st = pp_err_set(err, PP_ERR_ARG, "field 'context': token id %d at index %zu is outside [0, %u)",
+                            j->ctx_in[i], i, n_vocab);
+            goto done;
+        }
+    n_ids = j->n_ctx_in + n_tail - skip;
+    ids = malloc((n_ids ? n_ids : 1) * sizeof *ids);
+    if (!ids) {
+        st = pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (j->n_ctx_in) memcpy(ids, j->ctx_in, j->n_ctx_in * sizeof *ids);
+    memcpy(ids + j->n_ctx_in, tail + skip, (n_tail - skip) * sizeof *ids);
+    if (n_ids >= engine_session_n_ctx(r->sess)) {
+        st = pp_err_set(err, PP_ERR_ARG, "the prompt is %zu tokens, which does not fit num_ctx %u (raise num_ctx)",
+                        n_ids, engine_session_n_ctx(r->sess));
+        goto done;
+    }
+    mark_started(r->srv, j);
+    engine_result res;
+    st = engine_generate_ids(r->sess, ids, n_ids, on_text, g, &res, err);
+    if (st) goto done;
+    int32_t *out = malloc((n_ids + res.n_reply_ids) * sizeof *out);
+    if (!out) {
+        st = pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(out, ids, n_ids * sizeof *out);
+    if (res.n_reply_ids) memcpy(out + n_ids, res.reply_ids, res.n_reply_ids * sizeof *out);
+    res.reply_ids = NULL;
+    pthread_mutex_lock(&r->srv->mu);
+    j->res = res;
+    j->prompt_tokens = (uint32_t)n_ids;
+    if (j->raw) { /* no context in raw mode (ollama-compat.md §3.3) */
+        free(out);
+        out = NULL;
+    }
+    j->ctx_out = out;
+    j->n_ctx_out = out ? n_ids + res.n_reply_ids : 0;
+    pthread_mutex_unlock(&r->srv->mu);
+done:
+    free(ids);
+    free(tail);
+    return st;
+}
+
+static pp_status run_chat(api_runner *r, api_job *j, gen_ctx *g, pp_err *err) {
+    size_t n = j->n_msgs;
+    const char *dsys = r->m.system;
+    bool has_sys = false;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(j->msgs[i].role, "system")) has_sys = true;
+    size_t extra = (!has_sys && dsys && *dsys) ? 1 : 0;
+    engine_msg *msgs = malloc((n + extra) * sizeof *msgs);
+    if (!msgs) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    if (extra) msgs[0] = (engine_msg){"system", dsys, NULL, 0};
+    for (size_t i = 0; i < n; i++) {
+        engine_msg *m = &msgs[extra + i];
+        *m = (engine_msg){j->msgs[i].role, j->msgs[i].content, NULL, 0};
+        /* the reply we generated last, sent back verbatim: reuse its exact ids */
+        if (!strcmp(m->role, "assistant") && r->last_reply && !strcmp(m->content, r->last_reply) && r->n_last_ids) {
+            m->ids = r->last_ids;
+            m->n_ids = r->n_last_ids;
+        }
+    }
+    int32_t *pids = NULL;
+    size_t n_pids = 0;
+    pp_status st = engine_render_chat(engine_model_vocab(r->em), msgs, n + extra, true, &pids, &n_pids, err);
+    free(pids);
+    if (st) {
+        free(msgs);
+        return st;
+    }
+    mark_started(r->srv, j);
+    engine_result res;
+    st = engine_chat(r->sess, msgs, n + extra, on_text, g, &res, err);
+    free(msgs);
+    if (st) return st;
+    /* remember this reply for the next turn's prefix */
+    free(r->last_reply);
+    free(r->last_ids);
+    r->last_reply = NULL;
+    r->last_ids = NULL;
+    r->n_last_ids = 0;
+    if (!g->oom && res.n_reply_ids && res.done != ENGINE_DONE_CANCELLED) {
+        r->last_reply = g->full ? strdup(g->full) : NULL;
+        r->last_ids = malloc(res.n_reply_ids * sizeof *r->last_ids);
+        if (r->last_reply && r->last_ids) {
+            memcpy(r->last_ids, res.reply_ids, res.n_reply_ids * sizeof *r->last_ids);
+            r->n_last_ids = res.n_reply_ids;
+        }
+    }
+    res.reply_ids = NULL;
+    pthread_mutex_lock(&r->srv->mu);
+    j->res = res;
+    j->prompt_tokens = res.dropped_turns ? res.stats.prompt_eval_count : (uint32_t)n_pids;
+    pthread_mutex_unlock(&r->srv->mu);
+    return PP_OK;
+}
+
+/* Loads the model on first use. */
+static pp_status runner_load(api_runner *r, const api_job *j, pp_err *err) {
+    if (r->em) return PP_OK;
+    engine_model *em = NULL;
+    engine_session *s = NULL;
+    pp_log(PP_LOG_INFO, "loading model %s from %s", r->m.name, r->m.path);
+    pp_status st = engine_model_load(r->m.path, &em, err);
+    if (st) return st;
+    if ((st = engine_session_init(em, &j->opt, &s, err))) {
+        engine_model_free(em);
+        return st;
+    }
+    r->em = em;
+    pthread_mutex_lock(&r->srv->mu);
+    r->sess = s;
+    r->loaded = true;
+    r->n_ctx = engine_session_n_ctx(s);
+    r->kv_bytes = engine_session_kv_bytes(s);
+    pthread_mutex_unlock(&r->srv->mu);
+    return PP_OK;
+}
+
+static void run_job(api_runner *r, api_job *j) {
+    pp_err err = {0};
+    gen_ctx g = {.srv = r->srv, .job = j};
+    pp_status st = PP_OK;
+    if (atomic_load(&j->cancel)) {
+        st = pp_err_set(&err, PP_ERR_CANCELLED, "request canceled");
+        goto done;
+    }
+    bool first = !r->em;
+    if ((st = runner_load(r, j, &err))) {
+        st = PP_ERR_INTERNAL; /* a model that cannot load is a 500, as in Ollama */
+        err.status = st;
+        r->load_failed = true;
+        r->load_err = err;
+        pp_log(PP_LOG_ERROR, "%s", err.msg);
+        goto done;
+    }
+    if (!first && (st = engine_session_set_options(r->sess, &j->opt, &err))) goto done;
+    pthread_mutex_lock(&r->srv->mu);
+    r->n_ctx = engine_session_n_ctx(r->sess);
+    r->kv_bytes = engine_session_kv_bytes(r->sess);
+    j->n_ctx = r->n_ctx;
+    if (atomic_load(&j->cancel)) { /* cancelled while the model loaded */
+        pthread_mutex_unlock(&r->srv->mu);
+        st = pp_err_set(&err, PP_ERR_CANCELLED, "request canceled");
+        goto done;
+    }
+    pthread_mutex_unlock(&r->srv->mu);
+    if (j->kind == API_JOB_GENERATE) st = run_generate(r, j, &g, &err);
+    else if (j->kind == API_JOB_CHAT) st = run_chat(r, j, &g, &err);
+    if (st == PP_OK && j->kind != API_JOB_LOAD)
+        pp_log(PP_LOG_INFO, "%s: prompt %u tokens (%u evaluated), %u generated, seed %llu", r->m.name, j->prompt_tokens,
+               j->res.stats.prompt_eval_count, j->res.stats.eval_count,
+               (unsigned long long)engine_session_seed(r->sess));
+    if (st == PP_OK && j->res.done == ENGINE_DONE_CANCELLED) {
+        st = PP_ERR_CANCELLED;
+        pp_err_set(&err, st, "request canceled");
+        pp_log(PP_LOG_INFO, "%s: generation cancelled after %u tokens", r->m.name, j->res.stats.eval_count);
+    }
+done:
+    free(g.full);
+    pthread_mutex_lock(&r->srv->mu);
+    j->res.stats.total_duration = pp_time_ns() - j->t_start; /* request received -> done */
+    if (st == PP_ERR_CANCELLED && r->srv->stopping) pp_err_set(&err, st, "server is shutting down");
+    j->status = st;
+    if (st) j->err = err;
+    pthread_mutex_unlock(&r->srv->mu);
+}
+
+static void *worker_main(void *arg) {
+    api_runner *r = arg;
+    api_server *srv = r->srv;
+    pthread_mutex_lock(&srv->mu);
+    for (;;) {
+        while (!r->quit && !r->head) pthread_cond_wait(&r->cv, &srv->mu);
+        if (r->quit) break;
+        api_job *j = r->head;
+        r->head = j->next;
+        if (!r->head) r->tail = NULL;
+        j->next = NULL;
+        srv->n_queued--;
+        r->running = j;
+        j->state = API_JOB_RUNNING;
+        pthread_mutex_unlock(&srv->mu);
+
+        run_job(r, j);
+
+        pthread_mutex_lock(&srv->mu);
+        r->running = NULL;
+        j->state = API_JOB_DONE;
+        pthread_cond_broadcast(&j->cv);
+        bool load_failed = r->load_failed;
+        int64_t ka = j->keep_alive_set ? j->keep_alive_ns : srv->p.keep_alive_ns;
+        job_unref_locked(j);
+        if (load_failed) { /* fail the queue with the same error and retire */
+            for (api_job *q = r->head; q;) {
+                api_job *nx = q->next;
+                q->next = NULL;
+                srv->n_queued--;
+                job_fail_locked(q, r->load_err.status ? r->load_err.status : PP_ERR_INTERNAL, r->load_err.msg);
+                job_unref_locked(q);
+                q = nx;
+            }
+            r->head = r->tail = NULL;
+            if (!r->quit) runner_retire_locked(srv, r); /* else already retired (shutdown) */
+            break;
+        }
+        uint64_t now = pp_time_ns();
+        int64_t wall = api_now_unix_ns();
+        if (r->unload_asap || ka == 0) {
+            r->expires = now;
+            r->expires_wall = wall;
+        } else if (ka < 0 || ka >= API_FOREVER_NS) { /* negative or past a century: never */
+            r->expires = UINT64_MAX;
+            r->expires_wall = wall + API_FOREVER_NS; /* `pippa ps`: "Forever" */
+        } else {
+            r->expires = now + (uint64_t)ka;
+            r->expires_wall = wall + ka;
+        }
+        pthread_cond_signal(&srv->cv_sched);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+/* ---- submitting, cancelling, waiting ---- */
+
+static api_runner *find_runner(api_server *srv, const char *name) {
+    for (api_runner *r = srv->runners; r; r = r->next)
+        if (!strcmp(r->m.name, name)) return r;
+    return NULL;
+}
+
+static size_t count_runners(api_server *srv) {
+    size_t n = 0;
+    for (api_runner *r = srv->runners; r; r = r->next) n++;
+    return n;
+}
+
+static bool runner_idle(const api_runner *r) { return !r->head && !r->running && r->loaded; }
+
+static pp_status model_copy(const api_model *src, api_model *dst, pp_err *err) {
+    *dst = *src;
+    dst->system = src->system ? strdup(src->system) : NULL;
+    dst->template_text = src->template_text ? strdup(src->template_text) : NULL;
+    dst->license = src->license ? strdup(src->license) : NULL;
+    if (dst->params) json_incref(dst->params);
+    if (dst->details) json_incref(dst->details);
+    if ((src->system && !dst->system) || (src->template_text && !dst->template_text) ||
+        (src->license && !dst->license)) {
+        api_model_clear(dst);
+        return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    }
+    return PP_OK;
+}
+
+pp_status api_job_submit(api_server *srv, const api_model *m, api_job *j, pp_err *err) {
+    pthread_mutex_lock(&srv->mu);
+    pp_status st = PP_OK;
+    if (srv->stopping) {
+        st = pp_err_set(err, PP_ERR_IO, "server is shutting down");
+        goto out;
+    }
+    if (srv->n_queued >= srv->p.max_queue) {
+        st = pp_err_set(err, PP_ERR_IO, "server busy, please try again.  maximum pending requests exceeded");
+        goto out;
+    }
+    api_runner *r = find_runner(srv, m->name);
+    if (r && strcmp(r->m.digest, m->digest) != 0 && runner_idle(r)) { /* the model changed on disk */
+        runner_retire_locked(srv, r);
+        r = NULL;
+    }
+    if (!r) {
+        if (count_runners(srv) >= srv->p.max_loaded) { /* evict the idle model expiring first */
+            api_runner *victim = NULL;
+            for (api_runner *q = srv->runners; q; q = q->next)
+                if (runner_idle(q) && (!victim || q->expires < victim->expires)) victim = q;
+            if (victim) {
+                pp_log(PP_LOG_INFO, "unloading %s to make room for %s", victim->m.name, m->name);
+                runner_retire_locked(srv, victim);
+            }
+        }
+        r = calloc(1, sizeof *r);
+        if (!r) {
+            st = pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        if ((st = model_copy(m, &r->m, err))) {
+            free(r);
+            goto out;
+        }
+        r->srv = srv;
+        r->expires = UINT64_MAX;
+        api_cond_init(&r->cv);
+        if (pthread_create(&r->thread, NULL, worker_main, r) != 0) {
+            runner_free(r);
+            st = pp_err_set(err, PP_ERR_NOMEM, "cannot start a worker thread");
+            goto out;
+        }
+        r->next = srv->runners;
+        srv->runners = r;
+    }
+    r->unload_asap = false;
+    j->runner = r;
+    j->refs++;
+    j->next = NULL;
+    if (r->tail) r->tail->next = j;
+    else r->head = j;
+    r->tail = j;
+    srv->n_queued++;
+    pthread_cond_signal(&r->cv);
+out:
+    pthread_mutex_unlock(&srv->mu);
+    return st;
+}
+
+void api_job_cancel(api_server *srv, api_job *j) {
+    pthread_mutex_lock(&srv->mu);
+    atomic_store(&j->cancel, true);
+    api_runner *r = j->runner;
+    if (j->state == API_JOB_QUEUED && r) {
+        api_job *prev = NULL;
+        for (api_job *q = r->head; q; prev = q, q = q->next)
+            if (q == j) {
+                if (prev) prev->next = q->next;
+                else r->head = q->next;
+                if (r->tail == q) r->tail = prev;
+                q->next = NULL;
+                srv->n_queued--;
+                job_fail_locked(j, PP_ERR_CANCELLED, "request canceled");
+                job_unref_locked(j); /* the queue's reference; the caller still holds one */
+                break;
+            }
+    } else if (j->state == API_JOB_RUNNING && r && r->sess) {
+        engine_session_cancel(r->sess);
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
+void api_cond_init(pthread_cond_t *cv) {
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static void deadline_after(struct timespec *ts, int ms) {
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+bool api_job_wait(api_server *srv, api_job *j, int timeout_ms, char **text, size_t *n_text) {
+    struct timespec dl;
+    deadline_after(&dl, timeout_ms);
+    pthread_mutex_lock(&srv->mu);
+    while (j->state != API_JOB_DONE && j->n_text == 0) {
+        if (pthread_cond_timedwait(&j->cv, &srv->mu, &dl) == ETIMEDOUT) break;
+    }
+    bool done = j->state == API_JOB_DONE;
+    if (text) {
+        *text = NULL;
+        *n_text = 0;
+        if (j->n_text) {
+            *text = j->text;
+            *n_text = j->n_text;
+            j->text = NULL;
+            j->n_text = j->cap_text = 0;
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return done;
+}
+
+bool api_job_wait_started(api_server *srv, api_job *j, int timeout_ms) {
+    struct timespec dl;
+    deadline_after(&dl, timeout_ms);
+    pthread_mutex_lock(&srv->mu);
+    while (j->state != API_JOB_DONE && !j->started) {
+        if (pthread_cond_timedwait(&j->cv, &srv->mu, &dl) == ETIMEDOUT) break;
+    }
+    bool ok = j->state == API_JOB_DONE || j->started;
+    pthread_mutex_unlock(&srv->mu);
+    return ok;
+}
+
+/* ---- unload, ps ---- */
+
+bool api_sched_unload(api_server *srv, const char *name) {
+    pthread_mutex_lock(&srv->mu);
+    api_runner *r = find_runner(srv, name);
+    if (r) {
+        if (runner_idle(r)) runner_retire_locked(srv, r);
+        else {
+            r->unload_asap = true;
+            r->expires = 0;
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return r != NULL;
+}
+
+typedef struct ps_row {
+    api_model m;        /* name, path, digest, size (weights + KV cache) */
+    uint32_t n_ctx;
+    int64_t expires;    /* unix ns */
+} ps_row;
+
+json_t *api_sched_ps(api_server *srv) {
+    json_t *arr = json_array();
+    /* copy under the lock; the details (a GGUF header read) are built outside it */
+    ps_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&srv->mu);
+    for (api_runner *r = srv->runners; r; r = r->next) {
+        if (!r->loaded) continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            ps_row *nr = realloc(rows, nc * sizeof *nr);
+            if (!nr) break;
+            rows = nr;
+            cap = nc;
+        }
+        ps_row *row = &rows[n++];
+        memset(row, 0, sizeof *row);
+        snprintf(row->m.name, sizeof row->m.name, "%s", r->m.name);
+        snprintf(row->m.path, sizeof row->m.path, "%s", r->m.path);
+        snprintf(row->m.digest, sizeof row->m.digest, "%s", r->m.digest);
+        row->m.size = r->m.size + r->kv_bytes;
+        row->n_ctx = r->n_ctx;
+        int64_t ka = srv->p.keep_alive_ns < 0 || srv->p.keep_alive_ns >= API_FOREVER_NS ? API_FOREVER_NS
+                                                                                      : srv->p.keep_alive_ns;
+        row->expires = r->expires_wall ? r->expires_wall : api_now_unix_ns() + ka; /* first request running */
+    }
+    pthread_mutex_unlock(&srv->mu);
+    for (size_t i = 0; i < n; i++) {
+        ps_row *row = &rows[i];
+        json_t *o = json_object();
+        char ts[64];
+        api_time_rfc3339(row->expires, ts, sizeof ts);
+        json_object_set_new(o, "name", json_string(row->m.name));
+        json_object_set_new(o, "model", json_string(row->m.name));
+        json_object_set_new(o, "size", json_integer((json_int_t)row->m.size));
+        json_object_set_new(o, "digest", json_string(row->m.digest));
+        json_object_set_new(o, "details", api_model_details(&row->m));
+        json_object_set_new(o, "expires_at", json_string(ts));
+        json_object_set_new(o, "size_vram", json_integer(0));
+        json_object_set_new(o, "context_length", json_integer(row->n_ctx));
+        json_array_append_new(arr, o);
+    }
+    free(rows);
+    return arr;
+}
+
+/* ---- scheduler thread ---- */
+
+static void join_dead_locked(api_server *srv) {
+    while (srv->dead) {
+        api_runner *d = srv->dead;
+        srv->dead = NULL;
+        pthread_mutex_unlock(&srv->mu);
+        while (d) {
+            api_runner *nx = d->next;
+            pthread_join(d->thread, NULL);
+            pp_log(PP_LOG_INFO, "unloaded model %s", d->m.name);
+            runner_free(d);
+            d = nx;
+        }
+        pthread_mutex_lock(&srv->mu);
+    }
+}
+
+static void *sched_main(void *arg) {
+    api_server *srv = arg;
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->stopping) {
+        uint64_t now = pp_time_ns(), next = now + 1000000000ULL;
+        for (api_runner *r = srv->runners, *nx; r; r = nx) {
+            nx = r->next;
+            if (!runner_idle(r)) continue;
+            if (r->expires <= now) runner_retire_locked(srv, r);
+            else if (r->expires < next) next = r->expires;
+        }
+        join_dead_locked(srv);
+        if (srv->stopping) break;
+        uint64_t wait_ns = next > now ? next - now : 0;
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        uint64_t t = (uint64_t)dl.tv_nsec + wait_ns % 1000000000ULL;
+        dl.tv_sec += (time_t)(wait_ns / 1000000000ULL + t / 1000000000ULL);
+        dl.tv_nsec = (long)(t % 1000000000ULL);
+        pthread_cond_timedwait(&srv->cv_sched, &srv->mu, &dl);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+void api_sched_start(api_server *srv) {
+    if (pthread_create(&srv->sched_thread, NULL, sched_main, srv) == 0) srv->sched_started = true;
+}
+
+void api_sched_cancel_all(api_server *srv) {
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = true;
+    for (api_runner *r = srv->runners; r; r = r->next) {
+        for (api_job *q = r->head; q;) {
+            api_job *nx = q->next;
+            q->next = NULL;
+            srv->n_queued--;
+            atomic_store(&q->cancel, true);
+            job_fail_locked(q, PP_ERR_CANCELLED, "server is shutting down");
+            job_unref_locked(q);
+            q = nx;
+        }
+        r->head = r->tail = NULL;
+        if (r->running) {
+            atomic_store(&r->running->cancel, true);
+            if (r->sess) engine_session_cancel(r->sess);
+        }
+    }
+    pthread_cond_broadcast(&srv->cv_sched);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+void api_sched_stop(api_server *srv) {
+    api_sched_cancel_all(srv);
+    if (srv->sched_started) pthread_join(srv->sched_thread, NULL);
+    srv->sched_started = false;
+    pthread_mutex_lock(&srv->mu);
+    while (srv->runners) runner_retire_locked(srv, srv->runners);
+    join_dead_locked(srv);
+    pthread_mutex_unlock(&srv->mu);
+}

@@ -1,0 +1,192 @@
+/* test_api.c - the server's parsers without a socket: OLLAMA_HOST forms, Go durations,
+ * model-name normalization (nothing path-like gets through), the JSON depth bound and
+ * body errors, typed fields, Ollama's options rules and keep_alive, RFC 3339 output.
+ * The HTTP side is tests/test_server.py. */
+#include <string.h>
+
+#include "server/server_internal.h"
+#include "test.h"
+
+static void test_host_parse(void) {
+    char h[API_HOST_MAX];
+    uint16_t p = 0;
+    pp_err e = {0};
+    struct {
+        const char *in, *host;
+        uint16_t port;
+    } ok[] = {
+        {"", "127.0.0.1", 11434},
+        {"0.0.0.0", "0.0.0.0", 11434},
+        {":8080", "127.0.0.1", 8080},
+        {"example.com:99", "example.com", 99},
+        {"http://example.com", "example.com", 80},
+        {"https://example.com", "example.com", 443},
+        {"http://1.2.3.4:5/some/path", "1.2.3.4", 5},
+        {"[::1]:7000", "::1", 7000},
+        {"\"127.0.0.1:1234\"", "127.0.0.1", 1234},
+        {"::1", "::1", 11434},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        pp_status st = api_host_parse(ok[i].in, h, sizeof h, &p, &e);
+        T_CHECK_MSG(st == PP_OK && !strcmp(h, ok[i].host) && p == ok[i].port, "'%s' -> '%s':%u (%s)", ok[i].in, h, p,
+                    e.msg);
+    }
+    T_CHECK(api_host_parse("host:99999", h, sizeof h, &p, &e) == PP_ERR_ARG);
+    T_CHECK_MSG(!strcmp(e.msg, "host 'host:99999': bad port '99999'"), "%s", e.msg);
+    T_CHECK(api_host_parse("host:x", h, sizeof h, &p, &e) == PP_ERR_ARG);
+    T_CHECK(api_host_parse("[::1", h, sizeof h, &p, &e) == PP_ERR_ARG);
+    T_CHECK_MSG(!strcmp(e.msg, "host '[::1': missing ']'"), "%s", e.msg);
+}
+
+static void test_duration(void) {
+    int64_t ns = 0;
+    pp_err e = {0};
+    struct {
+        const char *in;
+        int64_t ns;
+    } ok[] = {
+        {"5m", 300000000000LL}, {"1h30m", 5400000000000LL}, {"-1m", -60000000000LL}, {"250ms", 250000000LL},
+        {"300", 300000000000LL}, {"-1", -1000000000LL},   {"0", 0},                 {"1.5s", 1500000000LL},
+        {"2us", 2000},          {"0s", 0},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        pp_status st = api_duration_parse(ok[i].in, &ns, &e);
+        T_CHECK_MSG(st == PP_OK && ns == ok[i].ns, "'%s' -> %lld (%s)", ok[i].in, (long long)ns, e.msg);
+    }
+    const char *badv[] = {"", "5x", "m", "-", "5 m", "1h-3m"};
+    for (size_t i = 0; i < sizeof badv / sizeof badv[0]; i++)
+        T_CHECK_MSG(api_duration_parse(badv[i], &ns, &e) == PP_ERR_ARG, "'%s' accepted", badv[i]);
+    api_duration_parse("5x", &ns, &e);
+    T_CHECK_MSG(!strcmp(e.msg, "bad duration '5x': missing unit"), "%s", e.msg);
+}
+
+static void test_names(void) {
+    char out[API_NAME_MAX];
+    pp_err e = {0};
+    T_CHECK(api_name_normalize("Gemma3", out, sizeof out, &e) == PP_OK && !strcmp(out, "gemma3:latest"));
+    T_CHECK(api_name_normalize("gemma3:4B-it_qat.1", out, sizeof out, &e) == PP_OK &&
+            !strcmp(out, "gemma3:4b-it_qat.1"));
+    const char *bad[] = {"", "../x", "/etc/passwd", "a/b", ".hidden", "-x", "a:b:c", "a:", ":a", "a b", "a\\b",
+                         "x\n", "%2e%2e"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        T_CHECK_MSG(api_name_normalize(bad[i], out, sizeof out, &e) == PP_ERR_ARG, "'%s' accepted", bad[i]);
+    api_name_normalize("../x", out, sizeof out, &e);
+    T_CHECK_MSG(!strcmp(e.msg, "invalid model name '../x'"), "%s", e.msg);
+    api_name_normalize("", out, sizeof out, &e);
+    T_CHECK_MSG(!strcmp(e.msg, "model is required"), "%s", e.msg);
+    char longname[API_NAME_MAX + 10];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    T_CHECK(api_name_normalize(longname, out, sizeof out, &e) == PP_ERR_ARG);
+}
+
+static void test_json_parse(void) {
+    json_t *j = NULL;
+    pp_err e = {0};
+    T_CHECK(api_json_parse(NULL, 0, &j, &e) == PP_ERR_ARG && !strcmp(e.msg, "missing request body"));
+    T_CHECK(api_json_parse("{", 1, &j, &e) == PP_ERR_ARG);
+    T_CHECK_MSG(!strncmp(e.msg, "request body: invalid JSON at line 1", 36), "%s", e.msg);
+    T_CHECK(api_json_parse("\"s\"", 3, &j, &e) == PP_ERR_ARG);
+    T_CHECK_MSG(!strcmp(e.msg, "request body: expected a JSON object, got string"), "%s", e.msg);
+    char deep[300];
+    size_t n = 0;
+    for (int i = 0; i < 65; i++) deep[n++] = '[';
+    for (int i = 0; i < 65; i++) deep[n++] = ']';
+    T_CHECK(api_json_parse(deep, n, &j, &e) == PP_ERR_ARG);
+    T_CHECK_MSG(!strcmp(e.msg, "request body: JSON nested deeper than 64 levels"), "%s", e.msg);
+    /* brackets inside strings do not count */
+    const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[\"}";
+    T_CHECK_MSG(api_json_parse(s, strlen(s), &j, &e) == PP_OK, "%s", e.msg);
+    json_decref(j);
+    /* 64 levels is fine */
+    n = 0;
+    deep[n++] = '{';
+    memcpy(deep + n, "\"a\":", 4);
+    n += 4;
+    for (int i = 0; i < 63; i++) deep[n++] = '[';
+    for (int i = 0; i < 63; i++) deep[n++] = ']';
+    deep[n++] = '}';
+    T_CHECK_MSG(api_json_parse(deep, n, &j, &e) == PP_OK, "%s", e.msg);
+    json_decref(j);
+    T_CHECK(api_json_parse("{\"a\":1,\"a\":2}", 13, &j, &e) == PP_ERR_ARG);
+}
+
+static void test_fields_options(void) {
+    pp_err e = {0};
+    json_t *o = json_loads("{\"s\":\"x\",\"b\":true,\"n\":1.5,\"i\":3,\"z\":null}", 0, NULL);
+    const char *s = NULL;
+    bool b = false;
+    double d = 0;
+    T_CHECK(api_field_string(o, "s", &s, &e) == PP_OK && !strcmp(s, "x"));
+    T_CHECK(api_field_bool(o, "b", &b, &e) == PP_OK && b);
+    T_CHECK(api_field_number(o, "n", &d, &e) == PP_OK && d == 1.5);
+    s = "keep";
+    T_CHECK(api_field_string(o, "z", &s, &e) == PP_OK && !strcmp(s, "keep")); /* null = absent */
+    T_CHECK(api_field_bool(o, "s", &b, &e) == PP_ERR_ARG);
+    T_CHECK_MSG(!strcmp(e.msg, "field 's': expected boolean, got string"), "%s", e.msg);
+    T_CHECK(api_field_string(o, "i", &s, &e) == PP_ERR_ARG);
+    T_CHECK_MSG(!strcmp(e.msg, "field 'i': expected string, got integer"), "%s", e.msg);
+    json_decref(o);
+
+    engine_options eo = engine_default_options();
+    o = json_loads("{\"top_k\":7,\"num_ctx\":512.0,\"temperature\":0,\"stop\":[\"a\",\"b\"],\"seed\":5,"
+                   "\"unknown\":1,\"mirostat\":2,\"use_mmap\":true}",
+                   0, NULL);
+    T_CHECK_MSG(api_options_apply(&eo, o, &e) == PP_OK, "%s", e.msg);
+    T_CHECK(eo.samp.top_k == 7 && eo.num_ctx == 512 && eo.samp.temperature == 0 && eo.n_stop == 2 &&
+            !strcmp(eo.stop[1], "b") && eo.samp.seed == 5);
+    json_decref(o);
+    struct {
+        const char *json, *msg;
+    } bad[] = {
+        {"{\"top_k\":\"x\"}", "option \"top_k\" must be of type integer"},
+        {"{\"top_p\":\"x\"}", "option \"top_p\" must be of type float32"},
+        {"{\"use_mmap\":1}", "option \"use_mmap\" must be of type boolean"},
+        {"{\"stop\":\"x\"}", "option \"stop\" must be of type array"},
+        {"{\"stop\":[1]}", "option \"stop\" must be of an array of strings"},
+        {"{\"top_p\":2}", "option 'top_p': 2 is outside [0, 1]"},
+        {"{\"num_ctx\":0}", "option 'num_ctx': 0 is outside [1, 16777216]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        engine_options before = engine_default_options(), x = before;
+        o = json_loads(bad[i].json, 0, NULL);
+        T_CHECK(api_options_apply(&x, o, &e) == PP_ERR_ARG);
+        T_CHECK_MSG(!strcmp(e.msg, bad[i].msg), "%s: got '%s'", bad[i].json, e.msg);
+        T_CHECK(!memcmp(&x, &before, sizeof x)); /* unchanged on error */
+        json_decref(o);
+    }
+    o = json_array();
+    T_CHECK(api_options_apply(&eo, o, &e) == PP_ERR_ARG && !strcmp(e.msg, "field 'options': expected object, got array"));
+    json_decref(o);
+}
+
+static void test_keep_alive_time(void) {
+    int64_t ns = 0;
+    pp_err e = {0};
+    json_t *v = json_integer(10);
+    T_CHECK(api_keep_alive_parse(v, &ns, &e) == PP_OK && ns == 10000000000LL);
+    json_decref(v);
+    v = json_string("-1m");
+    T_CHECK(api_keep_alive_parse(v, &ns, &e) == PP_OK && ns < 0);
+    json_decref(v);
+    v = json_string("later");
+    T_CHECK(api_keep_alive_parse(v, &ns, &e) == PP_ERR_ARG && !strcmp(e.msg, "field 'keep_alive': bad duration 'later'"));
+    json_decref(v);
+    v = json_true();
+    T_CHECK(api_keep_alive_parse(v, &ns, &e) == PP_ERR_ARG);
+    T_CHECK_MSG(!strcmp(e.msg, "field 'keep_alive': expected number or duration string, got boolean"), "%s", e.msg);
+    json_decref(v);
+    char ts[64];
+    api_time_rfc3339(1760742847414671000LL, ts, sizeof ts);
+    T_CHECK_MSG(!strcmp(ts, "2025-10-17T23:14:07.414671Z"), "%s", ts);
+}
+
+int main(void) {
+    T_RUN(test_host_parse);
+    T_RUN(test_duration);
+    T_RUN(test_names);
+    T_RUN(test_json_parse);
+    T_RUN(test_fields_options);
+    T_RUN(test_keep_alive_time);
+    return t_finish("api");
+}
