@@ -33,6 +33,8 @@ static const char GEMMA3_LIBRARY_TEMPLATE[] =
     "{{- end }}\n"
     "{{- end }}";
 
+const char *cli_gemma3_template(void) { return GEMMA3_LIBRARY_TEMPLATE; }
+
 /* Template blobs known to be Gemma 3's chat format (library gemma3/gemma2; gemma3:270m). */
 static const char *const GEMMA3_TEMPLATE_DIGESTS[] = {
     "sha256:e0a42594d802e5d31cdc786deb4823edb8adff66094d49de8fffe976d753e348",

@@ -29,6 +29,9 @@ void cli_model_apply_params(const cli_model *cm, engine_options *o);
  * renderer is used either way; false means "custom template", which we warn about). */
 bool cli_model_template_is_gemma3(const char *tmpl, const char *digest);
 
+/* The Ollama library's gemma3 TEMPLATE (the format pippa renders natively). */
+const char *cli_gemma3_template(void);
+
 /* Opens the store (PIPPA_MODELS / OLLAMA_MODELS); prints the error and returns 1. */
 int cli_store_open(store **out);
 /* store_gguf_info_fn for create: architecture, parameter count, file type of a GGUF. */

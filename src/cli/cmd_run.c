@@ -120,6 +120,7 @@ typedef struct run_state {
     bool verbose;
     const char *path;
     const char *model_params_json; /* the store model's params layer, or NULL */
+    const char *model_template;    /* the store model's TEMPLATE layer, or NULL */
     msg_list msgs;
 } run_state;
 
@@ -241,18 +242,6 @@ static const char PARAM_HELP[] =
     "  /set parameter num_gpu <int>          The number of layers to send to the GPU\n"
     "  /set parameter stop <string> <string> ...   Set the stop parameters\n";
 
-static const char GEMMA3_TEMPLATE[] =
-    "{{- range $i, $_ := .Messages }}\n"
-    "{{- $last := eq (len (slice $.Messages $i)) 1 }}\n"
-    "{{- if or (eq .Role \"user\") (eq .Role \"system\") }}<start_of_turn>user\n"
-    "{{ .Content }}<end_of_turn>\n"
-    "{{ if $last }}<start_of_turn>model\n"
-    "{{ end }}\n"
-    "{{- else if eq .Role \"assistant\" }}<start_of_turn>model\n"
-    "{{ .Content }}{{ if not $last }}<end_of_turn>\n"
-    "{{ end }}\n"
-    "{{- end }}\n"
-    "{{- end }}\n";
 
 static void show_parameters(run_state *st) {
     bool model_params = false;
@@ -491,7 +480,12 @@ static int repl(run_state *st) {
                     const char *sp = system_prompt(st);
                     if (sp) printf("%s\n", sp);
                     else printf("No system message was specified for this model.\n");
-                } else if (!strcmp(rest, "template")) fputs(GEMMA3_TEMPLATE, stdout);
+                } else if (!strcmp(rest, "template")) {
+                    /* the model's TEMPLATE layer, else the Gemma 3 format pippa renders natively */
+                    const char *tm = st->model_template ? st->model_template : cli_gemma3_template();
+                    fputs(tm, stdout);
+                    if (*tm && tm[strlen(tm) - 1] != '\n') fputs("\n", stdout);
+                }
                 else fputs(SHOW_HELP, stdout);
             } else {
                 printf("Unknown command '%s'. Type /? for help\n", cmd);
@@ -616,6 +610,7 @@ int cli_cmd_run(int argc, char **argv) {
         }
         st.opt = o;
         st.model_params_json = cm.m.params_json;
+        st.model_template = cm.m.tmpl;
         if (cm.m.system) msgs_push(&st.msgs, "system", cm.m.system, NULL, 0);
         for (size_t k = 0; k < cm.n_msgs; k++) msgs_push(&st.msgs, cm.msg_role[k], cm.msg_content[k], NULL, 0);
     }
