@@ -207,9 +207,11 @@ static pp_status get_norm(const model *m, const char *name, int64_t n, float **o
     return PP_OK;
 }
 
-/* Repacks a weight into the active ISA's layout when it has one, then drops the mapped
- * original pages, so the weight stays resident once (PIPPA_NO_REPACK=1 disables). */
-static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
+/* Repacks a weight into the active ISA's layout when it has one, then (drop_mapped) drops
+ * the mapped original pages, so the weight stays resident once (PIPPA_NO_REPACK=1 disables).
+ * A tied output keeps them: the embedding lookup reads token_embd's rows from the mapping,
+ * and only the rows it touches become resident. */
+static pp_status pack_weight(const model *m, model_weight *w, bool drop_mapped, pp_err *err) {
     const char *env = getenv("PIPPA_NO_REPACK");
     if ((env && *env && strcmp(env, "0") != 0) || !w->t || !w->tt->pack || w->n_out % KERN_PACK_ROWS != 0 ||
         w->n_in > KERN_PACK_MAX_N)
@@ -224,10 +226,12 @@ static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
                           (int)w->t->name.len, w->t->name.ptr);
     if (total >= huge) madvise(p, total & ~(huge - 1), MADV_HUGEPAGE); /* best effort */
     w->tt->pack(w->n_in, w->t->data, w->row_bytes, 0, w->n_out / KERN_PACK_ROWS, p);
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t lo = ((uintptr_t)w->t->data + page - 1) & ~(page - 1);
-    uintptr_t hi = ((uintptr_t)w->t->data + w->t->nbytes) & ~(page - 1);
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED); /* best effort */
+    if (drop_mapped) {
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t lo = ((uintptr_t)w->t->data + page - 1) & ~(page - 1);
+        uintptr_t hi = ((uintptr_t)w->t->data + w->t->nbytes) & ~(page - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED); /* best effort */
+    }
     w->packed = p;
     w->group_bytes = gb;
     return PP_OK;
@@ -292,9 +296,11 @@ pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
         model_layer *L = &m->layers[il];
         model_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
-            if ((st = pack_weight(m, ws[i], err))) goto fail;
+            if ((st = pack_weight(m, ws[i], true, err))) goto fail;
     }
-    if (!hp->tied_output && (st = pack_weight(m, &m->output, err))) goto fail;
+    /* tied: m->output is a copy of tok_embd's descriptor, so only the output gets the packed
+     * buffer and the lookup keeps reading tok_embd's mapped rows */
+    if ((st = pack_weight(m, &m->output, !hp->tied_output, err))) goto fail;
     uint64_t type_bytes[GGUF_TTYPE_COUNT] = {0};
     count_weight(m, &m->tok_embd, type_bytes);
     if (!hp->tied_output) count_weight(m, &m->output, type_bytes);
@@ -340,7 +346,7 @@ void model_free(model *m) {
         free(m->layers);
     }
     free(m->output_norm);
-    if (!m->hp.tied_output) free(m->output.packed);
+    free(m->output.packed); /* its own buffer also when tied: tok_embd is never packed */
     gguf_close(m->f);
     free(m);
 }

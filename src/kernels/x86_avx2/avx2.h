@@ -49,7 +49,7 @@ KA2_DECL(q5_K_q8_K)
 KA2_DECL(q6_K_q8_K)
 #undef KA2_DECL
 
-/* Q4_0 and Q5_0 repacked for AVX2: 8 rows interleaved at 4-byte granularity (packed_avx2.c). */
+/* Q4_0, Q5_0 and Q8_0 repacked for AVX2: 8 rows interleaved at 4-byte granularity (packed_avx2.c). */
 size_t kern_pack_bytes_q4_0_avx2(int64_t n);
 void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
 void kern_gemm_packed_q4_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
@@ -57,6 +57,10 @@ void kern_gemm_packed_q4_0_avx2(int64_t n, const void *w, size_t group_bytes, co
 size_t kern_pack_bytes_q5_0_avx2(int64_t n);
 void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
 void kern_gemm_packed_q5_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+size_t kern_pack_bytes_q8_0_avx2(int64_t n);
+void kern_pack_q8_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
 /* Row blocking shared by the gemm drivers: rows are walked in chunks of about this many

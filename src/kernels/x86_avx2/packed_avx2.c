@@ -1,4 +1,4 @@
-/* packed_avx2.c - Q4_0 and Q5_0 weights repacked at load time for AVX2, and their gemm.
+/* packed_avx2.c - Q4_0, Q5_0 and Q8_0 weights repacked at load time for AVX2, and their gemm.
  *
  * Layout: rows in groups of 8; for each 32-element block b of the group, 144 bytes:
  *   [8 x fp16 scale, rows 0..7] [4 steps x 32 bytes]
@@ -20,7 +20,15 @@
  * the original size): byte j of step s holds row j's bits for elements 4s..4s+3 (bits 0-3)
  * and 16+4s..16+4s+3 (bits 4-7). They are expanded to 0x10 per byte with one shuffle and
  * compares, once per block for all tokens of the tile. With 5-bit quants the int16 sums are
- * split in two halves (4 maddubs each: at most 4 x 2 x 31 x 128 = 31744). Offset 16. */
+ * split in two halves (4 maddubs each: at most 4 x 2 x 31 x 128 = 31744). Offset 16.
+ *
+ * Q8_0 (272 bytes per group and block, again the original 8 x 34): [8 x fp16 scale]
+ * [8 steps x 32 bytes], step s holding row j's qs[4s .. 4s+3] at bytes 4j..4j+3. The weights
+ * are signed, so each step uses maddubs(|w|, sign(a, w)): |w| as unsigned (128 for -128) and
+ * a negated where w < 0 (zeroed where w == 0, whose product is 0 anyway). Activations are
+ * within [-127, 127] (Q8_0 scales by amax / 127), so the negation never wraps. One maddubs
+ * can reach 2 x 128 x 127 = 32512, so every step is widened to int32 by its own madd before
+ * the adds. No offset. */
 #include "avx2.h"
 
 #define PQ_ROWS 8
@@ -68,6 +76,27 @@ void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g
                     memcpy(ob + 16 + 32 * s + 4 * j, blk->qs + 4 * s, 4);
                     ob[144 + 8 * s + j] = (uint8_t)(((qh >> (4 * s)) & 0xF) | (((qh >> (16 + 4 * s)) & 0xF) << 4));
                 }
+            }
+        }
+    }
+}
+
+#define P8_BLOCK_BYTES 272
+
+size_t kern_pack_bytes_q8_0_avx2(int64_t n) { return (size_t)(n / 32) * P8_BLOCK_BYTES; }
+
+void kern_pack_q8_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    const int64_t nb = n / 32;
+    const size_t gbytes = (size_t)nb * P8_BLOCK_BYTES;
+    for (int64_t g = g0; g < g1; g++) {
+        uint8_t *out = (uint8_t *)dst + (size_t)g * gbytes;
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *ob = out + (size_t)b * P8_BLOCK_BYTES;
+            for (int j = 0; j < PQ_ROWS; j++) {
+                const block_q8_0 *blk =
+                    (const block_q8_0 *)((const uint8_t *)w + (size_t)(g * PQ_ROWS + j) * w_row_bytes) + b;
+                memcpy(ob + 2 * j, &blk->d, 2);
+                for (int s = 0; s < 8; s++) memcpy(ob + 16 + 32 * s + 4 * j, blk->qs + 4 * s, 4);
             }
         }
     }
@@ -161,6 +190,41 @@ KA2_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
+/* Q8_0 tile: signed weights through the sign trick; corr is unused (no offset). */
+KA2_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
+                          float *y, int64_t ys) {
+    (void)corr;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[PQ_TOK];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *pb = g + (size_t)b * P8_BLOCK_BYTES;
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+        __m256i wq[8], aw[8];
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; s++) {
+            wq[s] = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
+            aw[s] = _mm256_sign_epi8(wq[s], wq[s]);
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            const block_q8_0 *ab = a[t] + b;
+            __m256i q[8];
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; s++)
+                q[s] = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(aw[s], _mm256_sign_epi8(bcast4(ab->qs + 4 * s), wq[s])), ones);
+            __m256i si = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])),
+                                          _mm256_add_epi32(_mm256_add_epi32(q[4], q[5]), _mm256_add_epi32(q[6], q[7])));
+            __m256 dd = _mm256_mul_ps(dw, _mm256_set1_ps(ka2_h2f(ab->d)));
+            acc[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(si), acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+}
+
 /* corr[t * nb + b] = offset * d_a * sum(a) for the T tokens' activation blocks. */
 static void block_sums(int T, int64_t nb, const block_q8_0 *const *a, float offset, float *corr) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
@@ -197,7 +261,7 @@ KA2_INLINE void gemm_packed(pq_tile_fn tile, float offset, int64_t n, const void
             const block_q8_0 *a[PQ_TOK];
             for (int t = 0; t < T; t++)
                 a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
-            block_sums(T, nb, a, offset, corr);
+            if (offset != 0.0f) block_sums(T, nb, a, offset, corr); /* Q8_0: no offset, corr unused */
             for (int64_t r = c0; r < c1; r += PQ_ROWS)
                 tile(T, nb, (const uint8_t *)w + (size_t)(r / PQ_ROWS) * group_bytes, a, corr,
                      y + (int64_t)t0 * y_stride + r, y_stride);
@@ -227,6 +291,7 @@ KA2_INLINE void gemm_packed(pq_tile_fn tile, float offset, int64_t n, const void
     }
 PQ_TILES(tile_q4_0)
 PQ_TILES(tile_q5_0)
+PQ_TILES(tile_q8_0)
 
 void kern_gemm_packed_q4_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
@@ -236,4 +301,9 @@ void kern_gemm_packed_q4_0_avx2(int64_t n, const void *w, size_t group_bytes, co
 void kern_gemm_packed_q5_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
     gemm_packed(tile_q5_0_any, 16.0f, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+}
+
+void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    gemm_packed(tile_q8_0_any, 0.0f, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
