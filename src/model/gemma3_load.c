@@ -207,11 +207,12 @@ static pp_status get_norm(const model *m, const char *name, int64_t n, float **o
     return PP_OK;
 }
 
-/* Repacks a weight into the active ISA's layout when it has one, then (drop_mapped) drops
- * the mapped original pages, so the weight stays resident once (PIPPA_NO_REPACK=1 disables).
- * A tied output keeps them: the embedding lookup reads token_embd's rows from the mapping,
- * and only the rows it touches become resident. */
-static pp_status pack_weight(const model *m, model_weight *w, bool drop_mapped, pp_err *err) {
+/* Repacks a weight into the active ISA's layout when it has one, then drops the mapped
+ * original pages, so the weight stays resident once (PIPPA_NO_REPACK=1 disables). The mapping
+ * stays valid: it is private, read-only and never written, so a later read (the embedding
+ * lookup of a tied output reads token_embd's rows) faults just those pages back in from the
+ * file. */
+static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
     const char *env = getenv("PIPPA_NO_REPACK");
     if ((env && *env && strcmp(env, "0") != 0) || !w->t || !w->tt->pack || w->n_out % KERN_PACK_ROWS != 0 ||
         w->n_in > KERN_PACK_MAX_N)
@@ -225,11 +226,20 @@ static pp_status pack_weight(const model *m, model_weight *w, bool drop_mapped, 
         return pp_err_set(err, PP_ERR_NOMEM, "%s: cannot allocate %zu bytes to repack '%.*s'", gguf_name(m->f), total,
                           (int)w->t->name.len, w->t->name.ptr);
     if (total >= huge) madvise(p, total & ~(huge - 1), MADV_HUGEPAGE); /* best effort */
-    w->tt->pack(w->n_in, w->t->data, w->row_bytes, 0, w->n_out / KERN_PACK_ROWS, p);
-    if (drop_mapped) {
-        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-        uintptr_t lo = ((uintptr_t)w->t->data + page - 1) & ~(page - 1);
-        uintptr_t hi = ((uintptr_t)w->t->data + w->t->nbytes) & ~(page - 1);
+    /* in slices of ~8 MiB of the source, each dropped right after, so loading never holds a
+     * weight twice (peak resident stays near the file size) */
+    const int64_t n_groups = w->n_out / KERN_PACK_ROWS;
+    const size_t src_group = w->row_bytes * KERN_PACK_ROWS;
+    int64_t step = (int64_t)(((size_t)8 << 20) / src_group);
+    if (step < 1) step = 1;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t base = (uintptr_t)w->t->data, end = base + w->t->nbytes;
+    for (int64_t g0 = 0; g0 < n_groups; g0 += step) {
+        const int64_t g1 = g0 + step < n_groups ? g0 + step : n_groups;
+        w->tt->pack(w->n_in, w->t->data, w->row_bytes, g0, g1, p);
+        /* whole pages of rows [g0, g1) only; a page shared with the next slice goes with it */
+        uintptr_t lo = (base + (uintptr_t)g0 * src_group + page - 1) & ~(page - 1);
+        uintptr_t hi = g1 == n_groups ? (end & ~(page - 1)) : ((base + (uintptr_t)g1 * src_group) & ~(page - 1));
         if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED); /* best effort */
     }
     w->packed = p;
@@ -296,11 +306,11 @@ pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
         model_layer *L = &m->layers[il];
         model_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
-            if ((st = pack_weight(m, ws[i], true, err))) goto fail;
+            if ((st = pack_weight(m, ws[i], err))) goto fail;
     }
     /* tied: m->output is a copy of tok_embd's descriptor, so only the output gets the packed
-     * buffer and the lookup keeps reading tok_embd's mapped rows */
-    if ((st = pack_weight(m, &m->output, !hp->tied_output, err))) goto fail;
+     * buffer and the lookup keeps reading tok_embd's rows from the mapping */
+    if ((st = pack_weight(m, &m->output, err))) goto fail;
     uint64_t type_bytes[GGUF_TTYPE_COUNT] = {0};
     count_weight(m, &m->tok_embd, type_bytes);
     if (!hp->tied_output) count_weight(m, &m->output, type_bytes);
