@@ -182,12 +182,13 @@ static void test_fixed_seed_golden(void) {
     for (int i = 0; i < 24; i++) T_CHECK(pick(s, GOLD_LOGITS) == want[i]);
     samp_free(s);
 
-    /* default chain (top_k 40 > n_vocab: off, top_p 0.9, temperature 0.8) */
+    /* default chain (top_k 40 > n_vocab: off, top_p 0.9 keeps ids {0, 1, 3, 5, 7},
+     * temperature 0.8, drawn in id order) */
     p = samp_default_params();
     p.seed = 7;
     s = make(p, 8);
     if (!s) return;
-    static const int32_t want2[16] = {5, 3, 0, 1, 1, 7, 3, 3, 3, 3, 5, 0, 7, 7, 3, 5};
+    static const int32_t want2[16] = {5, 3, 5, 7, 7, 5, 0, 0, 3, 1, 3, 5, 7, 5, 3, 3};
     for (int i = 0; i < 16; i++) {
         int32_t t = pick(s, GOLD_LOGITS);
         T_CHECK_MSG(t == want2[i], "draw %d: got %d want %d", i, t, want2[i]);
@@ -369,11 +370,13 @@ static void test_top_p_tiny_is_greedy(void) {
 
 static void test_top_p_prefix(void) {
     /* probabilities 0.5, 0.3, 0.15, 0.05 (ids 2, 0, 3, 1): top_p 0.79 keeps {2, 0} (cum
-     * 0.8 >= 0.79), top_p 0.81 keeps {2, 0, 3}. Draw order is descending. */
-    const float l[4] = {logf(0.3f), logf(0.05f), logf(0.5f), logf(0.15f)};
+     * 0.8 >= 0.79), top_p 0.81 keeps {2, 0, 3}. With top_k on, the draw order is
+     * descending. */
+    const float l[5] = {logf(0.3f), logf(0.05f), logf(0.5f), logf(0.15f), -INFINITY};
     samp_params p = plain_params(1.0f);
+    p.top_k = 4; /* active (4 < 5) but drops only the -inf token */
     p.top_p = 0.79f;
-    samp *s = make(p, 4);
+    samp *s = make(p, 5);
     if (!s) return;
     /* kept {2: 0.5/0.8, 0: 0.3/0.8} */
     T_CHECK(pick_u(s, l, 0.0) == 2);
@@ -382,7 +385,7 @@ static void test_top_p_prefix(void) {
     T_CHECK(pick_u(s, l, 0.999999) == 0);
     samp_free(s);
     p.top_p = 0.81f;
-    s = make(p, 4);
+    s = make(p, 5);
     if (!s) return;
     /* kept {2, 0, 3}: cumulative 0.5/0.95, 0.8/0.95 */
     T_CHECK(pick_u(s, l, 0.52) == 2);
@@ -390,6 +393,13 @@ static void test_top_p_prefix(void) {
     T_CHECK(pick_u(s, l, 0.84) == 0);
     T_CHECK(pick_u(s, l, 0.85) == 3);
     T_CHECK(pick_u(s, l, 0.999999) == 3);
+    samp_free(s);
+    /* without top_k: the same set, drawn in id order {0: 0.3, 2: 0.5, 3: 0.15} / 0.95 */
+    p.top_k = 0;
+    s = make(p, 5);
+    if (!s) return;
+    double probs[5] = {0.3 / 0.95, 0, 0.5 / 0.95, 0.15 / 0.95, 0};
+    check_id_order_cdf(s, l, probs, 5);
     samp_free(s);
 }
 
@@ -431,13 +441,13 @@ static void test_temperature_after_filters(void) {
         p.top_p = 0.79f;
         samp *s = make(p, 4);
         if (!s) return;
-        /* survivors {2, 0}; weights (0.5^(1/T), 0.3^(1/T)) */
+        /* survivors {0, 2} in id order; weights (0.3^(1/T), 0.5^(1/T)) */
         double t = p.temperature;
         double w2 = pow(0.5, 1 / t), w0 = pow(0.3, 1 / t);
-        double b = w2 / (w2 + w0);
-        T_CHECK(pick_u(s, l, b - 1e-6) == 2);
-        T_CHECK(pick_u(s, l, b + 1e-6) == 0);
-        T_CHECK(pick_u(s, l, 0.999999) == 0);
+        double b = w0 / (w2 + w0);
+        T_CHECK(pick_u(s, l, b - 1e-6) == 0);
+        T_CHECK(pick_u(s, l, b + 1e-6) == 2);
+        T_CHECK(pick_u(s, l, 0.999999) == 2);
         samp_free(s);
     }
 }
@@ -719,6 +729,11 @@ static int ref_cmp(const void *x, const void *y) {
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
+static int ref_cmp_id(const void *x, const void *y) {
+    const ref_cand *a = x, *b = y;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
 /* The chain written plainly (full sorts, no typical_p): leaves the survivors in c[0..m) in
  * draw order and returns m (0 for greedy, with the argmax in c[0]). */
 static int ref_filter(const float *logits, int n, const samp_params *p, const int *counts,
@@ -754,6 +769,8 @@ static int ref_filter(const float *logits, int n, const samp_params *p, const in
             }
         }
     }
+    /* without top_k, top_p keeps the id order */
+    if (!sorted) qsort(c, (size_t)m, sizeof *c, ref_cmp_id);
     if (p->min_p > 0) {
         float max = -INFINITY;
         for (int i = 0; i < m; i++) max = c[i].l > max ? c[i].l : max;
@@ -814,6 +831,8 @@ static void test_large_vocab_vs_reference(void) {
             /* flat (scale 1) and peaked (scale 4) logit shapes */
             float scale = it % 2 ? 4.0f : 1.0f;
             for (int i = 0; i < N; i++) l[i] = scale * lcg_normal();
+            if (it >= 4) /* many exact ties, including at the top_p boundary */
+                for (int i = 0; i < N; i++) l[i] = roundf(l[i] * 2) / 2;
             int m = ref_filter(l, N, &p, counts, rc);
             for (int k = 0; k < 8; k++) {
                 double u = lcg_uniform();

@@ -29,7 +29,8 @@ struct samp {
     int64_t seed;     /* the seed in use */
     samp_rng rng;
     float *work;      /* [n_vocab] sanitized + penalized logits, indexed by id */
-    samp_cand *cand;  /* [n_vocab] candidate list; first n_cand valid */
+    samp_cand *cand;  /* [n_vocab] candidate list */
+    samp_cand *tmp;   /* [n_vocab] scratch for top_p's boundary bucket */
     int32_t *counts;  /* [n_vocab] occurrences in the history window */
     int32_t *hist;    /* [hist_cap] ring of accepted tokens */
     int32_t hist_cap; /* window length (0: penalties off) */
@@ -85,9 +86,10 @@ pp_status samp_init(samp_params p, int32_t n_vocab, samp **out, pp_err *err) {
     s->hist_cap = cap;
     s->work = malloc((size_t)n_vocab * sizeof *s->work);
     s->cand = malloc((size_t)n_vocab * sizeof *s->cand);
+    s->tmp = malloc((size_t)n_vocab * sizeof *s->tmp);
     s->counts = calloc((size_t)n_vocab, sizeof *s->counts);
     s->hist = malloc((size_t)(cap > 0 ? cap : 1) * sizeof *s->hist);
-    if (!s->work || !s->cand || !s->counts || !s->hist) goto oom;
+    if (!s->work || !s->cand || !s->tmp || !s->counts || !s->hist) goto oom;
     seed_from(s, seed);
     *out = s;
     return PP_OK;
@@ -101,6 +103,7 @@ void samp_free(samp *s) {
     if (!s) return;
     free(s->work);
     free(s->cand);
+    free(s->tmp);
     free(s->counts);
     free(s->hist);
     free(s);
@@ -257,49 +260,64 @@ static int32_t filter_typical(samp_cand *c, int32_t n, float typical_p) {
     return n;
 }
 
-/* Sorts (best first) at least the prefix of the candidates needed for top_p, without
- * sorting the whole vocabulary when the mass is concentrated: it partitions out the tokens
- * with weight >= t * w_max for t = 1e-2, 1e-4, ... until their mass reaches p (that set is
- * then a prefix of the full descending order), and sorts only those. Returns the number of
- * leading candidates now sorted. key must hold exp(logit - max), z their sum. */
-static int32_t sort_head_for_top_p(samp_cand *c, int32_t n, double z, float top_p) {
-    static const float thresholds[] = {1e-2f, 1e-4f, 1e-6f, 1e-9f, 1e-15f};
-    const double need = (double)top_p * z;
-    for (size_t ti = 0; ti < sizeof thresholds / sizeof thresholds[0]; ti++) {
-        float t = thresholds[ti];
-        int32_t m = 0;
-        double mass = 0;
-        for (int32_t i = 0; i < n; i++) {
-            if (c[i].key >= t) {
-                samp_cand x = c[i];
-                c[i] = c[m];
-                c[m] = x;
-                mass += x.key;
-                m++;
-            }
-        }
-        if (mass >= need) {
-            qsort(c, (size_t)m, sizeof *c, cmp_cand_desc);
-            return m;
-        }
-    }
-    qsort(c, (size_t)n, sizeof *c, cmp_cand_desc);
-    return n;
+/* Bucket of a candidate for the unsorted top_p: by d = max - logit in steps of 1/4 nat;
+ * monotone in the logit (higher logit -> same or lower bucket). */
+#define SAMP_TOP_P_BUCKETS 128
+static inline int top_p_bucket(float logit, float max) {
+    float d = (max - logit) * 4.0f;
+    return d < (float)(SAMP_TOP_P_BUCKETS - 1) ? (int)d : SAMP_TOP_P_BUCKETS - 1;
 }
 
 /* top_p on candidates c[0..n) (llama.cpp llama_sampler_top_p): keep the shortest prefix of
- * the descending order with cumulative probability >= p, at least one. */
-static int32_t filter_top_p(samp_cand *c, int32_t n, bool sorted, float top_p) {
+ * the descending order with cumulative probability >= p, at least one.
+ * Sorted input: walk the prefix. Unsorted input (no top_k): a histogram of probability
+ * mass by logit bucket finds the bucket where the cumulative mass reaches p; only that
+ * bucket's tokens are copied to tmp and sorted to find the exact last kept token c*; then
+ * one stable pass keeps every token ranking at or before c*, in the input order (so the
+ * draw walks them in id order). Cost O(n) plus sorting one bucket. */
+static int32_t filter_top_p(samp_cand *c, int32_t n, bool sorted, float top_p,
+                            samp_cand *tmp) {
     float max = sorted ? c[0].logit : max_logit(c, n);
     double z = fill_weights(c, n, max);
-    int32_t m = sorted ? n : sort_head_for_top_p(c, n, z, top_p);
     const double need = (double)top_p * z;
     double cum = 0;
-    for (int32_t i = 0; i < m; i++) {
-        cum += c[i].key;
-        if (cum >= need) return i + 1;
+    if (sorted) {
+        for (int32_t i = 0; i < n; i++) {
+            cum += c[i].key;
+            if (cum >= need) return i + 1;
+        }
+        return n;
     }
-    return m; /* rounding: the whole sorted head (its mass is >= need up to rounding) */
+    double mass[SAMP_TOP_P_BUCKETS] = {0};
+    for (int32_t i = 0; i < n; i++) mass[top_p_bucket(c[i].logit, max)] += c[i].key;
+    int cut_b = SAMP_TOP_P_BUCKETS - 1;
+    for (int b = 0; b < SAMP_TOP_P_BUCKETS; b++) {
+        if (cum + mass[b] >= need) {
+            cut_b = b;
+            break;
+        }
+        cum += mass[b];
+    }
+    int32_t m = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (top_p_bucket(c[i].logit, max) == cut_b) tmp[m++] = c[i];
+    PP_ASSERT(m > 0 || cut_b == SAMP_TOP_P_BUCKETS - 1);
+    if (m == 0) return n; /* rounding left the mass short: keep everything */
+    qsort(tmp, (size_t)m, sizeof *tmp, cmp_cand_desc);
+    samp_cand last = tmp[m - 1];
+    for (int32_t i = 0; i < m; i++) {
+        cum += tmp[i].key;
+        if (cum >= need) {
+            last = tmp[i];
+            break;
+        }
+    }
+    int32_t k = 0;
+    for (int32_t i = 0; i < n; i++) {
+        int b = top_p_bucket(c[i].logit, max);
+        if (b < cut_b || (b == cut_b && !cand_better(&last, &c[i]))) c[k++] = c[i];
+    }
+    return k;
 }
 
 /* min_p: keep logit >= max + log(min_p) (== p >= min_p * p_max), preserving order. */
@@ -369,8 +387,7 @@ static pp_status sample_chain(samp *s, const float *logits, const double *u_give
         sorted = false;
     }
     if (p->top_p < 1.0f) {
-        nc = filter_top_p(c, nc, sorted, p->top_p);
-        sorted = true;
+        nc = filter_top_p(c, nc, sorted, p->top_p, s->tmp); /* keeps the order */
     }
     if (p->min_p > 0.0f) nc = filter_min_p(c, nc, p->min_p);
 

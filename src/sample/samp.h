@@ -33,16 +33,20 @@
  *      Nothing below runs and the PRNG is not advanced.
  *   3. top_k (k <= 0 or k >= n_vocab: off): the k highest logits (ties -> lowest id), found
  *      with a size-k heap in one pass, then sorted descending. O(n_vocab + k log k).
- *   4. typical_p (>= 1: off): locally typical sampling over softmax(logits) of the survivors.
+ *   4. typical_p (>= 1: off): locally typical sampling over softmax(logits) of the survivors:
+ *      order by |-log p_i - H| ascending, keep the shortest prefix with cumulative p > typical_p
+ *      (sorts all survivors: O(n log n) when top_k is off).
  *   5. top_p (>= 1: off): p_i = softmax(logits) of the survivors at temperature 1; keep the
- *      shortest prefix in descending order whose cumulative probability is >= top_p (at least
- *      one token). Without top_k only the tokens above a probability threshold are sorted.
+ *      shortest prefix of the descending order whose cumulative probability is >= top_p (at
+ *      least one token). After top_k this walks the sorted list; without top_k a histogram of
+ *      the mass by logit finds the boundary and only the boundary bucket is sorted, O(n).
  *   6. min_p (<= 0: off): keep p_i >= min_p * p_max, i.e. logit >= max_logit + log(min_p).
  *   7. temperature: the draw uses softmax((logit - max_logit) / temperature) over the
  *      survivors, renormalized.
- *   8. draw: u uniform in [0,1) (53 bits of xoshiro256**); the first survivor (in the order the
- *      filters left them: descending logit when top_k, typical_p or top_p sorted them, else
- *      ascending id) whose cumulative weight exceeds u * sum is chosen.
+ *   8. draw: u uniform in [0,1) (53 bits of xoshiro256**); the first survivor whose
+ *      cumulative weight exceeds u * sum is chosen, walking the survivors in this order:
+ *      descending logit (ties: lower id) when top_k is on; else typical_p's order when
+ *      typical_p is on; else ascending id. The filters never reorder otherwise.
  *   Consistency note: as in llama.cpp, top_p, typical_p and min_p see probabilities at
  *   temperature 1 (the raw, penalized logits); temperature only reshapes the distribution
  *   among the tokens that survived them. So with temperature 2 the kept set is the same as
@@ -55,8 +59,8 @@
  * Non-finite logits: NaN is treated as -inf, +inf as FLT_MAX; if no finite value remains,
  * samp_sample fails with PP_ERR_ARG.
  *
- * Memory: samp_init allocates everything once (n_vocab candidates, an n_vocab work copy of
- * the logits, n_vocab counts, the history ring); samp_sample and samp_accept never allocate.
+ * Memory: samp_init allocates everything once (2 x n_vocab candidates, an n_vocab work copy
+ * of the logits, n_vocab counts, the history ring: about 36 bytes x n_vocab); samp_sample and samp_accept never allocate.
  */
 #ifndef PIPPA_SAMP_H
 #define PIPPA_SAMP_H
