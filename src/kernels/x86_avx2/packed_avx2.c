@@ -31,6 +31,8 @@
  * the adds. No offset. */
 #include "avx2.h"
 
+#include <stddef.h>
+
 #define PQ_ROWS 8
 #define PQ_BLOCK_BYTES 144 /* per group and block */
 #define PQ_TOK 4           /* tokens per tile */
@@ -38,21 +40,34 @@
 
 size_t kern_pack_bytes_q4_0_avx2(int64_t n) { return (size_t)(n / 32) * PQ_BLOCK_BYTES; }
 
-void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+/* The three layouts share one shape: per group and block, row j's fp16 scale at 2j and its
+ * qs[4s..4s+3] at 16 + 32s + 4j for n_steps steps; Q5_0 adds after them, per step, one byte
+ * per row with the high bits of those elements (bits 0-3: 4s+k, bits 4-7: 16+4s+k). */
+static void pack_interleaved(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst,
+                             size_t in_block, size_t qs_off, int n_steps, size_t out_block, bool q5_high) {
     const int64_t nb = n / 32;
-    const size_t gbytes = (size_t)nb * PQ_BLOCK_BYTES;
     for (int64_t g = g0; g < g1; g++) {
-        uint8_t *out = (uint8_t *)dst + (size_t)g * gbytes;
+        uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)nb * out_block;
         for (int64_t b = 0; b < nb; b++) {
-            uint8_t *ob = out + (size_t)b * PQ_BLOCK_BYTES;
+            uint8_t *ob = out + (size_t)b * out_block;
             for (int j = 0; j < PQ_ROWS; j++) {
-                const block_q4_0 *blk =
-                    (const block_q4_0 *)((const uint8_t *)w + (size_t)(g * PQ_ROWS + j) * w_row_bytes) + b;
-                memcpy(ob + 2 * j, &blk->d, 2);
-                for (int s = 0; s < 4; s++) memcpy(ob + 16 + 32 * s + 4 * j, blk->qs + 4 * s, 4);
+                const uint8_t *blk = (const uint8_t *)w + (size_t)(g * PQ_ROWS + j) * w_row_bytes + (size_t)b * in_block;
+                memcpy(ob + 2 * j, blk, 2); /* d is the first field of every block */
+                for (int s = 0; s < n_steps; s++) memcpy(ob + 16 + 32 * s + 4 * j, blk + qs_off + 4 * s, 4);
+                if (q5_high) {
+                    uint32_t qh;
+                    memcpy(&qh, ((const block_q5_0 *)blk)->qh, 4);
+                    for (int s = 0; s < 4; s++)
+                        ob[144 + 8 * s + j] = (uint8_t)(((qh >> (4 * s)) & 0xF) | (((qh >> (16 + 4 * s)) & 0xF) << 4));
+                }
             }
         }
     }
+}
+
+void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4, PQ_BLOCK_BYTES,
+                     false);
 }
 
 #define P5_BLOCK_BYTES 176
@@ -60,25 +75,8 @@ void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g
 size_t kern_pack_bytes_q5_0_avx2(int64_t n) { return (size_t)(n / 32) * P5_BLOCK_BYTES; }
 
 void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    const int64_t nb = n / 32;
-    const size_t gbytes = (size_t)nb * P5_BLOCK_BYTES;
-    for (int64_t g = g0; g < g1; g++) {
-        uint8_t *out = (uint8_t *)dst + (size_t)g * gbytes;
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *ob = out + (size_t)b * P5_BLOCK_BYTES;
-            for (int j = 0; j < PQ_ROWS; j++) {
-                const block_q5_0 *blk =
-                    (const block_q5_0 *)((const uint8_t *)w + (size_t)(g * PQ_ROWS + j) * w_row_bytes) + b;
-                uint32_t qh;
-                memcpy(&qh, blk->qh, 4);
-                memcpy(ob + 2 * j, &blk->d, 2);
-                for (int s = 0; s < 4; s++) {
-                    memcpy(ob + 16 + 32 * s + 4 * j, blk->qs + 4 * s, 4);
-                    ob[144 + 8 * s + j] = (uint8_t)(((qh >> (4 * s)) & 0xF) | (((qh >> (16 + 4 * s)) & 0xF) << 4));
-                }
-            }
-        }
-    }
+    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 4, P5_BLOCK_BYTES,
+                     true);
 }
 
 #define P8_BLOCK_BYTES 272
@@ -86,20 +84,8 @@ void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g
 size_t kern_pack_bytes_q8_0_avx2(int64_t n) { return (size_t)(n / 32) * P8_BLOCK_BYTES; }
 
 void kern_pack_q8_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    const int64_t nb = n / 32;
-    const size_t gbytes = (size_t)nb * P8_BLOCK_BYTES;
-    for (int64_t g = g0; g < g1; g++) {
-        uint8_t *out = (uint8_t *)dst + (size_t)g * gbytes;
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *ob = out + (size_t)b * P8_BLOCK_BYTES;
-            for (int j = 0; j < PQ_ROWS; j++) {
-                const block_q8_0 *blk =
-                    (const block_q8_0 *)((const uint8_t *)w + (size_t)(g * PQ_ROWS + j) * w_row_bytes) + b;
-                memcpy(ob + 2 * j, &blk->d, 2);
-                for (int s = 0; s < 8; s++) memcpy(ob + 16 + 32 * s + 4 * j, blk->qs + 4 * s, 4);
-            }
-        }
-    }
+    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8, P8_BLOCK_BYTES,
+                     false);
 }
 
 KA2_INLINE __m256i bcast4(const int8_t *p) {
