@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# bootstrap.sh - installs what pippa needs to build and test on Debian 12 with apt-get when
+# bootstrap.sh - installs what pippa needs to build and run on Debian 12 with apt-get when
 # run as root (otherwise prints the command to run), then returns. Safe to run again.
-# chromium is only for the test that renders the `pippa compare --html` report.
+#   --tests  also what the test suite needs: chromium (renders the `pippa compare --html`
+#            report), PyTorch, SentencePiece and OpenBLAS (tests/test_train.py trains a tiny
+#            model with tools/train/)
+#   --train  also what tools/train/run.sh needs: the above plus the corpus packages
 set -euo pipefail
 pkgs=(gcc make pkg-config clang libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
-      libssl-dev libedit-dev libstb-dev python3 python3-numpy chromium)
+      libssl-dev libedit-dev libstb-dev python3 python3-numpy)
+train_pkgs=(python3-torch python3-sentencepiece sentencepiece libopenblas0-openmp)
+for a in "$@"; do
+    case "$a" in
+    --tests) pkgs+=(chromium "${train_pkgs[@]}") ;;
+    --train) pkgs+=("${train_pkgs[@]}" bible-kjv bible-kjv-text diatheke sword-text-web) ;;
+    *) echo "bootstrap.sh: unknown option '$a' (use --tests or --train)" >&2; exit 2 ;;
+    esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
