@@ -140,7 +140,7 @@ enum MHD_Result api_handle_pull(http_req *r, json_t *req) {
 /* ---- create ---- */
 
 /* store_gguf_info_fn: family, parameter count and file type for the config blob. */
-static pp_status gguf_info(const char *path, store_gguf_info *info, pp_err *err) {
+pp_status api_gguf_info(const char *path, store_gguf_info *info, pp_err *err) {
     gguf_file *f;
     memset(info, 0, sizeof *info);
     pp_status st = gguf_open(path, &f, err);
@@ -202,7 +202,7 @@ static pp_status create_task(api_server *srv, api_job *j, void *ud, pp_err *err)
     if (st) return st;
     store_create_params p = store_create_default_params();
     p.modelfile_dir = "/";
-    p.gguf_info = gguf_info;
+    p.gguf_info = api_gguf_info;
     p.status = create_status;
     p.ud = c;
     st = store_create(s, c->name, &c->mf, p, err);

@@ -246,6 +246,16 @@ pp_status store_create(store *s, const char *name, const store_modelfile *mf, st
 /* Ollama's HumanNumber for parameter counts. */
 void store_human_number(uint64_t n, char *buf, size_t cap);
 
+/* ---- the shipped demo model (store_demo.c, docs/QAT.md) ------------------------------- */
+
+/* models/pippa-demo: $PIPPA_DEMO_DIR, else ../models/pippa-demo beside the executable. */
+pp_status store_demo_dir(char *buf, size_t cap, pp_err *err);
+/* pippa-demo with tag latest, qat, f16 or ptq (default host and namespace). */
+bool store_demo_is_name(const char *name);
+/* Creates the store entry of a demo name from its shipped Modelfile (PP_ERR_NOT_FOUND when
+ * name is not a demo name or the files are missing). Prints one line to stderr. */
+pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn info, pp_err *err);
+
 /* ---- pull (§4.4) -------------------------------------------------------------------- */
 
 typedef struct store_progress {
