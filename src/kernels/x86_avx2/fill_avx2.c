@@ -31,4 +31,7 @@ void kern_fill_avx2(kern_type_traits *t) {
     t[GGUF_TTYPE_Q8_0].pack_group_bytes = kern_pack_bytes_q8_0_avx2;
     t[GGUF_TTYPE_Q8_0].pack = kern_pack_q8_0_avx2;
     t[GGUF_TTYPE_Q8_0].gemm_packed = kern_gemm_packed_q8_0_avx2;
+    t[GGUF_TTYPE_Q4_K].pack_group_bytes = kern_pack_bytes_q4_K_avx2;
+    t[GGUF_TTYPE_Q4_K].pack = kern_pack_q4_K_avx2;
+    t[GGUF_TTYPE_Q4_K].gemm_packed = kern_gemm_packed_q4_K_avx2;
 }
