@@ -3,10 +3,11 @@
  * Prefill: n_tok 256 (fewer for generic, which is slow), in GFLOP/s (2 flops per MAC).
  * Rows are split over a thread pool like the model does; numbers are best of a few
  * repetitions. Never gates anything (STYLE.md §9).
- * Usage: build/pippa-kern-bench [seconds-per-case [threads]] */
+ * Usage: build/pippa-kern-bench [seconds-per-case [threads [type]]]  (type: e.g. Q4_K, only that one) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/core.h"
@@ -89,6 +90,7 @@ static double best_time(const kern_type_traits *tt, int64_t n_in, int64_t n_out,
 int main(int argc, char **argv) {
     double budget = argc > 1 ? atof(argv[1]) : 0.5;
     int threads = argc > 2 ? atoi(argv[2]) : 1;
+    const char *only = argc > 3 ? argv[3] : NULL;
     pp_err err = {0};
     if (pp_pool_init(threads, &pool, &err) != PP_OK) {
         fprintf(stderr, "kern_bench: %s\n", err.msg);
@@ -101,6 +103,7 @@ int main(int argc, char **argv) {
     printf("%-6s %-11s %-11s %12s %14s\n", "type", "n_in x out", "isa", "decode GB/s", "gemm GFLOP/s");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const uint32_t t = types[ti];
+        if (only && strcasecmp(only, quant_type_name(t)) != 0) continue;
         for (int s = 0; s < 2; s++) {
             const int64_t n_in = shapes[s][0], n_out = shapes[s][1];
             if (quant_block_size(t) == 256 && n_in % 256) continue;
