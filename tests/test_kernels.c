@@ -347,7 +347,7 @@ static void check_vec(kern_isa isa) {
 
 /* Repacked weights: pack + gemm_packed against the generic vec_dot (8, 24 and 40 rows: odd
  * group counts; 1, 3 and 17 blocks; 1..64 tokens; row ranges of whole groups, untouched rows
- * outside). Edge data beyond fill_weights/fill_acts (zero blocks, max-magnitude scales,
+ * outside; unpack_row gives back every original row byte for byte). Edge data beyond fill_weights/fill_acts (zero blocks, max-magnitude scales,
  * negative mins): the last row's first block has every quant bit set (Q6_K: scales -128),
  * and two tokens are all +-127 after quantization, so the integer sums reach their bounds. */
 #define PACK_MAX_TOK 64
@@ -391,6 +391,15 @@ static void check_packed(kern_isa isa) {
                     lim[o * PACK_MAX_TOK + tk] = tol_rel(t, n) * abs_scale(t, wr, ar, n) + 1e-37;
                 }
             tt->pack(n, w, rb, 0, rows / KERN_PACK_ROWS, pk);
+            T_CHECK_MSG(tt->unpack_row != NULL, "%s packed %s has no unpack_row", kern_isa_name(isa), quant_type_name(t));
+            for (int64_t o = 0; o < rows && tt->unpack_row; o++) { /* the exact inverse of pack */
+                uint8_t *un = malloc(rb);
+                memset(un, 0xA5, rb);
+                tt->unpack_row(n, pk, gb, o, un);
+                T_CHECK_MSG(!memcmp(un, w + (size_t)o * rb, rb), "%s unpack_row %s n %lld row %lld differs from the original",
+                            kern_isa_name(isa), quant_type_name(t), (long long)n, (long long)o);
+                free(un);
+            }
             static const int toks[] = {1, 2, 3, 4, 5, 13, 17, 64};
             for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++) {
                 const int nt = toks[k];

@@ -47,6 +47,9 @@ typedef void (*kern_gemm_fn)(int64_t n, const void *w, size_t w_row_bytes, const
 
 /* Repacks row groups [g0, g1) of a weight (n elements per row) into dst + g0 * group bytes. */
 typedef void (*kern_pack_fn)(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+/* Writes row `row` of a packed weight back in the original block format (the exact inverse of
+ * pack), e.g. for the embedding lookup of a tied output that is only resident packed. */
+typedef void (*kern_unpack_row_fn)(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
 
 typedef struct kern_type_traits {
     uint32_t type;       /* weight type */
@@ -62,6 +65,7 @@ typedef struct kern_type_traits {
     size_t (*pack_group_bytes)(int64_t n);
     kern_pack_fn pack;
     kern_gemm_fn gemm_packed;
+    kern_unpack_row_fn unpack_row; /* set whenever pack is */
 } kern_type_traits;
 
 /* Fills the ops table. isa AUTO picks the best the CPU has unless PIPPA_KERNELS says

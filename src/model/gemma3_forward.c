@@ -521,9 +521,19 @@ static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, cons
     const model_hparams *hp = &m->hp;
     const int64_t E = hp->n_embd;
     const gguf_tensor *te = m->tok_embd.t;
+    /* A tied output repacked at load is resident only packed (the mapped pages were dropped):
+     * the lookup takes its rows from there, through c->o (free until the first layer; E floats
+     * hold any packed type's row). */
+    const model_weight *ow = &m->output;
+    const bool from_packed = hp->tied_output && ow->packed && ow->tt->unpack_row;
     for (int t = 0; t < n_tok; t++) {
         float *xt = c->x + t * E;
         const uint8_t *row = (const uint8_t *)te->data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        if (from_packed) {
+            PP_ASSERT(m->tok_embd.row_bytes <= sizeof(float) * (size_t)E);
+            ow->tt->unpack_row(E, ow->packed, ow->group_bytes, tokens[t], c->o);
+            row = (const uint8_t *)c->o;
+        }
         pp_status st = quant_dequantize_row(te->type, row, xt, E, err);
         if (st) return pp_err_prefix(err, "tensor 'token_embd.weight': ");
         for (int64_t i = 0; i < E; i++) xt[i] *= hp->embd_scale;

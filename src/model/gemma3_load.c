@@ -209,9 +209,9 @@ static pp_status get_norm(const model *m, const char *name, int64_t n, float **o
 
 /* Repacks a weight into the active ISA's layout when it has one, then drops the mapped
  * original pages, so the weight stays resident once (PIPPA_NO_REPACK=1 disables). The mapping
- * stays valid: it is private, read-only and never written, so a later read (the embedding
- * lookup of a tied output reads token_embd's rows) faults just those pages back in from the
- * file. */
+ * stays valid: it is private, read-only and never written, so a later read faults just
+ * those pages back in from the file (the embedding lookup of a tied output does not: it reads
+ * the packed copy through unpack_row). */
 static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
     const char *env = getenv("PIPPA_NO_REPACK");
     if ((env && *env && strcmp(env, "0") != 0) || !w->t || !w->tt->pack || w->n_out % KERN_PACK_ROWS != 0 ||
@@ -309,7 +309,7 @@ pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
             if ((st = pack_weight(m, ws[i], err))) goto fail;
     }
     /* tied: m->output is a copy of tok_embd's descriptor, so only the output gets the packed
-     * buffer and the lookup keeps reading tok_embd's rows from the mapping */
+     * buffer; the lookup then reads its rows from there (unpack_row), never the mapping */
     if ((st = pack_weight(m, &m->output, err))) goto fail;
     uint64_t type_bytes[GGUF_TTYPE_COUNT] = {0};
     count_weight(m, &m->tok_embd, type_bytes);

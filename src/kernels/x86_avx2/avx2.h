@@ -52,14 +52,17 @@ KA2_DECL(q6_K_q8_K)
 /* Q4_0, Q5_0 and Q8_0 repacked for AVX2: 8 rows interleaved at 4-byte granularity (packed_avx2.c). */
 size_t kern_pack_bytes_q4_0_avx2(int64_t n);
 void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_unpack_row_q4_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
 void kern_gemm_packed_q4_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 size_t kern_pack_bytes_q5_0_avx2(int64_t n);
 void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_unpack_row_q5_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
 void kern_gemm_packed_q5_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 size_t kern_pack_bytes_q8_0_avx2(int64_t n);
 void kern_pack_q8_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_unpack_row_q8_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
 void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
@@ -67,6 +70,7 @@ void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, co
  * scales and mins unpacked to bytes (packedk_avx2.c). */
 size_t kern_pack_bytes_q4_K_avx2(int64_t n);
 void kern_pack_q4_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
 void kern_gemm_packed_q4_K_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 

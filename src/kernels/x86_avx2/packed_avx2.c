@@ -65,9 +65,36 @@ static void pack_interleaved(int64_t n, const void *w, size_t w_row_bytes, int64
     }
 }
 
+/* The inverse of pack_interleaved for one row (the layouts keep every bit of the blocks). */
+static void unpack_interleaved(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst,
+                               size_t in_block, size_t qs_off, int n_steps, size_t out_block, bool q5_high) {
+    const int64_t nb = n / 32;
+    const uint8_t *grp = (const uint8_t *)packed + (size_t)(row / PQ_ROWS) * group_bytes;
+    const int j = (int)(row % PQ_ROWS);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *ob = grp + (size_t)b * out_block;
+        uint8_t *blk = (uint8_t *)dst + (size_t)b * in_block;
+        memcpy(blk, ob + 2 * j, 2);
+        for (int s = 0; s < n_steps; s++) memcpy(blk + qs_off + 4 * s, ob + 16 + 32 * s + 4 * j, 4);
+        if (q5_high) {
+            uint32_t qh = 0;
+            for (int s = 0; s < 4; s++) {
+                const uint32_t v = ob[144 + 8 * s + j];
+                qh |= (v & 0xF) << (4 * s) | (v >> 4) << (16 + 4 * s);
+            }
+            memcpy(((block_q5_0 *)blk)->qh, &qh, 4);
+        }
+    }
+}
+
 void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
     pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4, PQ_BLOCK_BYTES,
                      false);
+}
+
+void kern_unpack_row_q4_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
+    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4,
+                       PQ_BLOCK_BYTES, false);
 }
 
 #define P5_BLOCK_BYTES 176
@@ -79,6 +106,11 @@ void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g
                      true);
 }
 
+void kern_unpack_row_q5_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
+    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 4,
+                       P5_BLOCK_BYTES, true);
+}
+
 #define P8_BLOCK_BYTES 272
 
 size_t kern_pack_bytes_q8_0_avx2(int64_t n) { return (size_t)(n / 32) * P8_BLOCK_BYTES; }
@@ -86,6 +118,11 @@ size_t kern_pack_bytes_q8_0_avx2(int64_t n) { return (size_t)(n / 32) * P8_BLOCK
 void kern_pack_q8_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
     pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8, P8_BLOCK_BYTES,
                      false);
+}
+
+void kern_unpack_row_q8_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
+    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8,
+                       P8_BLOCK_BYTES, false);
 }
 
 KA2_INLINE __m256i bcast4(const int8_t *p) {

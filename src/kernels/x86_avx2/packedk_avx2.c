@@ -83,6 +83,41 @@ void kern_pack_q4_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g
     }
 }
 
+/* The inverse of kern_pack_q4_K_avx2 for one row: every bit of the blocks is kept (the 12
+ * scale bytes hold exactly the 16 six-bit values). */
+void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
+    const int64_t nb = n / QK_K;
+    const uint8_t *grp = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * group_bytes;
+    const int r = (int)(row % PK_ROWS);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *ob = grp + (size_t)b * P4K_BYTES;
+        block_q4_K *x = (block_q4_K *)dst + b;
+        uint8_t sc[8], mn[8];
+        memcpy(&x->d, ob + P4K_D + 2 * r, 2);
+        memcpy(&x->dmin, ob + P4K_DMIN + 2 * r, 2);
+        for (int j = 0; j < 8; j++) {
+            sc[j] = ob[P4K_SC + 8 * j + r];
+            mn[j] = ob[P4K_MN + 16 * (j / 2) + 2 * r + j % 2];
+        }
+        for (int j = 0; j < 4; j++) {
+            x->scales[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+            x->scales[j + 4] = (uint8_t)(mn[j] | (mn[j + 4] >> 4) << 6);
+            x->scales[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
+        }
+        for (int c = 0; c < 4; c++)
+            for (int s = 0; s < 4; s++) {
+                uint32_t v0, v1, lo, hi; /* sub-blocks 2c (low nibbles of qs) and 2c+1 (high) */
+                memcpy(&v0, ob + P4K_QS + 128 * (2 * c) + 32 * s + 4 * r, 4);
+                memcpy(&v1, ob + P4K_QS + 128 * (2 * c + 1) + 32 * s + 4 * r, 4);
+                lo = (v0 & 0x0F0F0F0Fu) | ((v1 & 0x0F0F0F0Fu) << 4);
+                hi = ((v0 >> 4) & 0x0F0F0F0Fu) | (v1 & 0xF0F0F0F0u);
+                memcpy(x->qs + 32 * c + 4 * s, &lo, 4);
+                memcpy(x->qs + 32 * c + 16 + 4 * s, &hi, 4);
+            }
+    }
+}
+
+
 KA2_INLINE __m256i bcast4(const int8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);
