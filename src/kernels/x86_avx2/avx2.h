@@ -66,12 +66,17 @@ void kern_unpack_row_q8_0_avx2(int64_t n, const void *packed, size_t group_bytes
 void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
-/* Q4_K repacked for AVX2: 8 rows interleaved at 4-byte granularity per 32-element sub-block,
- * scales and mins unpacked to bytes (packedk_avx2.c). */
+/* Q4_K and Q6_K repacked for AVX2: 8 rows interleaved at 4-byte granularity per 32-element
+ * sub-block, scales (and mins) unpacked to bytes (packedk_avx2.c). */
 size_t kern_pack_bytes_q4_K_avx2(int64_t n);
 void kern_pack_q4_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
 void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
 void kern_gemm_packed_q4_K_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+size_t kern_pack_bytes_q6_K_avx2(int64_t n);
+void kern_pack_q6_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_unpack_row_q6_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
+void kern_gemm_packed_q6_K_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
 /* Row blocking shared by the gemm drivers: rows are walked in chunks of about this many

@@ -38,4 +38,8 @@ void kern_fill_avx2(kern_type_traits *t) {
     t[GGUF_TTYPE_Q4_K].pack = kern_pack_q4_K_avx2;
     t[GGUF_TTYPE_Q4_K].gemm_packed = kern_gemm_packed_q4_K_avx2;
     t[GGUF_TTYPE_Q4_K].unpack_row = kern_unpack_row_q4_K_avx2;
+    t[GGUF_TTYPE_Q6_K].pack_group_bytes = kern_pack_bytes_q6_K_avx2;
+    t[GGUF_TTYPE_Q6_K].pack = kern_pack_q6_K_avx2;
+    t[GGUF_TTYPE_Q6_K].gemm_packed = kern_gemm_packed_q6_K_avx2;
+    t[GGUF_TTYPE_Q6_K].unpack_row = kern_unpack_row_q6_K_avx2;
 }

@@ -1,6 +1,7 @@
-/* packedk_avx2.c - Q4_K weights repacked at load time for AVX2, and their gemm against Q8_K.
+/* packedk_avx2.c - Q4_K and Q6_K weights repacked at load time for AVX2, and their gemm against
+ * Q8_K.
  *
- * Layout: rows in groups of 8; for each 256-element super-block b of the group, 1184 bytes
+ * Q4_K layout: rows in groups of 8; for each 256-element super-block b of the group, 1184 bytes
  * (the original 8 x 144 plus 32):
  *   [  0] 8 x fp16 d, rows 0..7          [ 16] 8 x fp16 dmin, rows 0..7
  *   [ 32] 8 sub-blocks j x 8 rows: the 6-bit scale sc_j of row r at 32 + 8j + r
@@ -20,7 +21,26 @@
  * rounded instead of computed in double. The nibbles are unpacked once per super-block and
  * shared by every token of the tile; each output is one accumulator chain over the
  * super-blocks in order, whatever the tile or thread, so results do not depend on the thread
- * count. ref: shared/spec/quant-formats.md §3.3, §5; generic/dot_generic.c. */
+ * count.
+ *
+ * Q6_K layout (1680 bytes per group and super-block, the original 8 x 210): the 6-bit quants
+ * u = q + 32 (0..63) are split into a nibble plane shaped like Q4_K's and a plane of the top
+ * two bits, so the weights stay 6.5 bits each:
+ *   [  0] 8 x fp16 d
+ *   [ 16] 8 sub-blocks j x 16 bytes: int8 scale of 16-group 2j of row r at 16 + 16j + r, of
+ *         group 2j+1 at 16 + 16j + 8 + r
+ *   [144] 8 sub-blocks j x 192 bytes: 4 nibble steps as for Q4_K (low nibble: element
+ *         32j + 4s + i, high nibble: 32j + 16 + 4s + i), then 2 registers of high bits: byte
+ *         4r + i of register h holds the top bits of the four elements that byte i of steps 2h
+ *         (bits 0-3) and 2h+1 (bits 4-7) hold, low-nibble element first.
+ * A shift and a mask put each pair of top bits at bit 4 of its byte. Here the low nibbles of
+ * a sub-block are exactly group 2j and the high nibbles group 2j+1, so each takes its own
+ * scale. With u <= 63 two maddubs at most make 2 x 2 x 63 x 128 = 32256 (no saturation), so
+ * each pair is widened by its own madd with (sc, sc). The offset 32 is taken off as an
+ * integer: 32 * sum_g sc_g * bsum_g, from madd of (32 sc_2j, 32 sc_2j+1) with the broadcast
+ * bsum pair (|32 sc| <= 4096 fits int16; every int32 sum stays below 2^29). Then
+ *     y += (d * da) * (sum_g sc_g * sum_{e in g} u * qa  -  32 * sum_g sc_g * bsum_g).
+ * ref: shared/spec/quant-formats.md §3.3, §3.5, §5; generic/dot_generic.c. */
 #include "avx2.h"
 
 #include <stddef.h>
@@ -117,6 +137,88 @@ void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes
     }
 }
 
+#define P6K_D 0
+#define P6K_SC 16
+#define P6K_QS 144
+#define P6K_SUB 192 /* bytes per sub-block: 4 nibble steps + 2 high-bit registers */
+#define P6K_BYTES 1680
+
+size_t kern_pack_bytes_q6_K_avx2(int64_t n) { return (size_t)(n / QK_K) * P6K_BYTES; }
+
+/* u[e] = q[e] + 32 (0..63) of a Q6_K block (quant-formats.md §3.5) */
+static void q6k_unpack(const block_q6_K *x, uint8_t *u) {
+    for (int h = 0; h < 2; h++)
+        for (int l = 0; l < 32; l++) {
+            const uint8_t l0 = x->ql[64 * h + l], l1 = x->ql[64 * h + 32 + l], qh = x->qh[32 * h + l];
+            uint8_t *o = u + 128 * h + l;
+            o[0] = (uint8_t)((l0 & 0xF) | (qh & 3) << 4);
+            o[32] = (uint8_t)((l1 & 0xF) | ((qh >> 2) & 3) << 4);
+            o[64] = (uint8_t)((l0 >> 4) | ((qh >> 4) & 3) << 4);
+            o[96] = (uint8_t)((l1 >> 4) | ((qh >> 6) & 3) << 4);
+        }
+}
+
+void kern_pack_q6_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    const int64_t nb = n / QK_K;
+    for (int64_t g = g0; g < g1; g++) {
+        uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)nb * P6K_BYTES;
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *ob = out + (size_t)b * P6K_BYTES;
+            for (int r = 0; r < PK_ROWS; r++) {
+                const block_q6_K *x =
+                    (const block_q6_K *)((const uint8_t *)w + (size_t)(g * PK_ROWS + r) * w_row_bytes) + b;
+                uint8_t u[QK_K];
+                memcpy(ob + P6K_D + 2 * r, &x->d, 2);
+                q6k_unpack(x, u);
+                for (int j = 0; j < 8; j++) {
+                    ob[P6K_SC + 16 * j + r] = (uint8_t)x->scales[2 * j];
+                    ob[P6K_SC + 16 * j + 8 + r] = (uint8_t)x->scales[2 * j + 1];
+                    const uint8_t *us = u + 32 * j;
+                    uint8_t *os = ob + P6K_QS + P6K_SUB * j;
+                    for (int s = 0; s < 4; s++)
+                        for (int i = 0; i < 4; i++) {
+                            const uint8_t lo = us[4 * s + i], hi = us[16 + 4 * s + i];
+                            os[32 * s + 4 * r + i] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
+                            uint8_t *hb = os + 128 + 32 * (s / 2) + 4 * r + i;
+                            *hb = (uint8_t)((s % 2 ? *hb : 0) | ((lo >> 4) | (hi >> 4) << 2) << (4 * (s % 2)));
+                        }
+                }
+            }
+        }
+    }
+}
+
+/* The inverse of kern_pack_q6_K_avx2 for one row. */
+void kern_unpack_row_q6_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
+    const int64_t nb = n / QK_K;
+    const uint8_t *grp = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * group_bytes;
+    const int r = (int)(row % PK_ROWS);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *ob = grp + (size_t)b * P6K_BYTES;
+        block_q6_K *x = (block_q6_K *)dst + b;
+        uint8_t u[QK_K];
+        memcpy(&x->d, ob + P6K_D + 2 * r, 2);
+        for (int j = 0; j < 8; j++) {
+            x->scales[2 * j] = (int8_t)ob[P6K_SC + 16 * j + r];
+            x->scales[2 * j + 1] = (int8_t)ob[P6K_SC + 16 * j + 8 + r];
+            const uint8_t *os = ob + P6K_QS + P6K_SUB * j;
+            for (int s = 0; s < 4; s++)
+                for (int i = 0; i < 4; i++) {
+                    const uint8_t q = os[32 * s + 4 * r + i];
+                    const uint8_t hb = (uint8_t)(os[128 + 32 * (s / 2) + 4 * r + i] >> (4 * (s % 2)));
+                    u[32 * j + 4 * s + i] = (uint8_t)((q & 0xF) | (hb & 3) << 4);
+                    u[32 * j + 16 + 4 * s + i] = (uint8_t)((q >> 4) | ((hb >> 2) & 3) << 4);
+                }
+        }
+        for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 32; l++) {
+                const uint8_t *e = u + 128 * h + l;
+                x->ql[64 * h + l] = (uint8_t)((e[0] & 0xF) | (e[64] & 0xF) << 4);
+                x->ql[64 * h + 32 + l] = (uint8_t)((e[32] & 0xF) | (e[96] & 0xF) << 4);
+                x->qh[32 * h + l] = (uint8_t)((e[0] >> 4) | (e[32] >> 4) << 2 | (e[64] >> 4) << 4 | (e[96] >> 4) << 6);
+            }
+    }
+}
 
 KA2_INLINE __m256i bcast4(const int8_t *p) {
     int32_t v;
@@ -193,6 +295,65 @@ KA2_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
+/* Q6_K tile: one group of 8 rows x T tokens (pairs unused: the bsum pairs are adjacent). */
+KA2_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
+                          float *y, int64_t ys) {
+    (void)pairs;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    __m256 acc[PK_TOK];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *pb = g + (size_t)b * P6K_BYTES;
+        __m256i isum[PK_TOK];
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; j++) {
+            const uint8_t *pq = pb + P6K_QS + P6K_SUB * j;
+            const __m128i s8 = _mm_loadu_si128((const __m128i *)(pb + P6K_SC + 16 * j));
+            const __m256i scl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc), group 2j */
+            const __m256i sch = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(s8, s8)); /* group 2j+1 */
+            /* (32 sc_2j, 32 sc_2j+1) per row, for the offset term */
+            const __m256i mp = _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, _mm_srli_si128(s8, 8))), 5);
+            __m256i lo[4], hi[4];
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                const __m256i hb = _mm256_loadu_si256((const __m256i *)(pq + 128 + 32 * h));
+                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h));
+                const __m256i x1 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h + 32));
+                lo[2 * h] = _mm256_or_si256(_mm256_and_si256(x0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+                hi[2 * h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x0, 4), m4),
+                                            _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+                lo[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(x1, m4), _mm256_and_si256(hb, m30));
+                hi[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x1, 4), m4),
+                                                _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+            }
+#pragma GCC unroll 4
+            for (int t = 0; t < T; t++) {
+                const int8_t *aq = a[t][b].qs + 32 * j;
+                __m256i pl0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[0], bcast4(aq)),
+                                               _mm256_maddubs_epi16(lo[1], bcast4(aq + 4)));
+                __m256i pl1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[2], bcast4(aq + 8)),
+                                               _mm256_maddubs_epi16(lo[3], bcast4(aq + 12)));
+                __m256i ph0 = _mm256_add_epi16(_mm256_maddubs_epi16(hi[0], bcast4(aq + 16)),
+                                               _mm256_maddubs_epi16(hi[1], bcast4(aq + 20)));
+                __m256i ph1 = _mm256_add_epi16(_mm256_maddubs_epi16(hi[2], bcast4(aq + 24)),
+                                               _mm256_maddubs_epi16(hi[3], bcast4(aq + 28)));
+                __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(pl0, scl), _mm256_madd_epi16(pl1, scl)),
+                                             _mm256_add_epi32(_mm256_madd_epi16(ph0, sch), _mm256_madd_epi16(ph1, sch)));
+                __m256i m = _mm256_madd_epi16(mp, bcast4((const int8_t *)(a[t][b].bsums + 2 * j)));
+                isum[t] = _mm256_add_epi32(isum[t], _mm256_sub_epi32(s, m));
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P6K_D)));
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++)
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t][b].d)), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+}
+
 typedef void (*pk_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
                            float *y, int64_t ys);
 
@@ -233,8 +394,14 @@ KA2_INLINE void gemm_packed_k(pk_tile_fn tile, bool need_pairs, int64_t n, const
         }                                                                                     \
     }
 PK_TILES(tile_q4_K)
+PK_TILES(tile_q6_K)
 
 void kern_gemm_packed_q4_K_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
     gemm_packed_k(tile_q4_K_any, true, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+}
+
+void kern_gemm_packed_q6_K_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    gemm_packed_k(tile_q6_K_any, false, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
