@@ -3,7 +3,7 @@
 (tests/reference/gemma3_ref.py) on generated Gemma-3-shaped F32/F16 models of several shapes:
 GQA ratios 1, 2 and 4; head_dim 64, 128 and 256; sliding windows shorter than the prompt;
 linear RoPE scaling; soft-capping with an untied output and Ollama's bool-array pattern; and a
-62-layer model (llama.cpp's 27B attention-scale rule). Every logit at every position must be
+62-layer model (llama.cpp's 27B attention-scale rule); and the shipped pippa-demo F16 model. Every logit at every position must be
 within 1e-3 x the standard deviation of the reference logits."""
 import os
 import subprocess
@@ -78,11 +78,26 @@ def main():
         diff = float(np.abs(got - ref).max())
         check(f"{name}: max |diff| {diff:.2e} <= 1e-3 x std {std:.3f}", diff <= 1e-3 * std,
               f"max diff {diff:.3e}, std {std:.3e}")
+    # The shipped demo model (trained with tools/train/): F16 weights, a prompt past its window.
+    demo = os.path.join(ROOT, "models", "pippa-demo", "pippa-demo-f16.gguf")
+    toks = [2] + [int(t) for t in rng.integers(300, 4096, 199)]
+    out = os.path.join(tmp, "demo.f32")
+    r = subprocess.run([PIPPA, "logits", demo, "--tokens", ",".join(map(str, toks)), "--positions", "all",
+                        "--top", "1", "--kv", "f32", "--out", out], capture_output=True, text=True)
+    if r.returncode != 0:
+        check("pippa-demo F16", False, "pippa logits: " + r.stderr.strip())
+    else:
+        got = np.fromfile(out, dtype="<f4").reshape(len(toks), -1).astype(np.float64)
+        ref = reference_logits(demo, toks, os.path.join(tmp, "demo"))
+        std = float(ref.std())
+        diff = float(np.abs(got - ref).max())
+        check(f"pippa-demo F16 (200 tokens): max |diff| {diff:.2e} <= 1e-3 x std {std:.3f}", diff <= 1e-3 * std,
+              f"max diff {diff:.3e}, std {std:.3e}")
     print("RESULT", "model_ref", passed, failed, skipped)
 
 
-def reference_logits(path, toks):
-    out = path + ".ref.npy"
+def reference_logits(path, toks, stem=None):
+    out = (stem or path) + ".ref.npy"
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "reference", "gemma3_ref.py"), path,
                         "--tokens", ",".join(map(str, toks)), "--positions", "all", "--out", out],
                        capture_output=True, text=True)
