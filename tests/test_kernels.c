@@ -396,6 +396,10 @@ static void test_packed_avx2(void) {
     if (!isa_skip(KERN_ISA_AVX2)) check_packed(KERN_ISA_AVX2);
 }
 
+static void test_packed_avx512(void) {
+    if (!isa_skip(KERN_ISA_AVX512)) check_packed(KERN_ISA_AVX512);
+}
+
 static void test_vec_avx2(void) {
     if (!isa_skip(KERN_ISA_AVX2)) check_vec(KERN_ISA_AVX2);
 }
@@ -408,6 +412,7 @@ int main(void) {
     T_RUN(test_vec_avx2);
     T_RUN(test_packed_avx2);
     T_RUN(test_vec_avx512);
+    T_RUN(test_packed_avx512);
     T_RUN(test_generic);
     T_RUN(test_avx2);
     T_RUN(test_avx512);
