@@ -8,6 +8,9 @@
 
 #define KA5_INLINE static inline __attribute__((always_inline))
 
+/* Activation quantizer, byte-identical to the generic one (act_avx512.c). */
+void kern_act_q8_0_avx512(const float *x, void *y, int64_t n);
+
 /* Q4_0 and Q8_0 repacked for AVX-512 VNNI: 8 rows interleaved at 8-byte granularity
  * (packed_avx512.c; a different layout from the AVX2 one, so each ISA packs its own). */
 size_t kern_pack_bytes_q4_0_avx512(int64_t n);
