@@ -11,11 +11,15 @@
 /* Activation quantizer, byte-identical to the generic one (act_avx512.c). */
 void kern_act_q8_0_avx512(const float *x, void *y, int64_t n);
 
-/* Q4_0 and Q8_0 repacked for AVX-512 VNNI: 8 rows interleaved at 8-byte granularity
+/* Q4_0, Q5_0 and Q8_0 repacked for AVX-512 VNNI: 8 rows interleaved at 8-byte granularity
  * (packed_avx512.c; a different layout from the AVX2 one, so each ISA packs its own). */
 size_t kern_pack_bytes_q4_0_avx512(int64_t n);
 void kern_pack_q4_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
 void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
+                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+size_t kern_pack_bytes_q5_0_avx512(int64_t n);
+void kern_pack_q5_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_gemm_packed_q5_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 size_t kern_pack_bytes_q8_0_avx512(int64_t n);
 void kern_pack_q8_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);

@@ -1,10 +1,15 @@
-/* packed_avx512.c - Q4_0 and Q8_0 weights repacked at load time for AVX-512 VNNI, and their gemm.
+/* packed_avx512.c - Q4_0, Q5_0 and Q8_0 weights repacked at load time for AVX-512 VNNI, and their gemm.
  *
  * Layout: rows in groups of 8 (KERN_PACK_ROWS); per 32-element block of the group,
  *   [8 x fp16 scale, rows 0..7] [n_chunks x 64 bytes]
  * where chunk k holds, for row j at bytes 8j..8j+7, that row's quant bytes 8k..8k+7.
  *   Q4_0: 2 chunks (144 bytes, the original 8 x 18): low nibbles are elements 8k..8k+7,
  *         high nibbles elements 16+8k..16+8k+7.
+ *   Q5_0: as Q4_0, then 32 bytes of high bits (176 bytes, the original 8 x 22): for chunk k,
+ *         8 bytes for the low nibbles then 8 for the high ones, byte j holding row j's bits
+ *         of elements 8k..8k+7 (resp. 16+8k..16+8k+7), bit i for element +i. So each
+ *         8-byte run is the byte mask (bit 8j+i for byte 8j+i) of the chunk's nibbles
+ *         that get 0x10 added.
  *   Q8_0: 4 chunks (272 bytes, the original 8 x 34), each byte stored as q ^ 0x80, i.e. the
  *         signed quant plus 128 as an unsigned byte (0..255).
  * (The AVX2 layout interleaves 4 bytes at a time; with 8 bytes, the 8 activation bytes a
@@ -14,8 +19,8 @@
  * each group of 4 products into a 32-bit lane, exactly (no saturation). With the chunk's
  * 8 activation bytes broadcast to every 64-bit lane, lanes 2j and 2j+1 collect row j's
  * partial dot; after all chunks of a block, adding each odd lane into the even one below it
- * gives row j's exact integer sum in lane 2j. The weights' offset (8 for Q4_0 nibbles, 128
- * for the shifted Q8_0 bytes) is taken out in integers: the even lanes start from
+ * gives row j's exact integer sum in lane 2j. The weights' offset (8 for Q4_0 nibbles, 16
+ * for Q5_0, 128 for the shifted Q8_0 bytes) is taken out in integers: the even lanes start from
  * -offset * sum(a), sum(a) computed once per activation block and tile. Then, in float,
  * acc += (d_w * d_a) * sum, with d_w zero in the odd lanes (so they stay 0), and the 8 even
  * lanes are the outputs. Each output is one accumulator chain over the blocks in order with
@@ -29,6 +34,7 @@
 
 #define P5_ROWS 8
 #define P5_Q4_BLOCK_BYTES 144 /* per group and block */
+#define P5_Q5_BLOCK_BYTES 176
 #define P5_Q8_BLOCK_BYTES 272
 #define P5_TOK 4              /* tokens per tile */
 #define P5_MAX_BLOCKS 4096    /* n <= KERN_PACK_MAX_N elements per row */
@@ -38,7 +44,7 @@ _Static_assert(P5_MAX_BLOCKS * 32 >= KERN_PACK_MAX_N, "P5_MAX_BLOCKS");
 /* Per group and block: row j's fp16 scale at 2j and its quant bytes 8k..8k+7 at
  * 16 + 64k + 8j for n_chunks chunks, each byte xor-ed with flip. */
 static void pack_rows8(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst,
-                       size_t in_block, size_t qs_off, int n_chunks, size_t out_block, uint8_t flip) {
+                       size_t in_block, size_t qs_off, int n_chunks, size_t out_block, uint8_t flip, bool q5_high) {
     const int64_t nb = n / 32;
     for (int64_t g = g0; g < g1; g++) {
         uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)nb * out_block;
@@ -49,6 +55,14 @@ static void pack_rows8(int64_t n, const void *w, size_t w_row_bytes, int64_t g0,
                 memcpy(ob + 2 * j, blk, 2); /* d is the first field of both blocks */
                 for (int k = 0; k < n_chunks; k++)
                     for (int i = 0; i < 8; i++) ob[16 + 64 * k + 8 * j + i] = blk[qs_off + 8 * k + i] ^ flip;
+                if (q5_high) { /* element e's high bit is bit e of qh */
+                    uint32_t qh;
+                    memcpy(&qh, ((const block_q5_0 *)blk)->qh, 4);
+                    for (int k = 0; k < 2; k++) {
+                        ob[144 + 16 * k + j] = (uint8_t)(qh >> (8 * k));
+                        ob[144 + 16 * k + 8 + j] = (uint8_t)(qh >> (16 + 8 * k));
+                    }
+                }
             }
         }
     }
@@ -57,14 +71,22 @@ static void pack_rows8(int64_t n, const void *w, size_t w_row_bytes, int64_t g0,
 size_t kern_pack_bytes_q4_0_avx512(int64_t n) { return (size_t)(n / 32) * P5_Q4_BLOCK_BYTES; }
 
 void kern_pack_q4_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_rows8(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 2, P5_Q4_BLOCK_BYTES, 0);
+    pack_rows8(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 2, P5_Q4_BLOCK_BYTES, 0,
+               false);
 }
 
 size_t kern_pack_bytes_q8_0_avx512(int64_t n) { return (size_t)(n / 32) * P5_Q8_BLOCK_BYTES; }
 
 void kern_pack_q8_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
     pack_rows8(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 4, P5_Q8_BLOCK_BYTES,
-               0x80);
+               0x80, false);
+}
+
+size_t kern_pack_bytes_q5_0_avx512(int64_t n) { return (size_t)(n / 32) * P5_Q5_BLOCK_BYTES; }
+
+void kern_pack_q5_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    pack_rows8(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 2, P5_Q5_BLOCK_BYTES, 0,
+               true);
 }
 
 /* Per token and activation block: the integer start of the even lanes (-offset * sum(a))
@@ -111,6 +133,42 @@ KA5_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
             const int8_t *q = a[t][b].qs;
             const p5_act *p = pa + t * nb + b;
             /* two chains of two keep the dependency latency short */
+            __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), l0, bcast8(q));
+            __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), l1, bcast8(q + 8));
+            s0 = _mm512_dpbusd_epi32(s0, h0, bcast8(q + 16));
+            s1 = _mm512_dpbusd_epi32(s1, h1, bcast8(q + 24));
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), pair_sum_ps(_mm512_add_epi32(s0, s1)),
+                                     acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) store_even(y + (int64_t)t * ys, acc[t]);
+}
+
+/* Tile: one group of 8 rows x T tokens, Q5_0: the Q4_0 tile with 0x10 added to the nibbles
+ * whose high bit is set. */
+KA5_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
+                          float *y, int64_t ys) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), h10 = _mm512_set1_epi8(0x10);
+    __m512 acc[P5_TOK];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *pb = g + (size_t)b * P5_Q5_BLOCK_BYTES;
+        const __m512 dw = scales_even(pb);
+        uint64_t hb[4];
+        memcpy(hb, pb + 144, sizeof hb);
+        const __m512i x0 = _mm512_loadu_si512(pb + 16), x1 = _mm512_loadu_si512(pb + 80);
+        __m512i l0 = _mm512_and_si512(x0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(x0, 4), m4);
+        __m512i l1 = _mm512_and_si512(x1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), m4);
+        l0 = _mm512_mask_add_epi8(l0, _cvtu64_mask64(hb[0]), l0, h10);
+        h0 = _mm512_mask_add_epi8(h0, _cvtu64_mask64(hb[1]), h0, h10);
+        l1 = _mm512_mask_add_epi8(l1, _cvtu64_mask64(hb[2]), l1, h10);
+        h1 = _mm512_mask_add_epi8(h1, _cvtu64_mask64(hb[3]), h1, h10);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            const int8_t *q = a[t][b].qs;
+            const p5_act *p = pa + t * nb + b;
             __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), l0, bcast8(q));
             __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), l1, bcast8(q + 8));
             s0 = _mm512_dpbusd_epi32(s0, h0, bcast8(q + 16));
@@ -209,11 +267,17 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
         }                                                                                         \
     }
 P5_TILES(tile_q4_0)
+P5_TILES(tile_q5_0)
 P5_TILES(tile_q8_0)
 
 void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
     gemm_packed(tile_q4_0_any, 8, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+}
+
+void kern_gemm_packed_q5_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
+                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    gemm_packed(tile_q5_0_any, 16, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
 
 void kern_gemm_packed_q8_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
