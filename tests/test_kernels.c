@@ -345,16 +345,18 @@ static void check_vec(kern_isa isa) {
 }
 
 /* Repacked weights: pack + gemm_packed against the generic vec_dot (16 and 24 rows, odd
- * block counts, 1..13 tokens, row ranges of whole groups, untouched rows outside). */
+ * block counts, 1..13 tokens, row ranges of whole groups, untouched rows outside; 136 rows of
+ * 4096 elements so the drivers' L2-sized row chunks (256 KiB of packed weights) end inside the
+ * range, not at a multiple of it). */
 static void check_packed(kern_isa isa) {
     int n_checked = 0;
     for (size_t i = 0; i < N_TYPES_T; i++) {
         const uint32_t t = TYPES[i];
         const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
         if (!tt || !tt->pack) continue;
-        static const int64_t NS[] = {32, 96, 544};
-        for (size_t ni = 0; ni < 3; ni++) {
-            const int64_t n = NS[ni], rows = ni == 1 ? 24 : 16;
+        static const int64_t NS[] = {32, 96, 544, 4096};
+        for (size_t ni = 0; ni < 4; ni++) {
+            const int64_t n = NS[ni], rows = ni == 1 ? 24 : ni == 3 ? 136 : 16;
             const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = kern_act_row_bytes(g, n);
             const size_t gb = tt->pack_group_bytes(n);
             uint8_t *w = malloc(rb * (size_t)(rows + ROWS)), *pk = malloc(gb * (size_t)(rows / KERN_PACK_ROWS));
