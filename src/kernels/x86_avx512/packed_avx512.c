@@ -52,7 +52,7 @@ static void pack_rows8(int64_t n, const void *w, size_t w_row_bytes, int64_t g0,
             uint8_t *ob = out + (size_t)b * out_block;
             for (int j = 0; j < P5_ROWS; j++) {
                 const uint8_t *blk = (const uint8_t *)w + (size_t)(g * P5_ROWS + j) * w_row_bytes + (size_t)b * in_block;
-                memcpy(ob + 2 * j, blk, 2); /* d is the first field of both blocks */
+                memcpy(ob + 2 * j, blk, 2); /* d is the first field of all three blocks */
                 for (int k = 0; k < n_chunks; k++)
                     for (int i = 0; i < 8; i++) ob[16 + 64 * k + 8 * j + i] = blk[qs_off + 8 * k + i] ^ flip;
                 if (q5_high) { /* element e's high bit is bit e of qh */
