@@ -345,9 +345,11 @@ static void check_vec(kern_isa isa) {
     }
 }
 
-/* Repacked weights: pack + gemm_packed against the generic vec_dot (8, 24 and 40 rows: odd
- * group counts; 1, 3 and 17 blocks; 1..64 tokens; row ranges of whole groups, untouched rows
- * outside; unpack_row gives back every original row byte for byte). Edge data beyond fill_weights/fill_acts (zero blocks, max-magnitude scales,
+/* Repacked weights: pack + gemm_packed against the generic vec_dot (8, 24, 40 and 136 rows: odd
+ * group counts; 1, 3 and 17 blocks, and rows of 4096 elements with 136 rows so the drivers'
+ * L2-sized row chunks (256 KiB of packed weights) end inside the range; 1..64 tokens; row
+ * ranges of whole groups, untouched rows outside; unpack_row gives back every original row
+ * byte for byte). Edge data beyond fill_weights/fill_acts (zero blocks, max-magnitude scales,
  * negative mins): the last row's first block has every quant bit set (Q6_K: scales -128),
  * and two tokens are all +-127 after quantization, so the integer sums reach their bounds. */
 #define PACK_MAX_TOK 64
@@ -357,9 +359,9 @@ static void check_packed(kern_isa isa) {
         const uint32_t t = TYPES[i];
         const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
         if (!tt || !tt->pack) continue;
-        static const int64_t NBLK[] = {1, 3, 17}, NROWS[] = {24, 8, 40};
-        for (size_t ni = 0; ni < 3; ni++) {
-            const int64_t n = NBLK[ni] * g->act_blck, rows = NROWS[ni];
+        static const int64_t NBLK[] = {1, 3, 17, 0}, NROWS[] = {24, 8, 40, 136};
+        for (size_t ni = 0; ni < 4; ni++) {
+            const int64_t n = NBLK[ni] ? NBLK[ni] * g->act_blck : 4096, rows = NROWS[ni];
             const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = kern_act_row_bytes(g, n);
             const size_t gb = tt->pack_group_bytes(n);
             uint8_t *w = malloc(rb * (size_t)(rows + ROWS)), *pk = malloc(gb * (size_t)(rows / KERN_PACK_ROWS));
@@ -434,6 +436,10 @@ static void test_packed_avx2(void) {
     if (!isa_skip(KERN_ISA_AVX2)) check_packed(KERN_ISA_AVX2);
 }
 
+static void test_packed_avx512(void) {
+    if (!isa_skip(KERN_ISA_AVX512)) check_packed(KERN_ISA_AVX512);
+}
+
 static void test_vec_avx2(void) {
     if (!isa_skip(KERN_ISA_AVX2)) check_vec(KERN_ISA_AVX2);
 }
@@ -446,6 +452,7 @@ int main(void) {
     T_RUN(test_vec_avx2);
     T_RUN(test_packed_avx2);
     T_RUN(test_vec_avx512);
+    T_RUN(test_packed_avx512);
     T_RUN(test_generic);
     T_RUN(test_avx2);
     T_RUN(test_avx512);

@@ -81,7 +81,10 @@ static void build_tables(void) {
         vec_avx512 = vec_avx2;
     }
     memcpy(table_avx512, table_avx2, sizeof table_avx2);
-    if (kern_isa_available(KERN_ISA_AVX512)) kern_fill_avx512(table_avx512);
+    if (kern_isa_available(KERN_ISA_AVX512)) {
+        kern_fill_avx512(table_avx512);
+        kern_vec_fill_avx512(&vec_avx512);
+    }
 #endif
     tables_ready = true;
 }

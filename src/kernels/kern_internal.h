@@ -12,6 +12,7 @@ void kern_vec_fill_generic(kern_vec_ops *ops);
 void kern_fill_avx2(kern_type_traits *table);
 void kern_vec_fill_avx2(kern_vec_ops *ops);
 void kern_fill_avx512(kern_type_traits *table);
+void kern_vec_fill_avx512(kern_vec_ops *ops);
 #else
 #define KERN_HAVE_X86 0
 #endif

@@ -1,0 +1,32 @@
+/* avx512.h - internal to src/kernels/x86_avx512: the AVX-512 (F/BW/VL/DQ + VNNI) kernels.
+ * Only included by files compiled with the AVX-512 flags (Makefile AVX512_FLAGS), which
+ * include the AVX2 ones, so the AVX2 helpers in ../x86_avx2/avx2.h are usable here too. */
+#ifndef PIPPA_KERN_AVX512_H
+#define PIPPA_KERN_AVX512_H
+
+#include "../x86_avx2/avx2.h"
+
+#define KA5_INLINE static inline __attribute__((always_inline))
+
+/* Activation quantizer, byte-identical to the generic one (act_avx512.c). */
+void kern_act_q8_0_avx512(const float *x, void *y, int64_t n);
+
+/* Q4_0, Q5_0 and Q8_0 repacked for AVX-512 VNNI: 8 rows interleaved at 8-byte granularity
+ * (packed_avx512.c; a different layout from the AVX2 one, so each ISA packs its own). */
+size_t kern_pack_bytes_q4_0_avx512(int64_t n);
+void kern_unpack_row_q4_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
+void kern_unpack_row_q5_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
+void kern_unpack_row_q8_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
+void kern_pack_q4_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
+                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+size_t kern_pack_bytes_q5_0_avx512(int64_t n);
+void kern_pack_q5_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_gemm_packed_q5_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
+                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+size_t kern_pack_bytes_q8_0_avx512(int64_t n);
+void kern_pack_q8_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_gemm_packed_q8_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
+                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+
+#endif
