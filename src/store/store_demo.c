@@ -66,8 +66,12 @@ pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn inf
     snprintf(path, sizeof path, "%s/%s", dir, mfname);
     char *text = NULL;
     size_t len = 0;
-    if (pp_read_file(path, &text, &len, 1u << 20, err) != PP_OK)
-        return pp_err_set(err, PP_ERR_NOT_FOUND, "demo model '%s': %s", name, err->msg);
+    if (pp_read_file(path, &text, &len, 1u << 20, err) != PP_OK) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return pp_err_set(err, PP_ERR_NOT_FOUND, "demo model '%s': %s (the shipped models/pippa-demo directory; set PIPPA_DEMO_DIR)",
+                          name, why);
+    }
     store_modelfile mf;
     pp_status st = store_modelfile_parse(text, len, path, &mf, err);
     free(text);
@@ -80,6 +84,10 @@ pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn inf
     fprintf(stderr, "pippa: first use of %s: adding it to the store from %s\n", display, dir);
     st = store_create(s, name, &mf, p, err);
     store_modelfile_free(&mf);
-    if (st != PP_OK) return pp_err_set(err, st, "demo model '%s': %s", display, err->msg);
+    if (st != PP_OK) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return pp_err_set(err, st, "demo model '%s': %s", display, why);
+    }
     return PP_OK;
 }
