@@ -29,17 +29,11 @@ ENV.pop("PIPPA_DEMO_DIR", None)
 ENV.pop("OLLAMA_HOST", None)
 os.makedirs(ENV["HOME"])
 
-passed = failed = skipped = 0
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from checks import Suite  # noqa: E402
 
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   " + name)
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, detail))
+S = Suite(__file__)
+check = S.check
 
 
 def run(*args, env=None):
@@ -133,5 +127,4 @@ if len(res) == 2:
     rec = (pp - pq) / (pp - pf) if pp > pf else 0.0
     check("QAT recovers >= 30%% of the PTQ perplexity loss (F16 %.3f, PTQ %.3f, QAT %.3f: %.0f%%)"
           % (pf, pp, pq, 100 * rec), rec >= 0.3)
-print("RESULT %s %d %d %d" % (os.path.basename(__file__), passed, failed, skipped))
-sys.exit(1 if failed else 0)
+S.finish()

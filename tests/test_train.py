@@ -28,30 +28,18 @@ TMP = tempfile.mkdtemp(dir=os.environ.get("PIPPA_TEST_TMP"))
 PY = sys.executable
 TRAIN = os.path.join(ROOT, "tools", "train", "train.py")
 
-passed = failed = skipped = 0
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from checks import Suite  # noqa: E402
 
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   " + name)
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, detail))
-
-
-def finish():
-    print("RESULT %s %d %d %d" % (os.path.basename(__file__), passed, failed, skipped))
-    sys.exit(1 if failed else 0)
+S = Suite(__file__)
+check, finish = S.check, S.finish
 
 
 try:
     import sentencepiece as spm
     import torch
 except ImportError as e:
-    skipped += 1
-    print("SKIP training tool: %s (scripts/bootstrap.sh --tests installs it)" % e)
+    S.skip("training tool", "%s (scripts/bootstrap.sh --tests installs it)" % e)
     finish()
 
 from gemma3_torch import Config, Gemma3, fake_q4_0, q4_0_dequant  # noqa: E402
@@ -88,8 +76,7 @@ spm_cmd = ["spm_train", "--input=" + os.path.join(data, "train.txt"), "--model_p
 try:
     p = subprocess.run(spm_cmd, capture_output=True, text=True)
 except FileNotFoundError:
-    skipped += 1
-    print("SKIP training tool: spm_train is missing (scripts/bootstrap.sh --tests installs sentencepiece)")
+    S.skip("training tool", "spm_train is missing (scripts/bootstrap.sh --tests installs sentencepiece)")
     finish()
 check("spm_train writes the vocabulary", p.returncode == 0 and os.path.exists(tok + ".model"), p.stderr[-300:])
 
