@@ -152,70 +152,56 @@ KA5_INLINE void store_even(float *y, __m512 acc) {
     _mm256_storeu_si256((__m256i *)y, _mm512_cvtepi64_epi32(_mm512_castps_si512(acc)));
 }
 
-/* Tile: one group of 8 rows x T tokens, Q4_0. */
-KA5_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
-                          float *y, int64_t ys) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+/* One weight block of a group against one token's activation block: the four 64-byte chunks
+ * c0..c3 meet activation bytes 0-7, 8-15, 16-23 and 24-31; two chains of two keep the
+ * dependency latency short. Returns acc + d_w * d_a * (exact integer row sums). */
+KA5_INLINE __m512 block_fma(__m512 acc, __m512 dw, __m512i c0, __m512i c1, __m512i c2, __m512i c3, const int8_t *q,
+                            const p5_act *p) {
+    __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), c0, bcast8(q));
+    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c1, bcast8(q + 8));
+    s0 = _mm512_dpbusd_epi32(s0, c2, bcast8(q + 16));
+    s1 = _mm512_dpbusd_epi32(s1, c3, bcast8(q + 24));
+    return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), pair_sum_ps(_mm512_add_epi32(s0, s1)), acc);
+}
+
+/* Tile: one group of 8 rows x T tokens, Q4_0, or Q5_0 (q5: the Q4_0 block followed by the
+ * high-bit masks, 0x10 added to the nibbles whose bit is set). */
+KA5_INLINE void tile_q4_q5(bool q5, int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a,
+                           const p5_act *pa, float *y, int64_t ys) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), h10 = _mm512_set1_epi8(0x10);
+    const size_t block_bytes = q5 ? P5_Q5_BLOCK_BYTES : P5_Q4_BLOCK_BYTES;
     __m512 acc[P5_TOK];
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P5_Q4_BLOCK_BYTES;
+        const uint8_t *pb = g + (size_t)b * block_bytes;
         const __m512 dw = scales_even(pb);
         const __m512i x0 = _mm512_loadu_si512(pb + 16), x1 = _mm512_loadu_si512(pb + 80);
-        const __m512i l0 = _mm512_and_si512(x0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(x0, 4), m4);
-        const __m512i l1 = _mm512_and_si512(x1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), m4);
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            const int8_t *q = a[t][b].qs;
-            const p5_act *p = pa + t * nb + b;
-            /* two chains of two keep the dependency latency short */
-            __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), l0, bcast8(q));
-            __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), l1, bcast8(q + 8));
-            s0 = _mm512_dpbusd_epi32(s0, h0, bcast8(q + 16));
-            s1 = _mm512_dpbusd_epi32(s1, h1, bcast8(q + 24));
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), pair_sum_ps(_mm512_add_epi32(s0, s1)),
-                                     acc[t]);
+        __m512i l0 = _mm512_and_si512(x0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(x0, 4), m4);
+        __m512i l1 = _mm512_and_si512(x1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), m4);
+        if (q5) {
+            uint64_t hb[4];
+            memcpy(hb, pb + 144, sizeof hb);
+            l0 = _mm512_mask_add_epi8(l0, _cvtu64_mask64(hb[0]), l0, h10);
+            h0 = _mm512_mask_add_epi8(h0, _cvtu64_mask64(hb[1]), h0, h10);
+            l1 = _mm512_mask_add_epi8(l1, _cvtu64_mask64(hb[2]), l1, h10);
+            h1 = _mm512_mask_add_epi8(h1, _cvtu64_mask64(hb[3]), h1, h10);
         }
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) acc[t] = block_fma(acc[t], dw, l0, l1, h0, h1, a[t][b].qs, pa + t * nb + b);
     }
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) store_even(y + (int64_t)t * ys, acc[t]);
 }
 
-/* Tile: one group of 8 rows x T tokens, Q5_0: the Q4_0 tile with 0x10 added to the nibbles
- * whose high bit is set. */
+KA5_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
+                          float *y, int64_t ys) {
+    tile_q4_q5(false, T, nb, g, a, pa, y, ys);
+}
+
 KA5_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
                           float *y, int64_t ys) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), h10 = _mm512_set1_epi8(0x10);
-    __m512 acc[P5_TOK];
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P5_Q5_BLOCK_BYTES;
-        const __m512 dw = scales_even(pb);
-        uint64_t hb[4];
-        memcpy(hb, pb + 144, sizeof hb);
-        const __m512i x0 = _mm512_loadu_si512(pb + 16), x1 = _mm512_loadu_si512(pb + 80);
-        __m512i l0 = _mm512_and_si512(x0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(x0, 4), m4);
-        __m512i l1 = _mm512_and_si512(x1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), m4);
-        l0 = _mm512_mask_add_epi8(l0, _cvtu64_mask64(hb[0]), l0, h10);
-        h0 = _mm512_mask_add_epi8(h0, _cvtu64_mask64(hb[1]), h0, h10);
-        l1 = _mm512_mask_add_epi8(l1, _cvtu64_mask64(hb[2]), l1, h10);
-        h1 = _mm512_mask_add_epi8(h1, _cvtu64_mask64(hb[3]), h1, h10);
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            const int8_t *q = a[t][b].qs;
-            const p5_act *p = pa + t * nb + b;
-            __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), l0, bcast8(q));
-            __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), l1, bcast8(q + 8));
-            s0 = _mm512_dpbusd_epi32(s0, h0, bcast8(q + 16));
-            s1 = _mm512_dpbusd_epi32(s1, h1, bcast8(q + 24));
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), pair_sum_ps(_mm512_add_epi32(s0, s1)),
-                                     acc[t]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++) store_even(y + (int64_t)t * ys, acc[t]);
+    tile_q4_q5(true, T, nb, g, a, pa, y, ys);
 }
 
 /* Tile: one group of 8 rows x T tokens, Q8_0 (bytes stored plus 128). */
@@ -230,16 +216,7 @@ KA5_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
         const __m512i w0 = _mm512_loadu_si512(pb + 16), w1 = _mm512_loadu_si512(pb + 80);
         const __m512i w2 = _mm512_loadu_si512(pb + 144), w3 = _mm512_loadu_si512(pb + 208);
 #pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            const int8_t *q = a[t][b].qs;
-            const p5_act *p = pa + t * nb + b;
-            __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), w0, bcast8(q));
-            __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w1, bcast8(q + 8));
-            s0 = _mm512_dpbusd_epi32(s0, w2, bcast8(q + 16));
-            s1 = _mm512_dpbusd_epi32(s1, w3, bcast8(q + 24));
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), pair_sum_ps(_mm512_add_epi32(s0, s1)),
-                                     acc[t]);
-        }
+        for (int t = 0; t < T; t++) acc[t] = block_fma(acc[t], dw, w0, w1, w2, w3, a[t][b].qs, pa + t * nb + b);
     }
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) store_even(y + (int64_t)t * ys, acc[t]);
