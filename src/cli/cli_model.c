@@ -121,11 +121,7 @@ int cli_model_resolve(const char *arg, cli_model *out) {
     }
     store *s;
     if (cli_store_open(&s)) return 1;
-    pp_status st = store_model_load(s, arg, &out->m, &err);
-    if (st == PP_ERR_NOT_FOUND && store_demo_is_name(arg)) { /* the shipped demo, on first use */
-        st = store_demo_register(s, arg, cli_gguf_info, &err);
-        if (st == PP_OK) st = store_model_load(s, arg, &out->m, &err);
-    }
+    pp_status st = store_model_load_or_demo(s, arg, cli_gguf_info, &out->m, &err);
     store_close(s);
     if (st != PP_OK) {
         if (st == PP_ERR_NOT_FOUND && !strncmp(err.msg, "model '", 7) && strstr(err.msg, "' not found"))

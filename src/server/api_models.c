@@ -210,11 +210,7 @@ pp_status api_model_resolve(api_server *srv, const char *name, api_model *out, p
     if (st == PP_OK) {
         store_model sm;
         memset(&sm, 0, sizeof sm);
-        st = store_model_load(s, name, &sm, &serr);
-        if (st == PP_ERR_NOT_FOUND && store_demo_is_name(name)) { /* the shipped demo, on first use */
-            st = store_demo_register(s, name, api_gguf_info, &serr);
-            if (st == PP_OK) st = store_model_load(s, name, &sm, &serr);
-        }
+        st = store_model_load_or_demo(s, name, api_gguf_info, &sm, &serr);
         store_close(s);
         if (st == PP_OK) {
             st = model_from_store(&sm, out, err);

@@ -255,6 +255,10 @@ bool store_demo_is_name(const char *name);
 /* Creates the store entry of a demo name from its shipped Modelfile (PP_ERR_NOT_FOUND when
  * name is not a demo name or the files are missing). Prints one line to stderr. */
 pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn info, pp_err *err);
+/* store_model_load, and for an absent demo name its registration first (the CLI and the
+ * server resolve names through this). */
+pp_status store_model_load_or_demo(store *s, const char *name, store_gguf_info_fn info, store_model *out,
+                                   pp_err *err);
 
 /* ---- pull (§4.4) -------------------------------------------------------------------- */
 

@@ -42,24 +42,26 @@ pp_status store_demo_dir(char *buf, size_t cap, pp_err *err) {
     return PP_OK;
 }
 
+/* The shipped Modelfile of a demo name, NULL for any other name. */
+static const char *demo_modelfile(const store_name *n) {
+    if (strcasecmp(n->host, STORE_DEFAULT_HOST) || strcasecmp(n->ns, STORE_DEFAULT_NAMESPACE) ||
+        strcasecmp(n->model, "pippa-demo"))
+        return NULL;
+    for (size_t i = 0; i < sizeof demo_tags / sizeof demo_tags[0]; i++)
+        if (!strcasecmp(n->tag, demo_tags[i].tag)) return demo_tags[i].file;
+    return NULL;
+}
+
 bool store_demo_is_name(const char *name) {
     store_name n;
     pp_err e;
-    if (store_name_parse(name, &n, &e) != PP_OK) return false;
-    if (strcasecmp(n.host, STORE_DEFAULT_HOST) || strcasecmp(n.ns, STORE_DEFAULT_NAMESPACE) ||
-        strcasecmp(n.model, "pippa-demo"))
-        return false;
-    for (size_t i = 0; i < sizeof demo_tags / sizeof demo_tags[0]; i++)
-        if (!strcasecmp(n.tag, demo_tags[i].tag)) return true;
-    return false;
+    return store_name_parse(name, &n, &e) == PP_OK && demo_modelfile(&n) != NULL;
 }
 
 pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn info, pp_err *err) {
     store_name n;
     if (store_name_parse(name, &n, err) != PP_OK) return err->status;
-    const char *mfname = NULL;
-    for (size_t i = 0; i < sizeof demo_tags / sizeof demo_tags[0] && store_demo_is_name(name); i++)
-        if (!strcasecmp(n.tag, demo_tags[i].tag)) mfname = demo_tags[i].file;
+    const char *mfname = demo_modelfile(&n);
     if (!mfname) return pp_err_set(err, PP_ERR_NOT_FOUND, "model '%s' is not a shipped demo model", name);
     char dir[PATH_MAX], path[PATH_MAX + 32];
     if (store_demo_dir(dir, sizeof dir, err) != PP_OK) return err->status;
@@ -90,4 +92,12 @@ pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn inf
         return pp_err_set(err, st, "demo model '%s': %s", display, why);
     }
     return PP_OK;
+}
+
+pp_status store_model_load_or_demo(store *s, const char *name, store_gguf_info_fn info, store_model *out,
+                                   pp_err *err) {
+    pp_status st = store_model_load(s, name, out, err);
+    if (st != PP_ERR_NOT_FOUND || !store_demo_is_name(name)) return st;
+    st = store_demo_register(s, name, info, err);
+    return st == PP_OK ? store_model_load(s, name, out, err) : st;
 }
