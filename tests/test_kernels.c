@@ -265,16 +265,55 @@ static void check_isa(kern_isa isa) {
     }
 }
 
+/* Float weights with several tokens go through a converted-panel path that splits rows into
+ * 1024-element panels and tokens into groups of 96: a row of 2 panels and a ragged tail, 101
+ * tokens and a row range that starts and ends inside a 4-row tile. Every output must equal
+ * vec_dot's bit for bit, and vec_dot the reference within tolerance. */
+static void check_float_long(kern_isa isa) {
+    enum { NT = 101, NR = 7 };
+    const int64_t n = 2 * 1024 + 13, r0 = 1, r1 = 6;
+    const uint32_t types[] = {GGUF_TTYPE_F32, GGUF_TTYPE_F16, GGUF_TTYPE_BF16};
+    for (int k = 0; k < 3; k++) {
+        const uint32_t t = types[k];
+        const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
+        const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = (size_t)n * sizeof(float);
+        uint8_t *w = malloc(rb * NR);
+        float *x = malloc(ab * NT), *y = malloc(sizeof(float) * NR * NT);
+        fill_weights(t, w, rb, n);
+        fill_acts(t, x, n, NT);
+        for (int64_t i = 0; i < NR * NT; i++) y[i] = -12345.0f;
+        kern_matmul(tt, n, w, rb, x, ab, NT, y, NR, r0, r1);
+        int bad = 0;
+        for (int tk = 0; tk < NT; tk++)
+            for (int64_t o = 0; o < NR; o++) {
+                const float *a = x + (int64_t)tk * n;
+                const float want = o >= r0 && o < r1 ? tt->vec_dot(n, w + (size_t)o * rb, a) : -12345.0f;
+                const float got = y[tk * NR + o];
+                if (memcmp(&want, &got, sizeof got) != 0 && bad++ < 3)
+                    T_CHECK_MSG(0, "%s %s gemm n %lld n_tok %d y[%d][%lld] = %.9g, vec_dot %.9g", kern_isa_name(isa),
+                                quant_type_name(t), (long long)n, NT, tk, (long long)o, got, want);
+                if (o < r0 || o >= r1) continue;
+                const double ref = g->vec_dot(n, w + (size_t)o * rb, a), s = abs_scale(t, w + (size_t)o * rb, a, n);
+                T_CHECK_MSG(fabs((double)got - ref) <= tol_rel(t, n) * s + 1e-37,
+                            "%s %s n %lld tok %d row %lld: got %.9g want %.9g", kern_isa_name(isa),
+                            quant_type_name(t), (long long)n, tk, (long long)o, got, ref);
+            }
+        free(w), free(x), free(y);
+    }
+}
+
 static void test_generic(void) { check_isa(KERN_ISA_GENERIC); }
 static void test_avx2(void) {
     if (isa_skip(KERN_ISA_AVX2)) return;
     check_quantizers(KERN_ISA_AVX2);
     check_isa(KERN_ISA_AVX2);
+    check_float_long(KERN_ISA_AVX2);
 }
 static void test_avx512(void) {
     if (isa_skip(KERN_ISA_AVX512)) return;
     check_quantizers(KERN_ISA_AVX512);
     check_isa(KERN_ISA_AVX512);
+    check_float_long(KERN_ISA_AVX512);
 }
 
 static void test_select_generic(void) {
