@@ -131,7 +131,8 @@ KA2_INLINE __m256i bcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
-/* Tile: one group of 8 rows x T tokens. corr[t * nb + b] = 8 * d_a * sum(a) of block b. */
+/* Tile: one group of 8 rows x T tokens. corr[t * nb + b] = 8 * d_a * sum(a) of block b, and
+ * corr[(PQ_TOK + t) * nb + b] = d_a as f32 (converted once per call, not once per row group). */
 KA2_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
                           float *y, int64_t ys) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
@@ -159,7 +160,7 @@ KA2_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
             __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
             __m256 sum = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
             /* d_w * (d_a * sum(q*a) - 8 * d_a * sum(a)) */
-            __m256 v = _mm256_fmsub_ps(_mm256_set1_ps(ka2_h2f(ab->d)), sum, _mm256_set1_ps(corr[t * nb + b]));
+            __m256 v = _mm256_fmsub_ps(_mm256_broadcast_ss(&corr[(PQ_TOK + t) * nb + b]), sum, _mm256_set1_ps(corr[t * nb + b]));
             acc[t] = _mm256_fmadd_ps(dw, v, acc[t]);
         }
     }
@@ -204,7 +205,7 @@ KA2_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
             p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(lo[3], bcast4(ab->qs + 12)));
             p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[3], bcast4(ab->qs + 28)));
             __m256i si = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
-            __m256 v = _mm256_fmsub_ps(_mm256_set1_ps(ka2_h2f(ab->d)), _mm256_cvtepi32_ps(si),
+            __m256 v = _mm256_fmsub_ps(_mm256_broadcast_ss(&corr[(PQ_TOK + t) * nb + b]), _mm256_cvtepi32_ps(si),
                                        _mm256_set1_ps(corr[t * nb + b]));
             acc[t] = _mm256_fmadd_ps(dw, v, acc[t]);
         }
@@ -213,10 +214,9 @@ KA2_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-/* Q8_0 tile: signed weights through the sign trick; corr is unused (no offset). */
+/* Q8_0 tile: signed weights through the sign trick; corr holds only the scales (no offset). */
 KA2_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
                           float *y, int64_t ys) {
-    (void)corr;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[PQ_TOK];
 #pragma GCC unroll 4
@@ -240,7 +240,7 @@ KA2_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
                     _mm256_maddubs_epi16(aw[s], _mm256_sign_epi8(bcast4(ab->qs + 4 * s), wq[s])), ones);
             __m256i si = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])),
                                           _mm256_add_epi32(_mm256_add_epi32(q[4], q[5]), _mm256_add_epi32(q[6], q[7])));
-            __m256 dd = _mm256_mul_ps(dw, _mm256_set1_ps(ka2_h2f(ab->d)));
+            __m256 dd = _mm256_mul_ps(dw, _mm256_broadcast_ss(&corr[(PQ_TOK + t) * nb + b]));
             acc[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(si), acc[t]);
         }
     }
@@ -248,17 +248,21 @@ KA2_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-/* corr[t * nb + b] = offset * d_a * sum(a) for the T tokens' activation blocks. */
+/* corr[t * nb + b] = offset * d_a * sum(a) for the T tokens' activation blocks (when offset
+ * is not 0) and corr[(PQ_TOK + t) * nb + b] = d_a. */
 static void block_sums(int T, int64_t nb, const block_q8_0 *const *a, float offset, float *corr) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     for (int t = 0; t < T; t++)
         for (int64_t b = 0; b < nb; b++) {
+            const float d = ka2_h2f(a[t][b].d);
+            corr[(PQ_TOK + t) * nb + b] = d;
+            if (offset == 0.0f) continue;
             __m256i q = _mm256_loadu_si256((const __m256i *)a[t][b].qs);
             __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16); /* exact */
             __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
             h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
             h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
-            corr[t * nb + b] = offset * ka2_h2f(a[t][b].d) * (float)_mm_cvtsi128_si32(h);
+            corr[t * nb + b] = offset * d * (float)_mm_cvtsi128_si32(h);
         }
 }
 
@@ -274,7 +278,7 @@ KA2_INLINE void gemm_packed(pq_tile_fn tile, float offset, int64_t n, const void
                             int64_t r1) {
     const int64_t nb = n / 32;
     PP_ASSERT(nb <= PQ_MAX_BLOCKS); /* the model packs only rows up to this size */
-    float corr[PQ_TOK * PQ_MAX_BLOCKS]; /* 64 KiB of stack */
+    float corr[2 * PQ_TOK * PQ_MAX_BLOCKS]; /* 128 KiB of stack */
     int64_t chunk = (int64_t)(PQ_CHUNK_BYTES / group_bytes) * PQ_ROWS;
     if (chunk < PQ_ROWS) chunk = PQ_ROWS;
     for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
@@ -284,7 +288,7 @@ KA2_INLINE void gemm_packed(pq_tile_fn tile, float offset, int64_t n, const void
             const block_q8_0 *a[PQ_TOK];
             for (int t = 0; t < T; t++)
                 a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
-            if (offset != 0.0f) block_sums(T, nb, a, offset, corr); /* Q8_0: no offset, corr unused */
+            block_sums(T, nb, a, offset, corr);
             for (int64_t r = c0; r < c1; r += PQ_ROWS)
                 tile(T, nb, (const uint8_t *)w + (size_t)(r / PQ_ROWS) * group_bytes, a, corr,
                      y + (int64_t)t0 * y_stride + r, y_stride);
