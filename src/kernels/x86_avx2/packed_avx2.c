@@ -16,11 +16,13 @@
  * computed once per call. Each output is one accumulator chain over the blocks in order,
  * whatever the tile or thread, so results do not depend on the thread count.
  *
- * Q5_0 adds, per block, 4 steps x 8 bytes of high bits after the nibbles (176 bytes, again
- * the original size): byte j of step s holds row j's bits for elements 4s..4s+3 (bits 0-3)
- * and 16+4s..16+4s+3 (bits 4-7). They are expanded to 0x10 per byte with one shuffle and
- * compares, once per block for all tokens of the tile. With 5-bit quants the int16 sums are
- * split in two halves (4 maddubs each: at most 4 x 2 x 31 x 128 = 31744). Offset 16.
+ * Q5_0 adds, per block, 32 bytes of high bits after the nibbles (176 bytes, again the
+ * original size), laid out like a step: byte 4j+k holds row j's high bits of element 4s+k in
+ * bit s and of element 16+4s+k in bit 4+s, for the four steps s. So one register has them in
+ * the byte of the nibble they extend, and step s needs only a shift by 4-s (or s) and a mask
+ * to put them at 0x10: two ops per half-step, once per block for all tokens of the tile. With
+ * 5-bit quants the int16 sums are split in two halves (4 maddubs each: at most
+ * 4 x 2 x 31 x 128 = 31744). Offset 16.
  *
  * Q8_0 (272 bytes per group and block, again the original 8 x 34): [8 x fp16 scale]
  * [8 steps x 32 bytes], step s holding row j's qs[4s .. 4s+3] at bytes 4j..4j+3. The weights
@@ -57,8 +59,12 @@ static void pack_interleaved(int64_t n, const void *w, size_t w_row_bytes, int64
                 if (q5_high) {
                     uint32_t qh;
                     memcpy(&qh, ((const block_q5_0 *)blk)->qh, 4);
-                    for (int s = 0; s < 4; s++)
-                        ob[144 + 8 * s + j] = (uint8_t)(((qh >> (4 * s)) & 0xF) | (((qh >> (16 + 4 * s)) & 0xF) << 4));
+                    for (int k = 0; k < 4; k++) {
+                        uint32_t v = 0;
+                        for (int s = 0; s < 4; s++)
+                            v |= ((qh >> (4 * s + k)) & 1) << s | ((qh >> (16 + 4 * s + k)) & 1) << (4 + s);
+                        ob[144 + 4 * j + k] = (uint8_t)v;
+                    }
                 }
             }
         }
@@ -78,9 +84,10 @@ static void unpack_interleaved(int64_t n, const void *packed, size_t group_bytes
         for (int s = 0; s < n_steps; s++) memcpy(blk + qs_off + 4 * s, ob + 16 + 32 * s + 4 * j, 4);
         if (q5_high) {
             uint32_t qh = 0;
-            for (int s = 0; s < 4; s++) {
-                const uint32_t v = ob[144 + 8 * s + j];
-                qh |= (v & 0xF) << (4 * s) | (v >> 4) << (16 + 4 * s);
+            for (int k = 0; k < 4; k++) {
+                const uint32_t v = ob[144 + 4 * j + k];
+                for (int s = 0; s < 4; s++)
+                    qh |= ((v >> s) & 1) << (4 * s + k) | ((v >> (4 + s)) & 1) << (16 + 4 * s + k);
             }
             memcpy(((block_q5_0 *)blk)->qh, &qh, 4);
         }
@@ -172,24 +179,21 @@ KA2_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
 KA2_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
                           float *y, int64_t ys) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1), h10 = _mm256_set1_epi8(0x10);
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
-                                            4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
-    const __m256i bl = _mm256_set1_epi32(0x08040201), bh = _mm256_set1_epi32((int)0x80402010u);
     __m256 acc[PQ_TOK];
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pb = g + (size_t)b * P5_BLOCK_BYTES;
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+        const __m256i hv = _mm256_loadu_si256((const __m256i *)(pb + 144));
         __m256i lo[4], hi[4];
 #pragma GCC unroll 4
         for (int s = 0; s < 4; s++) {
+            /* bit s -> 0x10 (low half), bit 4+s -> 0x10 (high half); 16-bit shifts only move
+             * bits across bytes below bit 4 of the receiving byte, which the mask drops */
             __m256i x = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
-            int64_t hb;
-            memcpy(&hb, pb + 144 + 8 * s, 8);
-            __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi64x(hb), spread);
-            __m256i hl = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bl), bl), h10);
-            __m256i hh = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), h10);
+            __m256i hl = _mm256_and_si256(_mm256_slli_epi16(hv, 4 - s), h10);
+            __m256i hh = _mm256_and_si256(s ? _mm256_srli_epi16(hv, s) : hv, h10);
             lo[s] = _mm256_or_si256(_mm256_and_si256(x, m4), hl);
             hi[s] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x, 4), m4), hh);
         }
