@@ -304,7 +304,9 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
 }
 
 /* Jobs are (token, KV head) pairs when there are enough of them to keep every thread busy,
- * else (token, query head) pairs (decode). */
+ * else (token, query head) pairs (decode). A causal prompt's later tokens attend to more keys,
+ * so threads take every nth job rather than a contiguous share (which left the first thread
+ * idle for about half of a long prompt's attention). */
 static void op_attn(const op *o, int ith, int nth) {
     model_ctx *c = o->c;
     const model_hparams *hp = &c->m->hp;
@@ -313,9 +315,8 @@ static void op_attn(const op *o, int ith, int nth) {
     const bool by_group = (int64_t)o->n_tok * hp->n_head_kv >= 4 * (int64_t)nth && group <= 64;
     const int64_t per_tok = by_group ? hp->n_head_kv : hp->n_head, width = by_group ? group : 1;
     float *scores = c->scores + (size_t)ith * c->scores_per_thread;
-    int64_t lo, hi;
-    pp_split((int64_t)o->n_tok * per_tok, ith, nth, &lo, &hi);
-    for (int64_t job = lo; job < hi; job++)
+    const int64_t n_jobs = (int64_t)o->n_tok * per_tok;
+    for (int64_t job = ith; job < n_jobs; job += nth)
         attn_heads(c, L, job / per_tok, (job % per_tok) * width, width, scores);
 }
 
