@@ -333,14 +333,69 @@ static void test_select_generic(void) {
     (void)ISAS;
 }
 
-/* kern_vec_ops of an ISA against generic: f32->f16 byte-identical; dot/axpy/exp_sum/geglu
+/* attn_qk and attn_pv of an ISA against generic, with f16 and f32 rows: 1 to 6 heads (a
+ * partial 4-head tile), 1, 5 and 64 value rows. Every head's result must also be bit-identical
+ * to a call with that head alone (the model relies on it: how heads are grouped into jobs
+ * depends on the thread count), and attn_pv with m rows to m calls with one row each. */
+static void check_attn(kern_isa isa, int64_t n, const float *x, const uint16_t *h, const float *yf) {
+    const kern_vec_ops *g = kern_vec_generic(), *v = kern_vec_isa(isa);
+    enum { NH = 6, M = 64 };
+    float *q = malloc(sizeof(float) * NH * (size_t)n), *rf = malloc(sizeof(float) * M * (size_t)n);
+    uint16_t *rh = malloc(sizeof(uint16_t) * M * (size_t)n);
+    float *o1 = malloc(sizeof(float) * NH * (size_t)n), *o2 = malloc(sizeof(float) * NH * (size_t)n),
+          *o3 = malloc(sizeof(float) * NH * (size_t)n);
+    float p[NH * M];
+    for (int64_t i = 0; i < NH * n; i++) q[i] = x[i % n] * (1.0f + 0.1f * (float)(i / n));
+    for (int64_t i = 0; i < M * n; i++) {
+        rh[i] = h[(i * 7) % n];
+        rf[i] = yf[(i * 5) % n] * (i % 3 ? 1.0f : -0.5f);
+    }
+    for (int i = 0; i < NH * M; i++) p[i] = (float)((i * 37) % 101) / 101.0f;
+    const void *rows[2][M];
+    for (int j = 0; j < M; j++) rows[0][j] = rf + (size_t)j * n, rows[1][j] = rh + (size_t)j * n;
+    for (int f16 = 0; f16 < 2; f16++)
+        for (int nh = 1; nh <= NH; nh++) {
+            float s1[NH], s2[NH], s3;
+            g->attn_qk(n, nh, q, n, rows[f16][3], f16, s1, 1);
+            v->attn_qk(n, nh, q, n, rows[f16][3], f16, s2, 1);
+            for (int hh = 0; hh < nh; hh++) {
+                double sabs = 0;
+                for (int64_t i = 0; i < n; i++)
+                    sabs += fabs(q[hh * n + i] * (f16 ? pp_f16_to_f32(rh[3 * n + i]) : rf[3 * n + i]));
+                T_CHECK_MSG(fabs((double)s1[hh] - s2[hh]) <= 1e-6 * sabs + 1e-30, "%s attn_qk n=%lld nh=%d f16=%d: %g vs %g",
+                            kern_isa_name(isa), (long long)n, nh, f16, s1[hh], s2[hh]);
+                v->attn_qk(n, 1, q + hh * n, n, rows[f16][3], f16, &s3, 1);
+                T_CHECK_MSG(!memcmp(&s3, &s2[hh], sizeof s3), "%s attn_qk n=%lld nh=%d head %d alone differs",
+                            kern_isa_name(isa), (long long)n, nh, hh);
+            }
+            static const int MS[] = {1, 5, M};
+            for (int mi = 0; mi < 3; mi++) {
+                const int m = MS[mi];
+                for (int64_t i = 0; i < nh * n; i++) o1[i] = o2[i] = o3[i] = x[i % n];
+                g->attn_pv(n, m, nh, p, M, rows[f16], f16, o1, n);
+                v->attn_pv(n, m, nh, p, M, rows[f16], f16, o2, n);
+                for (int hh = 0; hh < nh; hh++)
+                    for (int j = 0; j < m; j++) v->attn_pv(n, 1, 1, p + hh * M + j, M, &rows[f16][j], f16, o3 + hh * n, n);
+                double dmax = 0, scale = 1;
+                for (int64_t i = 0; i < nh * n; i++) dmax = fmax(dmax, fabs(o1[i] - o2[i])), scale = fmax(scale, fabs(o1[i]));
+                T_CHECK_MSG(dmax <= 1e-5 * scale, "%s attn_pv n=%lld m=%d nh=%d f16=%d: %g", kern_isa_name(isa),
+                            (long long)n, m, nh, f16, dmax);
+                T_CHECK_MSG(!memcmp(o2, o3, sizeof(float) * (size_t)(nh * n)),
+                            "%s attn_pv n=%lld m=%d nh=%d f16=%d differs from one row and head at a time",
+                            kern_isa_name(isa), (long long)n, m, nh, f16);
+            }
+        }
+    free(q), free(rf), free(rh), free(o1), free(o2), free(o3);
+}
+
+/* kern_vec_ops of an ISA against generic: f32->f16 byte-identical; attention/exp_sum/geglu
  * within float rounding on odd lengths, zero and extreme data. */
 static void check_vec(kern_isa isa) {
     const kern_vec_ops *g = kern_vec_generic(), *v = kern_vec_isa(isa);
     static const int64_t NS[] = {1, 7, 8, 16, 33, 64, 256, 1000};
     for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++) {
         int64_t n = NS[ni];
-        float x[1000], y[1000], y2[1000], a[1000], b[1000];
+        float x[1000], y[1000], a[1000], b[1000];
         uint16_t h[1000], h2[1000];
         for (int64_t i = 0; i < n; i++) {
             x[i] = frnd() * (i % 17 == 0 ? 60000.0f : 4.0f);
@@ -352,23 +407,11 @@ static void check_vec(kern_isa isa) {
         T_CHECK_MSG(!memcmp(h, h2, (size_t)n * 2), "%s f32_to_f16 n=%lld", kern_isa_name(isa), (long long)n);
         for (int64_t i = 0; i < n; i++) x[i] = frnd() * 4.0f;
         g->f32_to_f16(y, h, n);
-        double sabs = 0;
-        for (int64_t i = 0; i < n; i++) sabs += fabs(x[i] * pp_f16_to_f32(h[i]));
-        double d1 = fabs((double)g->dot_f16(n, x, h) - v->dot_f16(n, x, h));
-        double d2 = fabs((double)g->dot_f32(n, x, y) - v->dot_f32(n, x, y));
-        T_CHECK_MSG(d1 <= 1e-6 * sabs + 1e-30 && d2 <= 1e-5 * (sabs + 1), "%s dot n=%lld: %g %g", kern_isa_name(isa),
-                    (long long)n, d1, d2);
-        memcpy(y2, y, sizeof y);
-        memcpy(a, y, sizeof y);
-        g->axpy_f16(n, 0.37f, h, a);
-        v->axpy_f16(n, 0.37f, h, y2);
-        double dmax = 0;
-        for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - y2[i]));
-        T_CHECK_MSG(dmax <= 1e-6, "%s axpy_f16 n=%lld: %g", kern_isa_name(isa), (long long)n, dmax);
+        check_attn(isa, n, x, h, y);
         for (int64_t i = 0; i < n; i++) a[i] = b[i] = -fabsf(x[i]) * 20.0f; /* softmax inputs <= 0 ... */
         if (n > 2) a[1] = b[1] = -200.0f;                                  /* ... incl. underflow */
         double s1 = g->exp_sum(a, n, 0.0f), s2 = v->exp_sum(b, n, 0.0f);
-        dmax = 0;
+        double dmax = 0;
         for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - b[i]) / fmax(a[i], 1e-30));
         T_CHECK_MSG(fabs(s1 - s2) <= 1e-6 * s1 && dmax <= 1e-6, "%s exp_sum n=%lld: %g %g", kern_isa_name(isa),
                     (long long)n, fabs(s1 - s2), dmax);

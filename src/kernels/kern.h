@@ -100,10 +100,16 @@ void kern_softmax(float *x, int64_t n);
 /* Vector helpers for attention and the FFN, one variant per ISA with the same contract.
  * Results do not depend on the thread that computes them (fixed order per call). */
 typedef struct kern_vec_ops {
-    float (*dot_f16)(int64_t n, const float *x, const uint16_t *k); /* sum x[i]*h2f(k[i]) */
-    float (*dot_f32)(int64_t n, const float *x, const float *k);
-    void (*axpy_f16)(int64_t n, float a, const uint16_t *v, float *y); /* y[i] += a*h2f(v[i]) */
-    void (*axpy_f32)(int64_t n, float a, const float *v, float *y);
+    /* Attention scores of nh query rows against one key row of n elements, f32 or f16 (k_f16):
+     * s[h * s_stride] = sum_i q[h * q_stride + i] * k[i]. The key row is loaded (and converted)
+     * once for all the heads; each head's sum takes the same steps whatever nh is. */
+    void (*attn_qk)(int64_t n, int64_t nh, const float *q, int64_t q_stride, const void *k, bool k_f16, float *s,
+                    int64_t s_stride);
+    /* Weighted sum of m value rows into nh output rows: for j = 0..m-1 in order,
+     * out[h * o_stride + i] += p[h * p_stride + j] * v_j[i] with v_j = rows[j] (f32 or f16):
+     * the same roundings as m successive axpy, with the outputs held in registers meanwhile. */
+    void (*attn_pv)(int64_t n, int64_t m, int64_t nh, const float *p, int64_t p_stride, const void *const *rows,
+                    bool v_f16, float *out, int64_t o_stride);
     /* g[i] = gelu(g[i]) * u[i] with the tanh GELU 0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3)))
      * computed in f32. (llama.cpp's CPU backend reads it from an fp16 table instead; the exact
      * form keeps us within 1e-3 x std of a float64 reference and closer to llama.cpp's f32

@@ -266,21 +266,22 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
         sum[hh] = 0.0f;
         memset(c->xn + t * QD + (h0 + hh) * HD, 0, (size_t)HD * sizeof(float));
     }
+    const bool f16 = c->kv_elem == 2;
+    float *out0 = c->xn + t * QD + h0 * HD;
     for (int64_t j0 = 0; j0 < n; j0 += ATTN_CHUNK) {
         const int64_t m = n - j0 < ATTN_CHUNK ? n - j0 : ATTN_CHUNK;
-        size_t base[ATTN_CHUNK];
+        const void *krow[ATTN_CHUNK], *vrow[ATTN_CHUNK];
         for (int64_t j = 0; j < m; j++) {
             uint64_t kp = first + (uint64_t)(j0 + j);
-            base[j] = (size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD;
-            for (int64_t hh = 0; hh < nh; hh++)
-                scores[hh * ATTN_CHUNK + j] = c->kv_elem == 4
-                                                  ? vo->dot_f32(HD, q + hh * HD, (const float *)L->k + base[j])
-                                                  : vo->dot_f16(HD, q + hh * HD, (const uint16_t *)L->k + base[j]);
+            size_t off = ((size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD) * c->kv_elem;
+            krow[j] = (const uint8_t *)L->k + off;
+            vrow[j] = (const uint8_t *)L->v + off;
+            vo->attn_qk(HD, nh, q, HD, krow[j], f16, scores + j, ATTN_CHUNK);
         }
         for (int64_t hh = 0; hh < nh; hh++) {
             float *sc = scores + hh * ATTN_CHUNK, cm = mx[hh];
             for (int64_t j = 0; j < m; j++) cm = sc[j] > cm ? sc[j] : cm;
-            float *out = c->xn + t * QD + (h0 + hh) * HD;
+            float *out = out0 + hh * HD;
             if (cm > mx[hh] && sum[hh] > 0.0f) { /* rescale what was accumulated */
                 float r = expf(mx[hh] - cm);
                 sum[hh] *= r;
@@ -289,13 +290,7 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
             mx[hh] = cm;
             sum[hh] += vo->exp_sum(sc, m, cm);
         }
-        for (int64_t j = 0; j < m; j++)
-            for (int64_t hh = 0; hh < nh; hh++) {
-                float *out = c->xn + t * QD + (h0 + hh) * HD;
-                float pj = scores[hh * ATTN_CHUNK + j];
-                if (c->kv_elem == 4) vo->axpy_f32(HD, pj, (const float *)L->v + base[j], out);
-                else vo->axpy_f16(HD, pj, (const uint16_t *)L->v + base[j], out);
-            }
+        vo->attn_pv(HD, m, nh, scores, ATTN_CHUNK, vrow, f16, out0, HD);
     }
     for (int64_t hh = 0; hh < nh; hh++) {
         float *out = c->xn + t * QD + (h0 + hh) * HD, inv = 1.0f / sum[hh];

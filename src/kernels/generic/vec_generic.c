@@ -6,24 +6,24 @@
 
 #include "../kern_internal.h"
 
-static float dot_f16(int64_t n, const float *x, const uint16_t *k) {
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)pp_f16_to_f32(k[i]);
-    return (float)s;
+static float elem(const void *row, bool f16, int64_t i) {
+    return f16 ? pp_f16_to_f32(((const uint16_t *)row)[i]) : ((const float *)row)[i];
 }
 
-static float dot_f32(int64_t n, const float *x, const float *k) {
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)k[i];
-    return (float)s;
+static void attn_qk(int64_t n, int64_t nh, const float *q, int64_t q_stride, const void *k, bool k_f16, float *s,
+                    int64_t s_stride) {
+    for (int64_t h = 0; h < nh; h++) {
+        double sum = 0;
+        for (int64_t i = 0; i < n; i++) sum += (double)q[h * q_stride + i] * (double)elem(k, k_f16, i);
+        s[h * s_stride] = (float)sum;
+    }
 }
 
-static void axpy_f16(int64_t n, float a, const uint16_t *v, float *y) {
-    for (int64_t i = 0; i < n; i++) y[i] += a * pp_f16_to_f32(v[i]);
-}
-
-static void axpy_f32(int64_t n, float a, const float *v, float *y) {
-    for (int64_t i = 0; i < n; i++) y[i] += a * v[i];
+static void attn_pv(int64_t n, int64_t m, int64_t nh, const float *p, int64_t p_stride, const void *const *rows,
+                    bool v_f16, float *out, int64_t o_stride) {
+    for (int64_t h = 0; h < nh; h++)
+        for (int64_t j = 0; j < m; j++)
+            for (int64_t i = 0; i < n; i++) out[h * o_stride + i] += p[h * p_stride + j] * elem(rows[j], v_f16, i);
 }
 
 static void geglu(float *g, const float *u, int64_t n) {
@@ -49,10 +49,8 @@ static float exp_sum(float *x, int64_t n, float max) {
 
 void kern_vec_fill_generic(kern_vec_ops *o) {
     o->exp_sum = exp_sum;
-    o->dot_f16 = dot_f16;
-    o->dot_f32 = dot_f32;
-    o->axpy_f16 = axpy_f16;
-    o->axpy_f32 = axpy_f32;
+    o->attn_qk = attn_qk;
+    o->attn_pv = attn_pv;
     o->geglu = geglu;
     o->f32_to_f16 = f32_to_f16;
 }

@@ -1,52 +1,112 @@
-/* vec_avx2.c - AVX2+FMA+F16C vector helpers (kern_vec_ops). Dot products keep 4 (f16: 2)
- * accumulators of 8 lanes over the row in order, then one fixed horizontal sum, so a
- * result depends only on the inputs. */
+/* vec_avx2.c - AVX2+FMA+F16C vector helpers (kern_vec_ops). Attention dot products keep 2
+ * accumulators of 8 lanes per head over the row in order, then one fixed horizontal sum, so a
+ * result depends only on the inputs (not on how many heads share the call). */
 #include "avx2.h"
 
 #include <math.h>
 
-static float dot_f16(int64_t n, const float *x, const uint16_t *k) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i)));
-        __m256 k1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i + 8)));
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), k0, a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), k1, a1);
-    }
-    float s = ka2_hsum(_mm256_add_ps(a0, a1));
-    for (; i < n; i++) s += x[i] * ka2_h2f(k[i]);
-    return s;
+/* 8 elements of a row, f32 or f16 */
+KA2_INLINE __m256 row8(const void *row, bool f16, int64_t i) {
+    return f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i)))
+               : _mm256_loadu_ps((const float *)row + i);
+}
+KA2_INLINE float elem(const void *row, bool f16, int64_t i) {
+    return f16 ? ka2_h2f(((const uint16_t *)row)[i]) : ((const float *)row)[i];
 }
 
-static float dot_f32(int64_t n, const float *x, const float *k) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+#define HB 4 /* heads per register tile */
+
+/* Per head: two accumulators over 16-element steps, one horizontal sum, then the tail. */
+KA2_INLINE void qk_tile(int H, int64_t n, const float *q, int64_t qs, const void *k, bool f16, float *s, int64_t ss) {
+    __m256 a0[HB], a1[HB];
+#pragma GCC unroll 4
+    for (int h = 0; h < H; h++) a0[h] = a1[h] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(k + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(k + i + 8), a1);
+        const __m256 k0 = row8(k, f16, i), k1 = row8(k, f16, i + 8);
+#pragma GCC unroll 4
+        for (int h = 0; h < H; h++) {
+            a0[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * qs + i), k0, a0[h]);
+            a1[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * qs + i + 8), k1, a1[h]);
+        }
     }
-    float s = ka2_hsum(_mm256_add_ps(a0, a1));
-    for (; i < n; i++) s += x[i] * k[i];
-    return s;
+    for (int h = 0; h < H; h++) {
+        float r = ka2_hsum(_mm256_add_ps(a0[h], a1[h]));
+        for (int64_t t = i; t < n; t++) r += q[h * qs + t] * elem(k, f16, t);
+        s[h * ss] = r;
+    }
 }
 
-static void axpy_f16(int64_t n, float a, const uint16_t *v, float *y) {
-    __m256 va = _mm256_set1_ps(a);
+static void attn_qk(int64_t n, int64_t nh, const float *q, int64_t q_stride, const void *k, bool k_f16, float *s,
+                    int64_t s_stride) {
+    for (int64_t h0 = 0; h0 < nh; h0 += HB) {
+        const float *qh = q + h0 * q_stride;
+        float *sh = s + h0 * s_stride;
+        switch (nh - h0) {
+        case 1: qk_tile(1, n, qh, q_stride, k, k_f16, sh, s_stride); break;
+        case 2: qk_tile(2, n, qh, q_stride, k, k_f16, sh, s_stride); break;
+        case 3: qk_tile(3, n, qh, q_stride, k, k_f16, sh, s_stride); break;
+        default: qk_tile(HB, n, qh, q_stride, k, k_f16, sh, s_stride); break;
+        }
+    }
+}
+
+/* One fma per term in j order, for 16 (then 8) output columns of H heads at a time; the
+ * scalar tail uses the same expression as axpy's. */
+KA2_INLINE void pv_tile(int H, int64_t n, int64_t m, const float *p, int64_t ps, const void *const *rows, bool f16,
+                        float *out, int64_t os) {
     int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 c0[HB], c1[HB];
+#pragma GCC unroll 4
+        for (int h = 0; h < H; h++) {
+            c0[h] = _mm256_loadu_ps(out + h * os + i);
+            c1[h] = _mm256_loadu_ps(out + h * os + i + 8);
+        }
+        for (int64_t j = 0; j < m; j++) {
+            const __m256 v0 = row8(rows[j], f16, i), v1 = row8(rows[j], f16, i + 8);
+#pragma GCC unroll 4
+            for (int h = 0; h < H; h++) {
+                const __m256 pa = _mm256_broadcast_ss(p + h * ps + j);
+                c0[h] = _mm256_fmadd_ps(pa, v0, c0[h]);
+                c1[h] = _mm256_fmadd_ps(pa, v1, c1[h]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int h = 0; h < H; h++) {
+            _mm256_storeu_ps(out + h * os + i, c0[h]);
+            _mm256_storeu_ps(out + h * os + i + 8, c1[h]);
+        }
+    }
     for (; i + 8 <= n; i += 8) {
-        __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i)));
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, vv, _mm256_loadu_ps(y + i)));
+        __m256 c0[HB];
+#pragma GCC unroll 4
+        for (int h = 0; h < H; h++) c0[h] = _mm256_loadu_ps(out + h * os + i);
+        for (int64_t j = 0; j < m; j++) {
+            const __m256 v0 = row8(rows[j], f16, i);
+#pragma GCC unroll 4
+            for (int h = 0; h < H; h++) c0[h] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + h * ps + j), v0, c0[h]);
+        }
+#pragma GCC unroll 4
+        for (int h = 0; h < H; h++) _mm256_storeu_ps(out + h * os + i, c0[h]);
     }
-    for (; i < n; i++) y[i] += a * ka2_h2f(v[i]);
+    for (; i < n; i++)
+        for (int h = 0; h < H; h++)
+            for (int64_t j = 0; j < m; j++) out[h * os + i] += p[h * ps + j] * elem(rows[j], f16, i);
 }
 
-static void axpy_f32(int64_t n, float a, const float *v, float *y) {
-    __m256 va = _mm256_set1_ps(a);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(v + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * v[i];
+static void attn_pv(int64_t n, int64_t m, int64_t nh, const float *p, int64_t p_stride, const void *const *rows,
+                    bool v_f16, float *out, int64_t o_stride) {
+    for (int64_t h0 = 0; h0 < nh; h0 += HB) {
+        const float *ph = p + h0 * p_stride;
+        float *oh = out + h0 * o_stride;
+        switch (nh - h0) {
+        case 1: pv_tile(1, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
+        case 2: pv_tile(2, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
+        case 3: pv_tile(3, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
+        default: pv_tile(HB, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
+        }
+    }
 }
 
 static void f32_to_f16(const float *x, uint16_t *y, int64_t n) {
@@ -118,10 +178,8 @@ static float exp_sum(float *x, int64_t n, float max) {
 
 void kern_vec_fill_avx2(kern_vec_ops *o) {
     o->exp_sum = exp_sum;
-    o->dot_f16 = dot_f16;
-    o->dot_f32 = dot_f32;
-    o->axpy_f16 = axpy_f16;
-    o->axpy_f32 = axpy_f32;
+    o->attn_qk = attn_qk;
+    o->attn_pv = attn_pv;
     o->geglu = geglu;
     o->f32_to_f16 = f32_to_f16;
 }
