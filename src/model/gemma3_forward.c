@@ -260,23 +260,22 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
     if (L->ring && pos + 1 > hp->sliding_window) first = pos + 1 - hp->sliding_window;
     const int64_t n = (int64_t)(pos - first + 1);
     const float *q = c->q + t * QD + h0 * HD;
+    const bool f16 = c->kv_elem == 2;
+    float *out0 = c->xn + t * QD + h0 * HD; /* the nh output rows, HD apart */
     float mx[64], sum[64];
     for (int64_t hh = 0; hh < nh; hh++) {
         mx[hh] = -INFINITY;
         sum[hh] = 0.0f;
-        memset(c->xn + t * QD + (h0 + hh) * HD, 0, (size_t)HD * sizeof(float));
+        memset(out0 + hh * HD, 0, (size_t)HD * sizeof(float));
     }
-    const bool f16 = c->kv_elem == 2;
-    float *out0 = c->xn + t * QD + h0 * HD;
     for (int64_t j0 = 0; j0 < n; j0 += ATTN_CHUNK) {
         const int64_t m = n - j0 < ATTN_CHUNK ? n - j0 : ATTN_CHUNK;
-        const void *krow[ATTN_CHUNK], *vrow[ATTN_CHUNK];
+        const void *vrow[ATTN_CHUNK];
         for (int64_t j = 0; j < m; j++) {
             uint64_t kp = first + (uint64_t)(j0 + j);
             size_t off = ((size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD) * c->kv_elem;
-            krow[j] = (const uint8_t *)L->k + off;
             vrow[j] = (const uint8_t *)L->v + off;
-            vo->attn_qk(HD, nh, q, HD, krow[j], f16, scores + j, ATTN_CHUNK);
+            vo->attn_qk(HD, nh, q, HD, (const uint8_t *)L->k + off, f16, scores + j, ATTN_CHUNK);
         }
         for (int64_t hh = 0; hh < nh; hh++) {
             float *sc = scores + hh * ATTN_CHUNK, cm = mx[hh];
@@ -293,7 +292,7 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
         vo->attn_pv(HD, m, nh, scores, ATTN_CHUNK, vrow, f16, out0, HD);
     }
     for (int64_t hh = 0; hh < nh; hh++) {
-        float *out = c->xn + t * QD + (h0 + hh) * HD, inv = 1.0f / sum[hh];
+        float *out = out0 + hh * HD, inv = 1.0f / sum[hh];
         for (int64_t d = 0; d < HD; d++) out[d] *= inv;
     }
 }

@@ -303,7 +303,7 @@ KA2_INLINE void tilef(int kind, int R, int T, int64_t n, const uint8_t *w, size_
  * than its multiply-add, so a panel of PF_ROWS rows x PF_K elements is converted to f32 once
  * and then used for a group of up to PF_TGROUP tokens, PF_TOK at a time: a 4 x 3 tile of
  * accumulators fills the 16 registers and needs 4 + 3 loads per 12 FMAs. Accumulators of a
- * token group live in acc_buf between panels. Each output is still one accumulator chain
+ * token group live in accb between panels. Each output is still one accumulator chain
  * over the row's 8-element steps in order, ending with the same zero-padded step and the
  * same horizontal sum as tilef, so the result is bit-identical to vec_dot's. */
 #define PF_ROWS 4

@@ -138,8 +138,11 @@ KA2_INLINE __m256i bcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
-/* Tile: one group of 8 rows x T tokens. corr[t * nb + b] = 8 * d_a * sum(a) of block b, and
- * corr[(PQ_TOK + t) * nb + b] = d_a as f32 (converted once per call, not once per row group). */
+/* Where block_sums puts token t's activation scale of block b as f32 in corr: converted once
+ * per token tile and row chunk instead of once per 8-row group. */
+KA2_INLINE int64_t scale_at(int64_t nb, int t, int64_t b) { return (PQ_TOK + t) * nb + b; }
+
+/* Tile: one group of 8 rows x T tokens. corr[t * nb + b] = 8 * d_a * sum(a) of block b. */
 KA2_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
                           float *y, int64_t ys) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
@@ -167,7 +170,7 @@ KA2_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
             __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
             __m256 sum = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
             /* d_w * (d_a * sum(q*a) - 8 * d_a * sum(a)) */
-            __m256 v = _mm256_fmsub_ps(_mm256_broadcast_ss(&corr[(PQ_TOK + t) * nb + b]), sum, _mm256_set1_ps(corr[t * nb + b]));
+            __m256 v = _mm256_fmsub_ps(_mm256_broadcast_ss(&corr[scale_at(nb, t, b)]), sum, _mm256_set1_ps(corr[t * nb + b]));
             acc[t] = _mm256_fmadd_ps(dw, v, acc[t]);
         }
     }
@@ -209,7 +212,7 @@ KA2_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
             p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(lo[3], bcast4(ab->qs + 12)));
             p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[3], bcast4(ab->qs + 28)));
             __m256i si = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
-            __m256 v = _mm256_fmsub_ps(_mm256_broadcast_ss(&corr[(PQ_TOK + t) * nb + b]), _mm256_cvtepi32_ps(si),
+            __m256 v = _mm256_fmsub_ps(_mm256_broadcast_ss(&corr[scale_at(nb, t, b)]), _mm256_cvtepi32_ps(si),
                                        _mm256_set1_ps(corr[t * nb + b]));
             acc[t] = _mm256_fmadd_ps(dw, v, acc[t]);
         }
@@ -244,7 +247,7 @@ KA2_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
                     _mm256_maddubs_epi16(aw[s], _mm256_sign_epi8(bcast4(ab->qs + 4 * s), wq[s])), ones);
             __m256i si = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])),
                                           _mm256_add_epi32(_mm256_add_epi32(q[4], q[5]), _mm256_add_epi32(q[6], q[7])));
-            __m256 dd = _mm256_mul_ps(dw, _mm256_broadcast_ss(&corr[(PQ_TOK + t) * nb + b]));
+            __m256 dd = _mm256_mul_ps(dw, _mm256_broadcast_ss(&corr[scale_at(nb, t, b)]));
             acc[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(si), acc[t]);
         }
     }
@@ -253,13 +256,13 @@ KA2_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
 }
 
 /* corr[t * nb + b] = offset * d_a * sum(a) for the T tokens' activation blocks (when offset
- * is not 0) and corr[(PQ_TOK + t) * nb + b] = d_a. */
+ * is not 0) and corr[scale_at(nb, t, b)] = d_a. */
 static void block_sums(int T, int64_t nb, const block_q8_0 *const *a, float offset, float *corr) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     for (int t = 0; t < T; t++)
         for (int64_t b = 0; b < nb; b++) {
             const float d = ka2_h2f(a[t][b].d);
-            corr[(PQ_TOK + t) * nb + b] = d;
+            corr[scale_at(nb, t, b)] = d;
             if (offset == 0.0f) continue;
             __m256i q = _mm256_loadu_si256((const __m256i *)a[t][b].qs);
             __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16); /* exact */

@@ -1,8 +1,8 @@
 /* vec_avx512.c - AVX-512 vector helpers (kern_vec_ops): the f32 -> f16 conversion of the KV
  * cache, rounding to nearest even (vcvtps2ph), byte-identical to generic. The ops not defined
- * here (attention, geglu, exp_sum) stay the AVX2 ones (kern.c copies the AVX2 ops first):
- * attention shares each K/V row across a KV group's heads with 8-lane registers, which
- * leaves enough registers for a 4-head tile. */
+ * here (attention, geglu, exp_sum) stay the AVX2 ones (kern.c copies the AVX2 ops first).
+ * Attention has no 16-lane version of attn_qk/attn_pv yet: they were written on a machine
+ * without AVX-512, where one could not have been tested. */
 #include "avx512.h"
 
 KA5_INLINE __mmask16 tail_mask(int64_t left) { return (__mmask16)((1u << left) - 1u); }
