@@ -52,7 +52,7 @@ static void attn_qk(int64_t n, int64_t nh, const float *q, int64_t q_stride, con
 }
 
 /* One fma per term in j order, for 16 (then 8) output columns of H heads at a time; the
- * scalar tail uses the same expression as axpy's. */
+ * scalar tail is a multiply and an add per term, as the axpy it replaced did. */
 KA2_INLINE void pv_tile(int H, int64_t n, int64_t m, const float *p, int64_t ps, const void *const *rows, bool f16,
                         float *out, int64_t os) {
     int64_t i = 0;
