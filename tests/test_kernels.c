@@ -68,10 +68,10 @@ static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
 /* Random weight rows: raw random bits for the quants, random finite scales; row 1 starts
  * with an all-zero block, row 2's second block (or first) has max-magnitude scales. */
-static void fill_weights(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n) {
-    for (size_t i = 0; i < row_bytes * ROWS; i++) w[i] = (uint8_t)rnd();
+static void fill_weights_n(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n, int rows) {
+    for (size_t i = 0; i < row_bytes * (size_t)rows; i++) w[i] = (uint8_t)rnd();
     if (t == GGUF_TTYPE_F32) {
-        for (int64_t i = 0; i < n * ROWS; i++) {
+        for (int64_t i = 0; i < n * rows; i++) {
             float v = frnd() * 2.0f;
             if (i % 11 == 3) v = -0.0f;
             memcpy(w + 4 * i, &v, 4);
@@ -79,7 +79,7 @@ static void fill_weights(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n) {
         return;
     }
     if (t == GGUF_TTYPE_F16 || t == GGUF_TTYPE_BF16) {
-        for (int64_t i = 0; i < n * ROWS; i++) {
+        for (int64_t i = 0; i < n * rows; i++) {
             float v = frnd() * 2.0f;
             uint16_t h = t == GGUF_TTYPE_F16 ? pp_f32_to_f16(v) : pp_f32_to_bf16(v);
             if (i % 11 == 3) h = 0x8000; /* -0 */
@@ -92,7 +92,7 @@ static void fill_weights(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n) {
     const int64_t nb = n / bs;
     int d_off, m_off;
     scale_fields(t, &d_off, &m_off);
-    for (int r = 0; r < ROWS; r++) {
+    for (int r = 0; r < rows; r++) {
         for (int64_t b = 0; b < nb; b++) {
             uint8_t *blk = w + (size_t)r * row_bytes + (size_t)b * bb;
             put16(blk + d_off, pp_f32_to_f16(frnd() * 0.01f));
@@ -104,6 +104,7 @@ static void fill_weights(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n) {
     put16(mx + d_off, 0x7BFF);
     if (m_off >= 0) put16(mx + m_off, 0xFBFF);
 }
+static void fill_weights(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n) { fill_weights_n(t, w, row_bytes, n, ROWS); }
 
 /* Activations: random, an all-zero block, negative zeros, extremes of the format's range. */
 static void fill_acts(uint32_t t, float *x, int64_t n, int n_tok) {
@@ -265,39 +266,46 @@ static void check_isa(kern_isa isa) {
     }
 }
 
-/* Float weights with several tokens go through a converted-panel path that splits rows into
- * 1024-element panels and tokens into groups of 96: a row of 2 panels and a ragged tail, 101
- * tokens and a row range that starts and ends inside a 4-row tile. Every output must equal
- * vec_dot's bit for bit, and vec_dot the reference within tolerance. */
+/* Float weights: decode (1-2 tokens) runs tiles of up to 8 rows (AVX-512), several tokens go
+ * through a converted-panel path that splits rows into 1024-element panels and tokens into
+ * groups of 96: a row of 2 panels and a ragged tail, 1, 2 and 101 tokens, and a row range of
+ * 18 rows that starts and ends inside a tile. Every output must equal vec_dot's bit for bit,
+ * and vec_dot the reference within tolerance. */
 static void check_float_long(kern_isa isa) {
-    enum { NT = 101, NR = 7 };
-    const int64_t n = 2 * 1024 + 13, r0 = 1, r1 = 6;
+    enum { MAXT = 101, NR = 21 };
+    const int64_t n = 2 * 1024 + 13, r0 = 1, r1 = 19;
     const uint32_t types[] = {GGUF_TTYPE_F32, GGUF_TTYPE_F16, GGUF_TTYPE_BF16};
+    const int ntoks[] = {1, 2, MAXT};
     for (int k = 0; k < 3; k++) {
         const uint32_t t = types[k];
         const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
         const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = (size_t)n * sizeof(float);
         uint8_t *w = malloc(rb * NR);
-        float *x = malloc(ab * NT), *y = malloc(sizeof(float) * NR * NT);
-        fill_weights(t, w, rb, n);
-        fill_acts(t, x, n, NT);
-        for (int64_t i = 0; i < NR * NT; i++) y[i] = -12345.0f;
-        kern_matmul(tt, n, w, rb, x, ab, NT, y, NR, r0, r1);
-        int bad = 0;
-        for (int tk = 0; tk < NT; tk++)
-            for (int64_t o = 0; o < NR; o++) {
-                const float *a = x + (int64_t)tk * n;
-                const float want = o >= r0 && o < r1 ? tt->vec_dot(n, w + (size_t)o * rb, a) : -12345.0f;
-                const float got = y[tk * NR + o];
-                if (memcmp(&want, &got, sizeof got) != 0 && bad++ < 3)
-                    T_CHECK_MSG(0, "%s %s gemm n %lld n_tok %d y[%d][%lld] = %.9g, vec_dot %.9g", kern_isa_name(isa),
-                                quant_type_name(t), (long long)n, NT, tk, (long long)o, got, want);
-                if (o < r0 || o >= r1) continue;
-                const double ref = g->vec_dot(n, w + (size_t)o * rb, a), s = abs_scale(t, w + (size_t)o * rb, a, n);
-                T_CHECK_MSG(fabs((double)got - ref) <= tol_rel(t, n) * s + 1e-37,
-                            "%s %s n %lld tok %d row %lld: got %.9g want %.9g", kern_isa_name(isa),
-                            quant_type_name(t), (long long)n, tk, (long long)o, got, ref);
-            }
+        float *x = malloc(ab * MAXT), *y = malloc(sizeof(float) * NR * MAXT);
+        fill_weights_n(t, w, rb, n, NR);
+        fill_acts(t, x, n, MAXT);
+        for (int q = 0; q < 3; q++) {
+            const int NT = ntoks[q];
+            for (int64_t i = 0; i < NR * NT; i++) y[i] = -12345.0f;
+            kern_matmul(tt, n, w, rb, x, ab, NT, y, NR, r0, r1);
+            int bad = 0;
+            for (int tk = 0; tk < NT; tk++)
+                for (int64_t o = 0; o < NR; o++) {
+                    const float *a = x + (int64_t)tk * n;
+                    const float want = o >= r0 && o < r1 ? tt->vec_dot(n, w + (size_t)o * rb, a) : -12345.0f;
+                    const float got = y[tk * NR + o];
+                    if (memcmp(&want, &got, sizeof got) != 0 && bad++ < 3)
+                        T_CHECK_MSG(0, "%s %s gemm n %lld n_tok %d y[%d][%lld] = %.9g, vec_dot %.9g",
+                                    kern_isa_name(isa), quant_type_name(t), (long long)n, NT, tk, (long long)o, got,
+                                    want);
+                    if (o < r0 || o >= r1) continue;
+                    const double ref = g->vec_dot(n, w + (size_t)o * rb, a),
+                                 s = abs_scale(t, w + (size_t)o * rb, a, n);
+                    T_CHECK_MSG(fabs((double)got - ref) <= tol_rel(t, n) * s + 1e-37,
+                                "%s %s n %lld tok %d row %lld: got %.9g want %.9g", kern_isa_name(isa),
+                                quant_type_name(t), (long long)n, tk, (long long)o, got, ref);
+                }
+        }
         free(w), free(x), free(y);
     }
 }

@@ -11,6 +11,16 @@
 /* Activation quantizer, byte-identical to the generic one (act_avx512.c). */
 void kern_act_q8_0_avx512(const float *x, void *y, int64_t n);
 
+/* Float weights against f32 activations, 16 lanes (dot_avx512.c). */
+#define KA5_DECL(name)                                                                              \
+    float kern_dot_##name##_avx512(int64_t n, const void *w, const void *a);                        \
+    void kern_gemm_##name##_avx512(int64_t n, const void *w, size_t w_row_bytes, const void *act,   \
+                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,     \
+                                   int64_t r0, int64_t r1);
+KA5_DECL(f32_f32)
+KA5_DECL(f16_f32)
+KA5_DECL(bf16_f32)
+
 /* Q4_0, Q5_0 and Q8_0 repacked for AVX-512 VNNI: 8 rows interleaved at 8-byte granularity
  * (packed_avx512.c; a different layout from the AVX2 one, so each ISA packs its own). */
 size_t kern_pack_bytes_q4_0_avx512(int64_t n);

@@ -8,6 +8,12 @@
 #include "avx512.h"
 
 void kern_fill_avx512(kern_type_traits *t) {
+    t[GGUF_TTYPE_F32].vec_dot = kern_dot_f32_f32_avx512;
+    t[GGUF_TTYPE_F32].gemm = kern_gemm_f32_f32_avx512;
+    t[GGUF_TTYPE_F16].vec_dot = kern_dot_f16_f32_avx512;
+    t[GGUF_TTYPE_F16].gemm = kern_gemm_f16_f32_avx512;
+    t[GGUF_TTYPE_BF16].vec_dot = kern_dot_bf16_f32_avx512;
+    t[GGUF_TTYPE_BF16].gemm = kern_gemm_bf16_f32_avx512;
     t[GGUF_TTYPE_Q4_0].quantize_act = kern_act_q8_0_avx512;
     t[GGUF_TTYPE_Q5_0].quantize_act = kern_act_q8_0_avx512;
     t[GGUF_TTYPE_Q8_0].quantize_act = kern_act_q8_0_avx512;
