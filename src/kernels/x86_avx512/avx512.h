@@ -20,6 +20,12 @@ void kern_act_q8_0_avx512(const float *x, void *y, int64_t n);
 KA5_DECL(f32_f32)
 KA5_DECL(f16_f32)
 KA5_DECL(bf16_f32)
+/* F16 weights copied unchanged into huge-page memory at load (dot_avx512.c) */
+size_t kern_pack_bytes_f16_avx512(int64_t n);
+void kern_pack_f16_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_unpack_row_f16_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
+void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
 /* Q4_0, Q5_0 and Q8_0 repacked for AVX-512 VNNI: 8 rows interleaved at 8-byte granularity
  * (packed_avx512.c; a different layout from the AVX2 one, so each ISA packs its own). */
