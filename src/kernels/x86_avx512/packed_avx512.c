@@ -18,13 +18,14 @@
  * Kernel: vpdpbusd multiplies unsigned weight bytes by signed activation bytes and adds
  * each group of 4 products into a 32-bit lane, exactly (no saturation). With the chunk's
  * 8 activation bytes broadcast to every 64-bit lane, lanes 2j and 2j+1 collect row j's
- * partial dot; after all chunks of a block, adding each odd lane into the even one below it
- * gives row j's exact integer sum in lane 2j. The weights' offset (8 for Q4_0 nibbles, 16
- * for Q5_0, 128 for the shifted Q8_0 bytes) is taken out in integers: the even lanes start from
- * -offset * sum(a), sum(a) computed once per activation block and tile. Then, in float,
- * acc += (d_w * d_a) * sum, with d_w zero in the odd lanes (so they stay 0), and the 8 even
- * lanes are the outputs. Each output is one accumulator chain over the blocks in order with
- * the same instructions in every tile, so results do not depend on the tile or thread count.
+ * partial dot, exactly in integers. The weights' offset (8 for Q4_0 nibbles, 16 for Q5_0, 128
+ * for the shifted Q8_0 bytes) is taken out in integers too: the even lanes start from
+ * -offset * sum(a), sum(a) computed once per activation block and call. Then, in float, each
+ * lane accumulates acc += (d_w * d_a) * lane_sum over the blocks (d_w in both lanes of its
+ * row), and after the last block row j's output is lane 2j + lane 2j+1. Each output is the
+ * same two accumulator chains over the blocks in order with the same instructions in every
+ * tile, so results do not depend on the tile, batch or thread count. (Adding the two lanes
+ * in integers per block instead costs two more instructions per block and token.)
  *
  * Bounds: a lane adds at most 32 products of |255 * 128| plus the offset term, far below
  * 2^24, so the int32 sums are exact and their float conversion too. */
@@ -139,29 +140,29 @@ KA5_INLINE __m512i bcast8(const int8_t *p) {
     return _mm512_set1_epi64(v);
 }
 
-/* The 8 row scales of a group block as floats in the even lanes, zeros in the odd ones. */
-KA5_INLINE __m512 scales_even(const uint8_t *pb) {
-    return _mm512_cvtph_ps(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)pb)));
+/* The 8 row scales of a group block as floats in both lanes of their row (2j and 2j+1). */
+KA5_INLINE __m512 scales_pairs(const uint8_t *pb) {
+    const __m256i x = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)pb));
+    return _mm512_cvtph_ps(_mm256_or_si256(x, _mm256_slli_epi32(x, 16)));
 }
-
-/* Row sums in the even lanes: lane 2j + lane 2j+1. */
-KA5_INLINE __m512 pair_sum_ps(__m512i s) { return _mm512_cvtepi32_ps(_mm512_add_epi32(s, _mm512_srli_epi64(s, 32))); }
-
-/* The even lanes of a float accumulator to 8 consecutive floats. */
-KA5_INLINE void store_even(float *y, __m512 acc) {
+/* Lane sums to float: each lane alone (its row's two lanes are added after the last block). */
+KA5_INLINE __m512 lanes_ps(__m512i s) { return _mm512_cvtepi32_ps(s); }
+/* Row j's two lanes added, to 8 consecutive floats. */
+KA5_INLINE void store_rows(float *y, __m512 acc) {
+    acc = _mm512_add_ps(acc, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(acc), 32)));
     _mm256_storeu_si256((__m256i *)y, _mm512_cvtepi64_epi32(_mm512_castps_si512(acc)));
 }
 
 /* One weight block of a group against one token's activation block: the four 64-byte chunks
  * c0..c3 meet activation bytes 0-7, 8-15, 16-23 and 24-31; two chains of two keep the
- * dependency latency short. Returns acc + d_w * d_a * (exact integer row sums). */
+ * dependency latency short. Returns acc + d_w * d_a * (exact integer lane sums). */
 KA5_INLINE __m512 block_fma(__m512 acc, __m512 dw, __m512i c0, __m512i c1, __m512i c2, __m512i c3, const int8_t *q,
                             const p5_act *p) {
     __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), c0, bcast8(q));
     __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c1, bcast8(q + 8));
     s0 = _mm512_dpbusd_epi32(s0, c2, bcast8(q + 16));
     s1 = _mm512_dpbusd_epi32(s1, c3, bcast8(q + 24));
-    return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), pair_sum_ps(_mm512_add_epi32(s0, s1)), acc);
+    return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), lanes_ps(_mm512_add_epi32(s0, s1)), acc);
 }
 
 /* Tile: one group of 8 rows x T tokens, Q4_0, or Q5_0 (q5: the Q4_0 block followed by the
@@ -175,7 +176,7 @@ KA5_INLINE void tile_q4_q5(bool q5, int T, int64_t nb, const uint8_t *g, const b
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pb = g + (size_t)b * block_bytes;
-        const __m512 dw = scales_even(pb);
+        const __m512 dw = scales_pairs(pb);
         const __m512i x0 = _mm512_loadu_si512(pb + 16), x1 = _mm512_loadu_si512(pb + 80);
         __m512i l0 = _mm512_and_si512(x0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(x0, 4), m4);
         __m512i l1 = _mm512_and_si512(x1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), m4);
@@ -191,7 +192,7 @@ KA5_INLINE void tile_q4_q5(bool q5, int T, int64_t nb, const uint8_t *g, const b
         for (int t = 0; t < T; t++) acc[t] = block_fma(acc[t], dw, l0, l1, h0, h1, a[t][b].qs, pa + t * nb + b);
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) store_even(y + (int64_t)t * ys, acc[t]);
+    for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys, acc[t]);
 }
 
 KA5_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
@@ -212,14 +213,14 @@ KA5_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pb = g + (size_t)b * P5_Q8_BLOCK_BYTES;
-        const __m512 dw = scales_even(pb);
+        const __m512 dw = scales_pairs(pb);
         const __m512i w0 = _mm512_loadu_si512(pb + 16), w1 = _mm512_loadu_si512(pb + 80);
         const __m512i w2 = _mm512_loadu_si512(pb + 144), w3 = _mm512_loadu_si512(pb + 208);
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) acc[t] = block_fma(acc[t], dw, w0, w1, w2, w3, a[t][b].qs, pa + t * nb + b);
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) store_even(y + (int64_t)t * ys, acc[t]);
+    for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys, acc[t]);
 }
 
 /* pa[t * nb + b] for the T tokens' activation blocks: -offset * sum(a) and d_a. */
@@ -241,30 +242,42 @@ typedef void (*p5_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_0
                            float *y, int64_t ys);
 
 /* Driver: rows are walked in chunks of about P5_CHUNK_BYTES of packed weights, and every
- * token tile passes over a chunk while it is in L2 (activation sums recomputed per chunk:
- * cheap next to the chunk's work). */
+ * token tile passes over a chunk while it is in L2. The activation sums are computed once per
+ * call for as many tokens as pa holds (all of them for n = 1152 up to 455 tokens; 75 for
+ * n = 6912), so a longer batch passes over the weights once per such token group. */
 #define P5_CHUNK_BYTES (256 * 1024)
+#define P5_PA_ENTRIES (P5_TOK * P5_MAX_BLOCKS) /* 128 KiB of stack */
 
 KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const void *w, size_t group_bytes,
                             const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0,
                             int64_t r1) {
     const int64_t nb = n / 32;
-    PP_ASSERT(nb <= P5_MAX_BLOCKS); /* the model packs only rows up to KERN_PACK_MAX_N */
+    PP_ASSERT(nb >= 1 && nb <= P5_MAX_BLOCKS); /* the model packs only rows up to KERN_PACK_MAX_N */
     PP_ASSERT(r0 % P5_ROWS == 0 && r1 % P5_ROWS == 0);
-    p5_act pa[P5_TOK * P5_MAX_BLOCKS]; /* 128 KiB of stack */
+    p5_act pa[P5_PA_ENTRIES];
+    const int group_tok = (int)(P5_PA_ENTRIES / nb / P5_TOK * P5_TOK); /* >= P5_TOK */
     int64_t chunk = (int64_t)(P5_CHUNK_BYTES / group_bytes) * P5_ROWS;
     if (chunk < P5_ROWS) chunk = P5_ROWS;
-    for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
-        const int64_t c1 = c0 + chunk < r1 ? c0 + chunk : r1;
-        for (int t0 = 0; t0 < n_tok; t0 += P5_TOK) {
-            const int T = n_tok - t0 < P5_TOK ? n_tok - t0 : P5_TOK;
+    for (int s0 = 0; s0 < n_tok; s0 += group_tok) {
+        const int s1 = n_tok - s0 < group_tok ? n_tok : s0 + group_tok;
+        for (int t0 = s0; t0 < s1; t0 += P5_TOK) {
+            const int T = s1 - t0 < P5_TOK ? s1 - t0 : P5_TOK;
             const block_q8_0 *a[P5_TOK];
             for (int t = 0; t < T; t++)
                 a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
-            act_sums(T, nb, a, offset, pa);
-            for (int64_t r = c0; r < c1; r += P5_ROWS)
-                tile(T, nb, (const uint8_t *)w + (size_t)(r / P5_ROWS) * group_bytes, a, pa,
-                     y + (int64_t)t0 * y_stride + r, y_stride);
+            act_sums(T, nb, a, offset, pa + (size_t)(t0 - s0) * (size_t)nb);
+        }
+        for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
+            const int64_t c1 = c0 + chunk < r1 ? c0 + chunk : r1;
+            for (int t0 = s0; t0 < s1; t0 += P5_TOK) {
+                const int T = s1 - t0 < P5_TOK ? s1 - t0 : P5_TOK;
+                const block_q8_0 *a[P5_TOK];
+                for (int t = 0; t < T; t++)
+                    a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
+                for (int64_t r = c0; r < c1; r += P5_ROWS)
+                    tile(T, nb, (const uint8_t *)w + (size_t)(r / P5_ROWS) * group_bytes, a,
+                         pa + (size_t)(t0 - s0) * (size_t)nb, y + (int64_t)t0 * y_stride + r, y_stride);
+            }
         }
     }
 }
