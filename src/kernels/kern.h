@@ -92,7 +92,8 @@ void kern_matmul(const kern_type_traits *tt, int64_t n, const void *w, size_t w_
                  int64_t r0, int64_t r1);
 
 /* Element-wise helpers shared by the model (generic C; vectorized by the compiler). */
-/* y = x / rms(x) * w (w may be NULL: no weight). Sum of squares in double (ggml). */
+/* y = x / rms(x) * w (w may be NULL: no weight). Sum of squares in double (as ggml), in four
+ * interleaved partial sums. */
 void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
 /* max-subtracted softmax in place; returns nothing. */
 void kern_softmax(float *x, int64_t n);
