@@ -68,6 +68,20 @@ void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, co
 
 /* Q4_K and Q6_K repacked for AVX2: 8 rows interleaved at 4-byte granularity per 32-element
  * sub-block, scales (and mins) unpacked to bytes (packedk_avx2.c). */
+/* Byte offsets in a packed Q4_K group super-block (the layout is described in packedk_avx2.c). */
+#define P4K_D 0
+#define P4K_DMIN 16
+#define P4K_SC 32
+#define P4K_MN 96
+#define P4K_QS 160
+#define P4K_BYTES 1184
+/* A tile of the packed K-quant layout: one group of 8 rows x T (<= 4) tokens; pairs holds the
+ * Q4_K bsum pairs (packedk_avx2.c). Another ISA may run its own tile through the same driver. */
+typedef void (*kern_pk_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
+                                float *y, int64_t ys);
+void kern_gemm_packed_k_with_avx2(kern_pk_tile_fn tile, bool need_pairs, int64_t n, const void *w, size_t group_bytes,
+                                  const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
+                                  int64_t r0, int64_t r1);
 size_t kern_pack_bytes_q4_K_avx2(int64_t n);
 void kern_pack_q4_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
 void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);

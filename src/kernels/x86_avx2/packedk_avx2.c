@@ -50,12 +50,6 @@
 #define PK_MAX_SB (KERN_PACK_MAX_N / 256) /* super-blocks per row at most */
 #define PK_CHUNK_BYTES (256 * 1024)     /* packed weight bytes per row chunk (L2) */
 
-#define P4K_D 0
-#define P4K_DMIN 16
-#define P4K_SC 32
-#define P4K_MN 96
-#define P4K_QS 160
-#define P4K_BYTES 1184
 
 size_t kern_pack_bytes_q4_K_avx2(int64_t n) { return (size_t)(n / QK_K) * P4K_BYTES; }
 
@@ -354,8 +348,7 @@ KA2_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-typedef void (*pk_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
-                           float *y, int64_t ys);
+typedef kern_pk_tile_fn pk_tile_fn;
 
 /* Driver: rows are walked in chunks of about PK_CHUNK_BYTES of packed weights, and every
  * token tile passes over a chunk while it is in L2 (bsum pairs recomputed per chunk: cheap). */
@@ -395,6 +388,13 @@ KA2_INLINE void gemm_packed_k(pk_tile_fn tile, bool need_pairs, int64_t n, const
     }
 PK_TILES(tile_q4_K)
 PK_TILES(tile_q6_K)
+
+/* The driver with another ISA's tile over this layout (packedk_avx512.c). */
+void kern_gemm_packed_k_with_avx2(kern_pk_tile_fn tile, bool need_pairs, int64_t n, const void *w, size_t group_bytes,
+                                  const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
+                                  int64_t r0, int64_t r1) {
+    gemm_packed_k(tile, need_pairs, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+}
 
 void kern_gemm_packed_q4_K_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {

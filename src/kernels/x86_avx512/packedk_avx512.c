@@ -1,0 +1,85 @@
+/* packedk_avx512.c - the Q4_K tile for AVX-512 VNNI over the AVX2 packed layout
+ * (packedk_avx2.c: same load-time packing, pack/unpack_row and driver).
+ *
+ * A sub-block's 4 steps of 32 bytes are loaded two at a time: steps s and s+1 fill the low and
+ * high halves of a 512-bit register, so row r's partial sums land in 32-bit lanes r and 8 + r.
+ * The activation bytes each half meets (4 per step, low nibbles; 4 more 16 bytes on for the high
+ * nibbles) are put in place by one dword permute of the sub-block's 32 activation bytes. Four
+ * vpdpbusd give each lane the exact sum of 16 products, one vpmulld applies the row's 6-bit
+ * scale, and after the 8 sub-blocks the two halves are added: the same integers as the AVX2
+ * tile's, followed by the AVX2 tile's float steps, so the results are bit-identical to it.
+ * Bounds: a lane's 16 products are at most 16 x 15 x 128 = 30720, times a scale <= 63, summed
+ * over 8 sub-blocks: far below 2^31. */
+#include "avx512.h"
+
+#define K5_TOK 4
+
+KA5_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
+                          float *y, int64_t ys) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i i_lo01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i i_lo23 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
+    const __m512i i_hi01 = _mm512_set_epi32(5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4);
+    const __m512i i_hi23 = _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6);
+    __m256 acc[K5_TOK];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *pb = g + (size_t)b * P4K_BYTES;
+        __m512i isum[K5_TOK];
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) isum[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j++) {
+            const uint8_t *pq = pb + P4K_QS + 128 * j;
+            const __m512i sc = _mm512_broadcast_i64x4(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(pb + P4K_SC + 8 * j))));
+            const __m512i x01 = _mm512_loadu_si512(pq), x23 = _mm512_loadu_si512(pq + 64);
+            const __m512i lo01 = _mm512_and_si512(x01, m4), hi01 = _mm512_and_si512(_mm512_srli_epi16(x01, 4), m4);
+            const __m512i lo23 = _mm512_and_si512(x23, m4), hi23 = _mm512_and_si512(_mm512_srli_epi16(x23, 4), m4);
+#pragma GCC unroll 4
+            for (int t = 0; t < T; t++) {
+                const __m512i aq = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a[t][b].qs + 32 * j)));
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo01, _mm512_permutexvar_epi32(i_lo01, aq));
+                p = _mm512_dpbusd_epi32(p, lo23, _mm512_permutexvar_epi32(i_lo23, aq));
+                p = _mm512_dpbusd_epi32(p, hi01, _mm512_permutexvar_epi32(i_hi01, aq));
+                p = _mm512_dpbusd_epi32(p, hi23, _mm512_permutexvar_epi32(i_hi23, aq));
+                isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(p, sc));
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P4K_D)));
+        const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P4K_DMIN)));
+        __m256i mn[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) mn[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pb + P4K_MN + 16 * k)));
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            const int32_t *pr = pairs + ((int64_t)t * nb + b) * 4;
+            const __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
+            __m256i ms = _mm256_add_epi32(
+                _mm256_add_epi32(_mm256_madd_epi16(mn[0], _mm256_set1_epi32(pr[0])),
+                                 _mm256_madd_epi16(mn[1], _mm256_set1_epi32(pr[1]))),
+                _mm256_add_epi32(_mm256_madd_epi16(mn[2], _mm256_set1_epi32(pr[2])),
+                                 _mm256_madd_epi16(mn[3], _mm256_set1_epi32(pr[3]))));
+            const __m256 da = _mm256_set1_ps(a[t][b].d);
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(is), acc[t]);
+            acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dm, da), _mm256_cvtepi32_ps(ms), acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+}
+
+static void tile_q4_K_any(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
+                          float *y, int64_t ys) {
+    switch (T) {
+    case 1: tile_q4_K(1, nb, g, a, pairs, y, ys); break;
+    case 2: tile_q4_K(2, nb, g, a, pairs, y, ys); break;
+    case 3: tile_q4_K(3, nb, g, a, pairs, y, ys); break;
+    default: tile_q4_K(K5_TOK, nb, g, a, pairs, y, ys); break;
+    }
+}
+
+void kern_gemm_packed_q4_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    kern_gemm_packed_k_with_avx2(tile_q4_K_any, true, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0,
+                                 r1);
+}
