@@ -529,26 +529,31 @@ static void test_packed_avx2(void) {
 static void test_packed_avx512(void) {
     if (isa_skip(KERN_ISA_AVX512)) return;
     check_packed(KERN_ISA_AVX512);
-    /* Q4_K keeps the AVX2 layout with a VNNI tile that computes the same integers and float
-     * steps: bit-identical to the AVX2 packed gemm, 1 to 9 tokens, 3 super-blocks, 24 rows */
-    const kern_type_traits *t5 = kern_traits_isa(KERN_ISA_AVX512, GGUF_TTYPE_Q4_K),
-                           *t2 = kern_traits_isa(KERN_ISA_AVX2, GGUF_TTYPE_Q4_K), *g = kern_traits_generic(GGUF_TTYPE_Q4_K);
-    T_CHECK(t5->pack == t2->pack && t5->gemm_packed != t2->gemm_packed);
-    enum { NR = 24, NT = 9 };
-    const int64_t n = 3 * 256;
-    const size_t rb = quant_row_bytes(GGUF_TTYPE_Q4_K, (uint64_t)n), ab = kern_act_row_bytes(g, n), gb = t2->pack_group_bytes(n);
-    uint8_t *w = malloc(rb * NR), *pk = malloc(gb * (NR / KERN_PACK_ROWS)), *act = malloc(ab * NT);
-    float *x = malloc(sizeof(float) * (size_t)n * NT), *y2 = malloc(sizeof(float) * NR * NT), *y5 = malloc(sizeof(float) * NR * NT);
-    fill_weights_n(GGUF_TTYPE_Q4_K, w, rb, n, NR);
-    fill_acts(GGUF_TTYPE_Q4_K, x, n, NT);
-    for (int tk = 0; tk < NT; tk++) g->quantize_act(x + (int64_t)tk * n, act + (size_t)tk * ab, n);
-    t2->pack(n, w, rb, 0, NR / KERN_PACK_ROWS, pk);
-    for (int nt = 1; nt <= NT; nt++) {
-        t2->gemm_packed(n, pk, gb, act, ab, nt, y2, NR, 0, NR);
-        t5->gemm_packed(n, pk, gb, act, ab, nt, y5, NR, 0, NR);
-        T_CHECK_MSG(!memcmp(y2, y5, sizeof(float) * (size_t)(NR * nt)), "avx512 Q4_K packed gemm differs from avx2's, %d tokens", nt);
+    /* Q4_K and Q6_K keep the AVX2 layouts with VNNI tiles that compute the same integers and
+     * float steps: bit-identical to the AVX2 packed gemm, 1 to 9 tokens, 3 super-blocks, 24 rows */
+    const uint32_t kt[2] = {GGUF_TTYPE_Q4_K, GGUF_TTYPE_Q6_K};
+    for (int k = 0; k < 2; k++) {
+        const kern_type_traits *t5 = kern_traits_isa(KERN_ISA_AVX512, kt[k]), *t2 = kern_traits_isa(KERN_ISA_AVX2, kt[k]),
+                               *g = kern_traits_generic(kt[k]);
+        T_CHECK(t5->pack == t2->pack && t5->gemm_packed != t2->gemm_packed);
+        enum { NR = 24, NT = 9 };
+        const int64_t n = 3 * 256;
+        const size_t rb = quant_row_bytes(kt[k], (uint64_t)n), ab = kern_act_row_bytes(g, n), gb = t2->pack_group_bytes(n);
+        uint8_t *w = malloc(rb * NR), *pk = malloc(gb * (NR / KERN_PACK_ROWS)), *act = malloc(ab * NT);
+        float *x = malloc(sizeof(float) * (size_t)n * NT), *y2 = malloc(sizeof(float) * NR * NT),
+              *y5 = malloc(sizeof(float) * NR * NT);
+        fill_weights_n(kt[k], w, rb, n, NR);
+        fill_acts(kt[k], x, n, NT);
+        for (int tk = 0; tk < NT; tk++) g->quantize_act(x + (int64_t)tk * n, act + (size_t)tk * ab, n);
+        t2->pack(n, w, rb, 0, NR / KERN_PACK_ROWS, pk);
+        for (int nt = 1; nt <= NT; nt++) {
+            t2->gemm_packed(n, pk, gb, act, ab, nt, y2, NR, 0, NR);
+            t5->gemm_packed(n, pk, gb, act, ab, nt, y5, NR, 0, NR);
+            T_CHECK_MSG(!memcmp(y2, y5, sizeof(float) * (size_t)(NR * nt)),
+                        "avx512 %s packed gemm differs from avx2's, %d tokens", quant_type_name(kt[k]), nt);
+        }
+        free(w), free(pk), free(act), free(x), free(y2), free(y5);
     }
-    free(w), free(pk), free(act), free(x), free(y2), free(y5);
 }
 
 static void test_vec_avx2(void) {

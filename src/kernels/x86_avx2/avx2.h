@@ -68,7 +68,13 @@ void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, co
 
 /* Q4_K and Q6_K repacked for AVX2: 8 rows interleaved at 4-byte granularity per 32-element
  * sub-block, scales (and mins) unpacked to bytes (packedk_avx2.c). */
-/* Byte offsets in a packed Q4_K group super-block (the layout is described in packedk_avx2.c). */
+/* Byte offsets in a packed Q4_K / Q6_K group super-block (the layouts are described in
+ * packedk_avx2.c). */
+#define P6K_D 0
+#define P6K_SC 16
+#define P6K_QS 144
+#define P6K_SUB 192 /* bytes per sub-block: 4 nibble steps + 2 high-bit registers */
+#define P6K_BYTES 1680
 #define P4K_D 0
 #define P4K_DMIN 16
 #define P4K_SC 32

@@ -131,11 +131,6 @@ void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes
     }
 }
 
-#define P6K_D 0
-#define P6K_SC 16
-#define P6K_QS 144
-#define P6K_SUB 192 /* bytes per sub-block: 4 nibble steps + 2 high-bit registers */
-#define P6K_BYTES 1680
 
 size_t kern_pack_bytes_q6_K_avx2(int64_t n) { return (size_t)(n / QK_K) * P6K_BYTES; }
 

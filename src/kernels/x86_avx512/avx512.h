@@ -27,8 +27,10 @@ void kern_unpack_row_f16_avx512(int64_t n, const void *packed, size_t group_byte
 void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
-/* Q4_K in the AVX2 packed layout, with a VNNI tile (packedk_avx512.c). */
+/* Q4_K and Q6_K in the AVX2 packed layouts, with VNNI tiles (packedk_avx512.c). */
 void kern_gemm_packed_q4_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+void kern_gemm_packed_q6_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                   int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
 /* Q4_0, Q5_0 and Q8_0 repacked for AVX-512 VNNI: 8 rows interleaved at 8-byte granularity

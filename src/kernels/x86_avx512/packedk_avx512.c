@@ -1,4 +1,4 @@
-/* packedk_avx512.c - the Q4_K tile for AVX-512 VNNI over the AVX2 packed layout
+/* packedk_avx512.c - the Q4_K and Q6_K tiles for AVX-512 VNNI over the AVX2 packed layouts
  * (packedk_avx2.c: same load-time packing, pack/unpack_row and driver).
  *
  * A sub-block's 4 steps of 32 bytes are loaded two at a time: steps s and s+1 fill the low and
@@ -9,7 +9,13 @@
  * scale, and after the 8 sub-blocks the two halves are added: the same integers as the AVX2
  * tile's, followed by the AVX2 tile's float steps, so the results are bit-identical to it.
  * Bounds: a lane's 16 products are at most 16 x 15 x 128 = 30720, times a scale <= 63, summed
- * over 8 sub-blocks: far below 2^31. */
+ * over 8 sub-blocks: far below 2^31.
+ *
+ * Q6_K the same way: the top-bit register of steps 2h and 2h+1 goes into both halves, the upper
+ * one shifted right by 4, so one shift-and-mask per nibble plane gives each half its step's
+ * top bits. Low nibbles (16-group 2j) and high nibbles (group 2j+1) are summed apart (two
+ * vpdpbusd each: 8 products of u <= 63) and scaled by their own int8 scales; the offset term
+ * 32 * sum_g sc_g * bsum_g is the AVX2 tile's, kept in a separate integer sum. */
 #include "avx512.h"
 
 #define K5_TOK 4
@@ -81,5 +87,79 @@ static void tile_q4_K_any(int T, int64_t nb, const uint8_t *g, const block_q8_K 
 void kern_gemm_packed_q4_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                   int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
     kern_gemm_packed_k_with_avx2(tile_q4_K_any, true, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0,
+                                 r1);
+}
+
+KA5_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
+                          float *y, int64_t ys) {
+    (void)pairs;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i i_lo01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i i_lo23 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
+    const __m512i i_hi01 = _mm512_set_epi32(5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4);
+    const __m512i i_hi23 = _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6);
+    __m256 acc[K5_TOK];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *pb = g + (size_t)b * P6K_BYTES;
+        __m512i isum[K5_TOK];
+        __m256i msum[K5_TOK];
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) isum[t] = _mm512_setzero_si512(), msum[t] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; j++) {
+            const uint8_t *pq = pb + P6K_QS + P6K_SUB * j;
+            const __m128i s8 = _mm_loadu_si128((const __m128i *)(pb + P6K_SC + 16 * j));
+            const __m512i scl = _mm512_broadcast_i64x4(_mm256_cvtepi8_epi32(s8));                   /* group 2j */
+            const __m512i sch = _mm512_broadcast_i64x4(_mm256_cvtepi8_epi32(_mm_srli_si128(s8, 8))); /* 2j+1 */
+            const __m256i mp = _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, _mm_srli_si128(s8, 8))), 5);
+            __m512i lo[2], hi[2];
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                const __m256i hb = _mm256_loadu_si256((const __m256i *)(pq + 128 + 32 * h));
+                const __m512i hh = _mm512_inserti64x4(_mm512_castsi256_si512(hb), _mm256_srli_epi16(hb, 4), 1);
+                const __m512i x = _mm512_loadu_si512(pq + 64 * h);
+                lo[h] = _mm512_or_si512(_mm512_and_si512(x, m4), _mm512_and_si512(_mm512_slli_epi16(hh, 4), m30));
+                hi[h] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(x, 4), m4),
+                                        _mm512_and_si512(_mm512_slli_epi16(hh, 2), m30));
+            }
+#pragma GCC unroll 4
+            for (int t = 0; t < T; t++) {
+                const __m512i aq = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a[t][b].qs + 32 * j)));
+                __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], _mm512_permutexvar_epi32(i_lo01, aq));
+                pl = _mm512_dpbusd_epi32(pl, lo[1], _mm512_permutexvar_epi32(i_lo23, aq));
+                __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], _mm512_permutexvar_epi32(i_hi01, aq));
+                ph = _mm512_dpbusd_epi32(ph, hi[1], _mm512_permutexvar_epi32(i_hi23, aq));
+                isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(pl, scl), _mm512_mullo_epi32(ph, sch)));
+                int32_t bp;
+                memcpy(&bp, a[t][b].bsums + 2 * j, 4);
+                msum[t] = _mm256_add_epi32(msum[t], _mm256_madd_epi16(mp, _mm256_set1_epi32(bp)));
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P6K_D)));
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            const __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t][b].d)),
+                                     _mm256_cvtepi32_ps(_mm256_sub_epi32(is, msum[t])), acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+}
+
+static void tile_q6_K_any(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
+                          float *y, int64_t ys) {
+    switch (T) {
+    case 1: tile_q6_K(1, nb, g, a, pairs, y, ys); break;
+    case 2: tile_q6_K(2, nb, g, a, pairs, y, ys); break;
+    case 3: tile_q6_K(3, nb, g, a, pairs, y, ys); break;
+    default: tile_q6_K(K5_TOK, nb, g, a, pairs, y, ys); break;
+    }
+}
+
+void kern_gemm_packed_q6_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    kern_gemm_packed_k_with_avx2(tile_q6_K_any, false, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0,
                                  r1);
 }
