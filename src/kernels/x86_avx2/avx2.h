@@ -81,6 +81,20 @@ void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, co
 #define P4K_MN 96
 #define P4K_QS 160
 #define P4K_BYTES 1184
+/* The end of a packed Q4_K super-block for one token, shared by the AVX2 and AVX-512 tiles so
+ * both take the same float steps: acc + (d * da) * isum - (dmin * da) * sum_j m_j * bs_j,
+ * with pr the token's 4 bsum pairs of this super-block and mn its mins (4 x 16 bytes). */
+KA2_INLINE __m256 ka2_q4k_finish(__m256 acc, __m256 dw, __m256 dm, const __m256i *mn, const int32_t *pr, float da_f,
+                                 __m256i isum) {
+    const __m256i ms = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(mn[0], _mm256_set1_epi32(pr[0])),
+                                                         _mm256_madd_epi16(mn[1], _mm256_set1_epi32(pr[1]))),
+                                        _mm256_add_epi32(_mm256_madd_epi16(mn[2], _mm256_set1_epi32(pr[2])),
+                                                         _mm256_madd_epi16(mn[3], _mm256_set1_epi32(pr[3]))));
+    const __m256 da = _mm256_set1_ps(da_f);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum), acc);
+    return _mm256_fnmadd_ps(_mm256_mul_ps(dm, da), _mm256_cvtepi32_ps(ms), acc);
+}
+
 /* A tile of the packed K-quant layout: one group of 8 rows x T (<= 4) tokens; pairs holds the
  * Q4_K bsum pairs (packedk_avx2.c). Another ISA may run its own tile through the same driver. */
 typedef void (*kern_pk_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,

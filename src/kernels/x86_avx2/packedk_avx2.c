@@ -268,17 +268,8 @@ KA2_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) mn[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pb + P4K_MN + 16 * k)));
 #pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            const int32_t *pr = pairs + ((int64_t)t * nb + b) * 4;
-            __m256i ms = _mm256_add_epi32(
-                _mm256_add_epi32(_mm256_madd_epi16(mn[0], _mm256_set1_epi32(pr[0])),
-                                 _mm256_madd_epi16(mn[1], _mm256_set1_epi32(pr[1]))),
-                _mm256_add_epi32(_mm256_madd_epi16(mn[2], _mm256_set1_epi32(pr[2])),
-                                 _mm256_madd_epi16(mn[3], _mm256_set1_epi32(pr[3]))));
-            const __m256 da = _mm256_set1_ps(a[t][b].d);
-            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), acc[t]);
-            acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dm, da), _mm256_cvtepi32_ps(ms), acc[t]);
-        }
+        for (int t = 0; t < T; t++)
+            acc[t] = ka2_q4k_finish(acc[t], dw, dm, mn, pairs + ((int64_t)t * nb + b) * 4, a[t][b].d, isum[t]);
     }
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);

@@ -20,13 +20,21 @@
 
 #define K5_TOK 4
 
+/* The activation dwords the two halves of a step pair meet: dwords (2k, 2k+1) of the
+ * sub-block's 32 bytes go to the low and high half, k = 0, 1 for the low nibbles' steps 0-1
+ * and 2-3, k = 2, 3 for the high nibbles'. */
+KA5_INLINE __m512i act_pair(__m512i aq, int k) {
+    const __m512i idx = _mm512_set_epi32(2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1,
+                                         2 * k + 1, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k);
+    return _mm512_permutexvar_epi32(idx, aq);
+}
+
+/* The two halves' lanes added: row r's sum in lane r. */
+KA5_INLINE __m256i halves(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); }
+
 KA5_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
                           float *y, int64_t ys) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i i_lo01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i i_lo23 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
-    const __m512i i_hi01 = _mm512_set_epi32(5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4);
-    const __m512i i_hi23 = _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6);
     __m256 acc[K5_TOK];
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
@@ -44,10 +52,10 @@ KA5_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
 #pragma GCC unroll 4
             for (int t = 0; t < T; t++) {
                 const __m512i aq = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a[t][b].qs + 32 * j)));
-                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo01, _mm512_permutexvar_epi32(i_lo01, aq));
-                p = _mm512_dpbusd_epi32(p, lo23, _mm512_permutexvar_epi32(i_lo23, aq));
-                p = _mm512_dpbusd_epi32(p, hi01, _mm512_permutexvar_epi32(i_hi01, aq));
-                p = _mm512_dpbusd_epi32(p, hi23, _mm512_permutexvar_epi32(i_hi23, aq));
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo01, act_pair(aq, 0));
+                p = _mm512_dpbusd_epi32(p, lo23, act_pair(aq, 1));
+                p = _mm512_dpbusd_epi32(p, hi01, act_pair(aq, 2));
+                p = _mm512_dpbusd_epi32(p, hi23, act_pair(aq, 3));
                 isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(p, sc));
             }
         }
@@ -57,32 +65,25 @@ KA5_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) mn[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pb + P4K_MN + 16 * k)));
 #pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            const int32_t *pr = pairs + ((int64_t)t * nb + b) * 4;
-            const __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
-            __m256i ms = _mm256_add_epi32(
-                _mm256_add_epi32(_mm256_madd_epi16(mn[0], _mm256_set1_epi32(pr[0])),
-                                 _mm256_madd_epi16(mn[1], _mm256_set1_epi32(pr[1]))),
-                _mm256_add_epi32(_mm256_madd_epi16(mn[2], _mm256_set1_epi32(pr[2])),
-                                 _mm256_madd_epi16(mn[3], _mm256_set1_epi32(pr[3]))));
-            const __m256 da = _mm256_set1_ps(a[t][b].d);
-            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(is), acc[t]);
-            acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dm, da), _mm256_cvtepi32_ps(ms), acc[t]);
-        }
+        for (int t = 0; t < T; t++)
+            acc[t] = ka2_q4k_finish(acc[t], dw, dm, mn, pairs + ((int64_t)t * nb + b) * 4, a[t][b].d, halves(isum[t]));
     }
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-static void tile_q4_K_any(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
-                          float *y, int64_t ys) {
-    switch (T) {
-    case 1: tile_q4_K(1, nb, g, a, pairs, y, ys); break;
-    case 2: tile_q4_K(2, nb, g, a, pairs, y, ys); break;
-    case 3: tile_q4_K(3, nb, g, a, pairs, y, ys); break;
-    default: tile_q4_K(K5_TOK, nb, g, a, pairs, y, ys); break;
+/* One instance per tile size, so T is a constant inside the tile's loops. */
+#define K5_TILES(name)                                                                              \
+    static void name##_any(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a,           \
+                           const int32_t *pairs, float *y, int64_t ys) {                            \
+        switch (T) {                                                                                \
+        case 1: name(1, nb, g, a, pairs, y, ys); break;                                             \
+        case 2: name(2, nb, g, a, pairs, y, ys); break;                                             \
+        case 3: name(3, nb, g, a, pairs, y, ys); break;                                             \
+        default: name(K5_TOK, nb, g, a, pairs, y, ys); break;                                       \
+        }                                                                                           \
     }
-}
+K5_TILES(tile_q4_K)
 
 void kern_gemm_packed_q4_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                   int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
@@ -94,10 +95,6 @@ KA5_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
                           float *y, int64_t ys) {
     (void)pairs;
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-    const __m512i i_lo01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i i_lo23 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
-    const __m512i i_hi01 = _mm512_set_epi32(5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4);
-    const __m512i i_hi23 = _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6);
     __m256 acc[K5_TOK];
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
@@ -126,10 +123,10 @@ KA5_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
 #pragma GCC unroll 4
             for (int t = 0; t < T; t++) {
                 const __m512i aq = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a[t][b].qs + 32 * j)));
-                __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], _mm512_permutexvar_epi32(i_lo01, aq));
-                pl = _mm512_dpbusd_epi32(pl, lo[1], _mm512_permutexvar_epi32(i_lo23, aq));
-                __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], _mm512_permutexvar_epi32(i_hi01, aq));
-                ph = _mm512_dpbusd_epi32(ph, hi[1], _mm512_permutexvar_epi32(i_hi23, aq));
+                __m512i pl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], act_pair(aq, 0));
+                pl = _mm512_dpbusd_epi32(pl, lo[1], act_pair(aq, 1));
+                __m512i ph = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], act_pair(aq, 2));
+                ph = _mm512_dpbusd_epi32(ph, hi[1], act_pair(aq, 3));
                 isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(pl, scl), _mm512_mullo_epi32(ph, sch)));
                 int32_t bp;
                 memcpy(&bp, a[t][b].bsums + 2 * j, 4);
@@ -139,24 +136,15 @@ KA5_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P6K_D)));
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) {
-            const __m256i is = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
             acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t][b].d)),
-                                     _mm256_cvtepi32_ps(_mm256_sub_epi32(is, msum[t])), acc[t]);
+                                     _mm256_cvtepi32_ps(_mm256_sub_epi32(halves(isum[t]), msum[t])), acc[t]);
         }
     }
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-static void tile_q6_K_any(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
-                          float *y, int64_t ys) {
-    switch (T) {
-    case 1: tile_q6_K(1, nb, g, a, pairs, y, ys); break;
-    case 2: tile_q6_K(2, nb, g, a, pairs, y, ys); break;
-    case 3: tile_q6_K(3, nb, g, a, pairs, y, ys); break;
-    default: tile_q6_K(K5_TOK, nb, g, a, pairs, y, ys); break;
-    }
-}
+K5_TILES(tile_q6_K)
 
 void kern_gemm_packed_q6_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                   int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
