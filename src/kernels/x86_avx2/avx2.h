@@ -66,8 +66,6 @@ void kern_unpack_row_q8_0_avx2(int64_t n, const void *packed, size_t group_bytes
 void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
-/* Q4_K and Q6_K repacked for AVX2: 8 rows interleaved at 4-byte granularity per 32-element
- * sub-block, scales (and mins) unpacked to bytes (packedk_avx2.c). */
 /* Byte offsets in a packed Q4_K / Q6_K group super-block (the layouts are described in
  * packedk_avx2.c). */
 #define P6K_D 0
@@ -95,13 +93,34 @@ KA2_INLINE __m256 ka2_q4k_finish(__m256 acc, __m256 dw, __m256 dm, const __m256i
     return _mm256_fnmadd_ps(_mm256_mul_ps(dm, da), _mm256_cvtepi32_ps(ms), acc);
 }
 
-/* A tile of the packed K-quant layout: one group of 8 rows x T (<= 4) tokens; pairs holds the
- * Q4_K bsum pairs (packedk_avx2.c). Another ISA may run its own tile through the same driver. */
+/* (32 sc_2j, 32 sc_2j+1) per row of a packed Q6_K sub-block, from its 16 scale bytes s8: madd
+ * with a token's bsum pair (bsum_2j, bsum_2j+1) gives the offset term of both 16-groups. */
+KA2_INLINE __m256i ka2_q6k_offset_scales(__m128i s8) {
+    return _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, _mm_srli_si128(s8, 8))), 5);
+}
+
+/* A tile of the packed K-quant layouts: one group of 8 rows x T (<= KA2_PK_TOK) tokens; pairs
+ * holds the Q4_K bsum pairs (packedk_avx2.c). Another ISA may run its own tile through the
+ * same driver. KA2_PK_TILES(tile) defines tile_any, one instance per T so that T is a
+ * constant inside the tile's loops. */
+#define KA2_PK_TOK 4
 typedef void (*kern_pk_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
                                 float *y, int64_t ys);
+#define KA2_PK_TILES(name)                                                                    \
+    static void name##_any(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a,     \
+                           const int32_t *pairs, float *y, int64_t ys) {                      \
+        switch (T) {                                                                          \
+        case 1: name(1, nb, g, a, pairs, y, ys); break;                                       \
+        case 2: name(2, nb, g, a, pairs, y, ys); break;                                       \
+        case 3: name(3, nb, g, a, pairs, y, ys); break;                                       \
+        default: name(KA2_PK_TOK, nb, g, a, pairs, y, ys); break;                             \
+        }                                                                                     \
+    }
 void kern_gemm_packed_k_with_avx2(kern_pk_tile_fn tile, bool need_pairs, int64_t n, const void *w, size_t group_bytes,
                                   const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
                                   int64_t r0, int64_t r1);
+/* Q4_K and Q6_K repacked for AVX2: 8 rows interleaved at 4-byte granularity per 32-element
+ * sub-block, scales (and mins) unpacked to bytes (packedk_avx2.c). */
 size_t kern_pack_bytes_q4_K_avx2(int64_t n);
 void kern_pack_q4_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
 void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);

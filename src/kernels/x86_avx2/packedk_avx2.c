@@ -46,10 +46,9 @@
 #include <stddef.h>
 
 #define PK_ROWS 8
-#define PK_TOK 4                        /* tokens per tile */
+#define PK_TOK KA2_PK_TOK               /* tokens per tile */
 #define PK_MAX_SB (KERN_PACK_MAX_N / 256) /* super-blocks per row at most */
 #define PK_CHUNK_BYTES (256 * 1024)     /* packed weight bytes per row chunk (L2) */
-
 
 size_t kern_pack_bytes_q4_K_avx2(int64_t n) { return (size_t)(n / QK_K) * P4K_BYTES; }
 
@@ -130,7 +129,6 @@ void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes
             }
     }
 }
-
 
 size_t kern_pack_bytes_q6_K_avx2(int64_t n) { return (size_t)(n / QK_K) * P6K_BYTES; }
 
@@ -294,7 +292,7 @@ KA2_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
             const __m256i scl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc), group 2j */
             const __m256i sch = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(s8, s8)); /* group 2j+1 */
             /* (32 sc_2j, 32 sc_2j+1) per row, for the offset term */
-            const __m256i mp = _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, _mm_srli_si128(s8, 8))), 5);
+            const __m256i mp = ka2_q6k_offset_scales(s8);
             __m256i lo[4], hi[4];
 #pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
@@ -334,11 +332,9 @@ KA2_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-typedef kern_pk_tile_fn pk_tile_fn;
-
 /* Driver: rows are walked in chunks of about PK_CHUNK_BYTES of packed weights, and every
  * token tile passes over a chunk while it is in L2 (bsum pairs recomputed per chunk: cheap). */
-KA2_INLINE void gemm_packed_k(pk_tile_fn tile, bool need_pairs, int64_t n, const void *w, size_t group_bytes,
+KA2_INLINE void gemm_packed_k(kern_pk_tile_fn tile, bool need_pairs, int64_t n, const void *w, size_t group_bytes,
                               const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0,
                               int64_t r1) {
     const int64_t nb = n / QK_K;
@@ -361,19 +357,8 @@ KA2_INLINE void gemm_packed_k(pk_tile_fn tile, bool need_pairs, int64_t n, const
     }
 }
 
-/* One instance per tile size, so T is a constant inside the tile's loops. */
-#define PK_TILES(name)                                                                        \
-    static void name##_any(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a,     \
-                           const int32_t *pairs, float *y, int64_t ys) {                      \
-        switch (T) {                                                                          \
-        case 1: name(1, nb, g, a, pairs, y, ys); break;                                       \
-        case 2: name(2, nb, g, a, pairs, y, ys); break;                                       \
-        case 3: name(3, nb, g, a, pairs, y, ys); break;                                       \
-        default: name(4, nb, g, a, pairs, y, ys); break;                                      \
-        }                                                                                     \
-    }
-PK_TILES(tile_q4_K)
-PK_TILES(tile_q6_K)
+KA2_PK_TILES(tile_q4_K)
+KA2_PK_TILES(tile_q6_K)
 
 /* The driver with another ISA's tile over this layout (packedk_avx512.c). */
 void kern_gemm_packed_k_with_avx2(kern_pk_tile_fn tile, bool need_pairs, int64_t n, const void *w, size_t group_bytes,

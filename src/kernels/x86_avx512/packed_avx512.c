@@ -145,8 +145,6 @@ KA5_INLINE __m512 scales_pairs(const uint8_t *pb) {
     const __m256i x = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)pb));
     return _mm512_cvtph_ps(_mm256_or_si256(x, _mm256_slli_epi32(x, 16)));
 }
-/* Lane sums to float: each lane alone (its row's two lanes are added after the last block). */
-KA5_INLINE __m512 lanes_ps(__m512i s) { return _mm512_cvtepi32_ps(s); }
 /* Row j's two lanes added, to 8 consecutive floats. */
 KA5_INLINE void store_rows(float *y, __m512 acc) {
     acc = _mm512_add_ps(acc, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(acc), 32)));
@@ -162,7 +160,7 @@ KA5_INLINE __m512 block_fma(__m512 acc, __m512 dw, __m512i c0, __m512i c1, __m51
     __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c1, bcast8(q + 8));
     s0 = _mm512_dpbusd_epi32(s0, c2, bcast8(q + 16));
     s1 = _mm512_dpbusd_epi32(s1, c3, bcast8(q + 24));
-    return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), lanes_ps(_mm512_add_epi32(s0, s1)), acc);
+    return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc);
 }
 
 /* Tile: one group of 8 rows x T tokens, Q4_0, or Q5_0 (q5: the Q4_0 block followed by the
@@ -248,6 +246,14 @@ typedef void (*p5_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_0
 #define P5_CHUNK_BYTES (256 * 1024)
 #define P5_PA_ENTRIES (P5_TOK * P5_MAX_BLOCKS) /* 128 KiB of stack */
 
+/* The activation rows of the token tile starting at t0 (at most P5_TOK, not past t_end) into
+ * a; returns their count. */
+KA5_INLINE int tile_rows(const void *act, size_t act_row_bytes, int t0, int t_end, const block_q8_0 **a) {
+    const int T = t_end - t0 < P5_TOK ? t_end - t0 : P5_TOK;
+    for (int t = 0; t < T; t++) a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
+    return T;
+}
+
 KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const void *w, size_t group_bytes,
                             const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0,
                             int64_t r1) {
@@ -261,19 +267,15 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
     for (int s0 = 0; s0 < n_tok; s0 += group_tok) {
         const int s1 = n_tok - s0 < group_tok ? n_tok : s0 + group_tok;
         for (int t0 = s0; t0 < s1; t0 += P5_TOK) {
-            const int T = s1 - t0 < P5_TOK ? s1 - t0 : P5_TOK;
             const block_q8_0 *a[P5_TOK];
-            for (int t = 0; t < T; t++)
-                a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
+            const int T = tile_rows(act, act_row_bytes, t0, s1, a);
             act_sums(T, nb, a, offset, pa + (size_t)(t0 - s0) * (size_t)nb);
         }
         for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
             const int64_t c1 = c0 + chunk < r1 ? c0 + chunk : r1;
             for (int t0 = s0; t0 < s1; t0 += P5_TOK) {
-                const int T = s1 - t0 < P5_TOK ? s1 - t0 : P5_TOK;
                 const block_q8_0 *a[P5_TOK];
-                for (int t = 0; t < T; t++)
-                    a[t] = (const block_q8_0 *)((const uint8_t *)act + (size_t)(t0 + t) * act_row_bytes);
+                const int T = tile_rows(act, act_row_bytes, t0, s1, a);
                 for (int64_t r = c0; r < c1; r += P5_ROWS)
                     tile(T, nb, (const uint8_t *)w + (size_t)(r / P5_ROWS) * group_bytes, a,
                          pa + (size_t)(t0 - s0) * (size_t)nb, y + (int64_t)t0 * y_stride + r, y_stride);

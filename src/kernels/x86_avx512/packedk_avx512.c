@@ -18,8 +18,6 @@
  * 32 * sum_g sc_g * bsum_g is the AVX2 tile's, kept in a separate integer sum. */
 #include "avx512.h"
 
-#define K5_TOK 4
-
 /* The activation dwords the two halves of a step pair meet: dwords (2k, 2k+1) of the
  * sub-block's 32 bytes go to the low and high half, k = 0, 1 for the low nibbles' steps 0-1
  * and 2-3, k = 2, 3 for the high nibbles'. */
@@ -35,12 +33,12 @@ KA5_INLINE __m256i halves(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_
 KA5_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
                           float *y, int64_t ys) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m256 acc[K5_TOK];
+    __m256 acc[KA2_PK_TOK];
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pb = g + (size_t)b * P4K_BYTES;
-        __m512i isum[K5_TOK];
+        __m512i isum[KA2_PK_TOK];
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) isum[t] = _mm512_setzero_si512();
         for (int j = 0; j < 8; j++) {
@@ -72,18 +70,7 @@ KA5_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-/* One instance per tile size, so T is a constant inside the tile's loops. */
-#define K5_TILES(name)                                                                              \
-    static void name##_any(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a,           \
-                           const int32_t *pairs, float *y, int64_t ys) {                            \
-        switch (T) {                                                                                \
-        case 1: name(1, nb, g, a, pairs, y, ys); break;                                             \
-        case 2: name(2, nb, g, a, pairs, y, ys); break;                                             \
-        case 3: name(3, nb, g, a, pairs, y, ys); break;                                             \
-        default: name(K5_TOK, nb, g, a, pairs, y, ys); break;                                       \
-        }                                                                                           \
-    }
-K5_TILES(tile_q4_K)
+KA2_PK_TILES(tile_q4_K)
 
 void kern_gemm_packed_q4_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                   int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
@@ -95,13 +82,13 @@ KA5_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
                           float *y, int64_t ys) {
     (void)pairs;
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-    __m256 acc[K5_TOK];
+    __m256 acc[KA2_PK_TOK];
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pb = g + (size_t)b * P6K_BYTES;
-        __m512i isum[K5_TOK];
-        __m256i msum[K5_TOK];
+        __m512i isum[KA2_PK_TOK];
+        __m256i msum[KA2_PK_TOK];
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) isum[t] = _mm512_setzero_si512(), msum[t] = _mm256_setzero_si256();
         for (int j = 0; j < 8; j++) {
@@ -109,7 +96,7 @@ KA5_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
             const __m128i s8 = _mm_loadu_si128((const __m128i *)(pb + P6K_SC + 16 * j));
             const __m512i scl = _mm512_broadcast_i64x4(_mm256_cvtepi8_epi32(s8));                   /* group 2j */
             const __m512i sch = _mm512_broadcast_i64x4(_mm256_cvtepi8_epi32(_mm_srli_si128(s8, 8))); /* 2j+1 */
-            const __m256i mp = _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, _mm_srli_si128(s8, 8))), 5);
+            const __m256i mp = ka2_q6k_offset_scales(s8);
             __m512i lo[2], hi[2];
 #pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
@@ -144,7 +131,7 @@ KA5_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K 
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-K5_TILES(tile_q6_K)
+KA2_PK_TILES(tile_q6_K)
 
 void kern_gemm_packed_q6_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                   int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
