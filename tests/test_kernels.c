@@ -441,7 +441,8 @@ static void check_vec(kern_isa isa) {
  * ranges of whole groups, untouched rows outside; unpack_row gives back every original row
  * byte for byte). Edge data beyond fill_weights/fill_acts (zero blocks, max-magnitude scales,
  * negative mins): the last row's first block has every quant bit set (Q6_K: scales -128),
- * and two tokens are all +-127 after quantization, so the integer sums reach their bounds. */
+ * and two tokens are all +-127 after quantization, so the integer sums reach their bounds.
+ * Every token's outputs in a batch of 17 equal, bit for bit, its outputs alone (decode). */
 #define PACK_MAX_TOK 64
 static void check_packed(kern_isa isa) {
     int n_checked = 0;
@@ -514,6 +515,22 @@ static void check_packed(kern_isa isa) {
                                         kern_isa_name(isa), quant_type_name(t), (long long)n, tk, nt, (long long)o,
                                         got, wv);
                     }
+            }
+            { /* a token's outputs do not depend on the batch: 17 tokens at once equal each alone */
+                const int nt = 17;
+                const int64_t ys = rows;
+                float *one = malloc(sizeof(float) * (size_t)rows);
+                tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, 0, rows);
+                int bad = 0;
+                for (int tk = 0; tk < nt; tk++) {
+                    tt->gemm_packed(n, pk, gb, act + (size_t)tk * ab, ab, 1, one, ys, 0, rows);
+                    for (int64_t o = 0; o < rows; o++)
+                        if (memcmp(&one[o], &y[tk * ys + o], sizeof(float)) && bad++ < 3)
+                            T_CHECK_MSG(0, "%s packed %s n %lld tok %d row %lld: %.9g in a batch of %d, %.9g alone",
+                                        kern_isa_name(isa), quant_type_name(t), (long long)n, tk, (long long)o,
+                                        y[tk * ys + o], nt, one[o]);
+                }
+                free(one);
             }
             n_checked++;
             free(w), free(pk), free(act), free(x), free(y), free(want);

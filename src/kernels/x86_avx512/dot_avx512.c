@@ -236,28 +236,3 @@ KA5_INLINE void gemm_dec(int kind, int64_t n, const uint8_t *w, size_t wrb, cons
 DEFINE_KERNELS(f32_f32, F_F32)
 DEFINE_KERNELS(f16_f32, F_F16)
 DEFINE_KERNELS(bf16_f32, F_BF16)
-
-/* ---- F16 weights copied at load ----
- * Not a new layout: each group of 8 rows is stored unchanged, so the copy is only a move
- * from the file's page-cache pages (4 KiB pages, which the hardware prefetchers do not cross)
- * into the model's own memory advised for transparent huge pages, after which the model drops
- * the mapped pages. gemm_packed is the gemm above on the copy, with identical results. */
-size_t kern_pack_bytes_f16_avx512(int64_t n) { return (size_t)n * 2 * KERN_PACK_ROWS; }
-
-void kern_pack_f16_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    const size_t gb = kern_pack_bytes_f16_avx512(n);
-    for (int64_t g = g0; g < g1; g++)
-        for (int j = 0; j < KERN_PACK_ROWS; j++)
-            memcpy((uint8_t *)dst + (size_t)g * gb + (size_t)j * (size_t)n * 2,
-                   (const uint8_t *)w + (size_t)(g * KERN_PACK_ROWS + j) * w_row_bytes, (size_t)n * 2);
-}
-
-void kern_unpack_row_f16_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    (void)group_bytes;
-    memcpy(dst, (const uint8_t *)packed + (size_t)row * (size_t)n * 2, (size_t)n * 2);
-}
-
-void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    kern_gemm_f16_f32_avx512(n, w, group_bytes / KERN_PACK_ROWS, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
-}

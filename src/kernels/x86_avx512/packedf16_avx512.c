@@ -1,0 +1,219 @@
+/* packedf16_avx512.c - F16 weights repacked at load time with lanes along the rows, and their
+ * gemm (AVX-512, f32 activations).
+ *
+ * Layout: rows in groups of 8 (KERN_PACK_ROWS); per group, np = ceil(n / 2) element pairs of
+ * 32 bytes each: pair p holds, at bytes 4j..4j+3, row j's elements 2p and 2p+1 (fp16; a zero
+ * for element n when n is odd). One 32-byte load converted to f32 is then 16 lanes where lane
+ * 2j + i is row j's element 2p + i, and it meets the activation pair (a[2p], a[2p+1]) as one
+ * 64-bit broadcast.
+ *
+ * Kernel: lane 2j + i accumulates w * a over the elements 2p + i of row j, one FMA per pair in
+ * the order of p; after the last pair row j's output is lane 2j + lane 2j + 1. Every tile
+ * (decode: up to 8 groups x 2 tokens; prefill: 4 groups x 6 tokens) and every split of the
+ * pairs into chunks runs those same two chains per output, so a token's result does not depend
+ * on the batch, the tile or the thread count. The results differ from the unpacked kernels'
+ * (16-lane chains along a row, dot_avx512.c) within float rounding.
+ *
+ * Why: with lanes along a row, every output needs its own 16-lane accumulator and every
+ * activation vector is loaded for a handful of rows; here one register holds 8 outputs, an
+ * activation pair is 8 bytes loaded once for 4 groups (32 rows), and the weights are converted
+ * straight from fp16 in the FMA loop, so prefill runs at nearly the FMA rate and decode reads
+ * each weight byte once.
+ * ref: generic/dot_generic.c (vec_dot f16: the specification). */
+#include "avx512.h"
+
+#define PF_GROUPS 8  /* rows per group */
+#define PD_G 8       /* groups per decode tile */
+#define PD_T 2       /* tokens per decode tile */
+#ifndef PF_DIST
+#define PF_DIST 0
+#endif
+#ifndef PF_NEXT
+#define PF_NEXT 1
+#endif
+#define PP_G 4       /* groups per prefill tile */
+#define PP_T 6       /* tokens per prefill tile */
+#define PP_KPAIRS 1152 /* pairs per chunk: 4 groups x 36 KB of weights stay in L2 across the token tiles */
+#define PP_ACT_BYTES (384 * 1024) /* activations of one token block, kept in L2 while the rows pass */
+_Static_assert(PF_GROUPS == KERN_PACK_ROWS, "group size");
+
+size_t kern_pack_bytes_f16_avx512(int64_t n) { return (size_t)((n + 1) / 2) * 32; }
+
+void kern_pack_f16_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    const int64_t np = (n + 1) / 2;
+    for (int64_t g = g0; g < g1; g++) {
+        uint16_t *out = (uint16_t *)((uint8_t *)dst + (size_t)g * (size_t)np * 32);
+        for (int j = 0; j < PF_GROUPS; j++) {
+            const uint8_t *row = (const uint8_t *)w + (size_t)(g * PF_GROUPS + j) * w_row_bytes;
+            for (int64_t e = 0; e < 2 * np; e++) {
+                uint16_t h = 0;
+                if (e < n) memcpy(&h, row + 2 * e, 2);
+                out[(e / 2) * 16 + 2 * j + e % 2] = h;
+            }
+        }
+    }
+}
+
+void kern_unpack_row_f16_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
+    const uint16_t *grp = (const uint16_t *)((const uint8_t *)packed + (size_t)(row / PF_GROUPS) * group_bytes);
+    const int j = (int)(row % PF_GROUPS);
+    for (int64_t e = 0; e < n; e++) memcpy((uint8_t *)dst + 2 * e, &grp[(e / 2) * 16 + 2 * j + e % 2], 2);
+}
+
+/* The activation pair (a[2p], a[2p+1]) in every 64-bit lane; `last` when 2p+1 == n (its second
+ * element does not exist and reads as zero, meeting the zero weight the packing put there). */
+KA5_INLINE __m512 pair_bcast(const float *a, int64_t p, bool last) {
+    double d;
+    if (last) {
+        const float two[2] = {a[2 * p], 0.0f};
+        memcpy(&d, two, 8);
+    } else {
+        memcpy(&d, a + 2 * p, 8);
+    }
+    return _mm512_castpd_ps(_mm512_set1_pd(d));
+}
+
+KA5_INLINE __m512 wpair(const uint8_t *g, int64_t p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + (size_t)p * 32)));
+}
+
+/* Row j's two lanes added, to 8 consecutive floats. */
+KA5_INLINE void store_rows(float *y, __m512 acc) {
+    acc = _mm512_add_ps(acc, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(acc), 32)));
+    _mm256_storeu_si256((__m256i *)y, _mm512_cvtepi64_epi32(_mm512_castps_si512(acc)));
+}
+
+/* G groups (consecutive, gb bytes apart) x T tokens over pairs [p0, p1): the accumulators are
+ * read from and written back to acc[g * T + t] (so chunks of pairs continue the same chains);
+ * `odd`: n is odd and p1 includes the last, half-filled pair. */
+KA5_INLINE void tile(int G, int T, const uint8_t *w, size_t gb, const float *const *a, int64_t p0, int64_t p1,
+                     bool odd, __m512 *accv, const uint8_t *pf) {
+    __m512 acc[PD_G * PD_T > PP_G * PP_T ? PD_G * PD_T : PP_G * PP_T];
+#pragma GCC unroll 24
+    for (int i = 0; i < G * T; i++) acc[i] = accv[i];
+    const int64_t pe = odd ? p1 - 1 : p1;
+    for (int64_t p = p0; p < pe; p++) {
+        __m512 b[PP_T > PD_T ? PP_T : PD_T];
+#pragma GCC unroll 6
+        for (int t = 0; t < T; t++) b[t] = pair_bcast(a[t], p, false);
+        if (pf && p % 2 == 0)
+#pragma GCC unroll 8
+            for (int g = 0; g < G; g++) _mm_prefetch((const char *)(pf + (size_t)g * gb + (size_t)p * 32 + PF_DIST), _MM_HINT_T0);
+#pragma GCC unroll 8
+        for (int g = 0; g < G; g++) {
+            const __m512 wv = wpair(w + (size_t)g * gb, p);
+#pragma GCC unroll 6
+            for (int t = 0; t < T; t++) acc[g * T + t] = _mm512_fmadd_ps(wv, b[t], acc[g * T + t]);
+        }
+    }
+    if (odd && pe < p1) {
+        for (int t = 0; t < T; t++) {
+            const __m512 b = pair_bcast(a[t], pe, true);
+            for (int g = 0; g < G; g++) acc[g * T + t] = _mm512_fmadd_ps(wpair(w + (size_t)g * gb, pe), b, acc[g * T + t]);
+        }
+    }
+#pragma GCC unroll 24
+    for (int i = 0; i < G * T; i++) accv[i] = acc[i];
+}
+
+/* Token counts and group counts as compile-time constants: full tiles, and one group at a time
+ * for the last groups of a range. */
+#define TILE_T(G, TMAX, T, ...)                                                                   \
+    switch (T) {                                                                                  \
+    case 1: tile(G, 1, __VA_ARGS__, NULL); break;                                                       \
+    case 2: tile(G, 2 < TMAX ? 2 : TMAX, __VA_ARGS__, NULL); break;                                     \
+    case 3: tile(G, 3 < TMAX ? 3 : TMAX, __VA_ARGS__, NULL); break;                                     \
+    case 4: tile(G, 4 < TMAX ? 4 : TMAX, __VA_ARGS__, NULL); break;                                     \
+    case 5: tile(G, 5 < TMAX ? 5 : TMAX, __VA_ARGS__, NULL); break;                                     \
+    default: tile(G, TMAX, __VA_ARGS__, NULL); break;                                                   \
+    }
+
+static void tile_prefill(int G, int T, const uint8_t *w, size_t gb, const float *const *a, int64_t p0, int64_t p1,
+                         bool odd, __m512 *accv) {
+    if (G == PP_G) {
+        TILE_T(PP_G, PP_T, T, w, gb, a, p0, p1, odd, accv)
+    } else {
+        for (int g = 0; g < G; g++) TILE_T(1, PP_T, T, w + (size_t)g * gb, gb, a, p0, p1, odd, accv + g * T)
+    }
+}
+
+static void tile_decode(int G, int T, const uint8_t *w, size_t gb, const float *const *a, int64_t np, bool odd,
+                        __m512 *accv, const uint8_t *pf) {
+    if (G == PD_G) {
+        if (T == 1) tile(PD_G, 1, w, gb, a, 0, np, odd, accv, pf);
+        else tile(PD_G, PD_T, w, gb, a, 0, np, odd, accv, pf);
+    } else {
+        for (int g = 0; g < G; g++) {
+            if (T == 1) tile(1, 1, w + (size_t)g * gb, gb, a, 0, np, odd, accv + g * T, NULL);
+            else tile(1, PD_T, w + (size_t)g * gb, gb, a, 0, np, odd, accv + g * T, NULL);
+        }
+    }
+}
+
+/* acc[g * T + t] of a finished tile to y (token t's row g * 8 + j at y + t * ys + g * 8 + j) */
+static void store_tile(int G, int T, const __m512 *acc, float *y, int64_t ys) {
+    for (int g = 0; g < G; g++)
+        for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys + g * PF_GROUPS, acc[g * T + t]);
+}
+
+/* Decode (1-2 tokens): 8 groups (64 rows) per tile stream past the activations once. */
+static void gemm_decode(int64_t n, const uint8_t *w, size_t gb, const float *const *a, int T, float *y, int64_t ys,
+                        int64_t g0, int64_t g1) {
+    const int64_t np = (n + 1) / 2;
+    __m512 acc[PD_G * PD_T];
+    for (int64_t g = g0; g < g1; g += PD_G) {
+        const int G = g1 - g < PD_G ? (int)(g1 - g) : PD_G;
+        for (int i = 0; i < G * T; i++) acc[i] = _mm512_setzero_ps();
+        const uint8_t *pf = !PF_NEXT ? (G == PD_G ? w + (size_t)g * gb : NULL)
+                            : g + 2 * PD_G <= g1 ? w + (size_t)(g + PD_G) * gb : NULL;
+        tile_decode(G, T, w + (size_t)g * gb, gb, a, np, n % 2 != 0, acc, pf);
+        store_tile(G, T, acc, y + g * PF_GROUPS, ys);
+    }
+}
+
+/* Prefill: token blocks whose activations fit in L2; in a block, 4 groups at a time, their
+ * pairs in chunks of PP_KPAIRS (4 x 36 KB of weights), each chunk met by every token tile of
+ * the block while it is in L2. The block's accumulators (24 per tile) carry the chains from one
+ * chunk to the next. */
+#define PP_MAX_BLOCK 96
+static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *act, size_t arb, int n_tok,
+                         float *y, int64_t ys, int64_t g0, int64_t g1) {
+    const int64_t np = (n + 1) / 2;
+    const bool odd = n % 2 != 0;
+    int tb = (int)(PP_ACT_BYTES / ((size_t)n * 4)) / PP_T * PP_T;
+    tb = tb < PP_T ? PP_T : tb > PP_MAX_BLOCK ? PP_MAX_BLOCK : tb;
+    __m512 acc[PP_MAX_BLOCK / PP_T * PP_G * PP_T]; /* 24 KB */
+    for (int tb0 = 0; tb0 < n_tok; tb0 += tb) {
+        const int tb1 = n_tok - tb0 < tb ? n_tok : tb0 + tb;
+        for (int64_t g = g0; g < g1; g += PP_G) {
+            const int G = g1 - g < PP_G ? (int)(g1 - g) : PP_G;
+            const uint8_t *wg = w + (size_t)g * gb;
+            for (int i = 0; i < (tb1 - tb0 + PP_T - 1) / PP_T * PP_G * PP_T; i++) acc[i] = _mm512_setzero_ps();
+            for (int64_t p0 = 0; p0 < np; p0 += PP_KPAIRS) {
+                const int64_t p1 = np - p0 < PP_KPAIRS ? np : p0 + PP_KPAIRS;
+                for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
+                    const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
+                    const float *a[PP_T];
+                    for (int t = 0; t < T; t++) a[t] = (const float *)(act + (size_t)(t0 + t) * arb);
+                    tile_prefill(G, T, wg, gb, a, p0, p1, odd && p1 == np, acc + (t0 - tb0) / PP_T * PP_G * PP_T);
+                }
+            }
+            for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
+                const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
+                store_tile(G, T, acc + (t0 - tb0) / PP_T * PP_G * PP_T, y + (int64_t)t0 * ys + g * PF_GROUPS, ys);
+            }
+        }
+    }
+}
+
+void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
+    PP_ASSERT(r0 % PF_GROUPS == 0 && r1 % PF_GROUPS == 0);
+    if (n_tok <= PD_T) {
+        const float *a[PD_T];
+        for (int t = 0; t < n_tok; t++) a[t] = (const float *)((const uint8_t *)act + (size_t)t * act_row_bytes);
+        gemm_decode(n, w, group_bytes, a, n_tok, y, y_stride, r0 / PF_GROUPS, r1 / PF_GROUPS);
+    } else {
+        gemm_prefill(n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0 / PF_GROUPS, r1 / PF_GROUPS);
+    }
+}
