@@ -37,7 +37,7 @@
 #define P5_Q4_BLOCK_BYTES 144 /* per group and block */
 #define P5_Q5_BLOCK_BYTES 176
 #define P5_Q8_BLOCK_BYTES 272
-#define P5_TOK 4              /* tokens per tile */
+#define P5_TOK 8              /* tokens per tile */
 #define P5_MAX_BLOCKS 4096    /* n <= KERN_PACK_MAX_N elements per row */
 _Static_assert(P5_ROWS == KERN_PACK_ROWS, "group size");
 _Static_assert(P5_MAX_BLOCKS * 32 >= KERN_PACK_MAX_N, "P5_MAX_BLOCKS");
@@ -152,15 +152,16 @@ KA5_INLINE void store_rows(float *y, __m512 acc) {
 }
 
 /* One weight block of a group against one token's activation block: the four 64-byte chunks
- * c0..c3 meet activation bytes 0-7, 8-15, 16-23 and 24-31; two chains of two keep the
- * dependency latency short. Returns acc + d_w * d_a * (exact integer lane sums). */
+ * c0..c3 meet activation bytes 0-7, 8-15, 16-23 and 24-31, in one chain (the 8 tokens of a
+ * tile are 8 independent chains, enough to hide its latency). Returns
+ * acc + d_w * d_a * (exact integer lane sums). */
 KA5_INLINE __m512 block_fma(__m512 acc, __m512 dw, __m512i c0, __m512i c1, __m512i c2, __m512i c3, const int8_t *q,
                             const p5_act *p) {
     __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), c0, bcast8(q));
-    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c1, bcast8(q + 8));
+    s0 = _mm512_dpbusd_epi32(s0, c1, bcast8(q + 8));
     s0 = _mm512_dpbusd_epi32(s0, c2, bcast8(q + 16));
-    s1 = _mm512_dpbusd_epi32(s1, c3, bcast8(q + 24));
-    return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc);
+    s0 = _mm512_dpbusd_epi32(s0, c3, bcast8(q + 24));
+    return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), _mm512_cvtepi32_ps(s0), acc);
 }
 
 /* Tile: one group of 8 rows x T tokens, Q4_0, or Q5_0 (q5: the Q4_0 block followed by the
@@ -170,7 +171,7 @@ KA5_INLINE void tile_q4_q5(bool q5, int T, int64_t nb, const uint8_t *g, const b
     const __m512i m4 = _mm512_set1_epi8(0x0F), h10 = _mm512_set1_epi8(0x10);
     const size_t block_bytes = q5 ? P5_Q5_BLOCK_BYTES : P5_Q4_BLOCK_BYTES;
     __m512 acc[P5_TOK];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pb = g + (size_t)b * block_bytes;
@@ -186,10 +187,10 @@ KA5_INLINE void tile_q4_q5(bool q5, int T, int64_t nb, const uint8_t *g, const b
             l1 = _mm512_mask_add_epi8(l1, _cvtu64_mask64(hb[2]), l1, h10);
             h1 = _mm512_mask_add_epi8(h1, _cvtu64_mask64(hb[3]), h1, h10);
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < T; t++) acc[t] = block_fma(acc[t], dw, l0, l1, h0, h1, a[t][b].qs, pa + t * nb + b);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys, acc[t]);
 }
 
@@ -207,17 +208,17 @@ KA5_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 
 KA5_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
                           float *y, int64_t ys) {
     __m512 acc[P5_TOK];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pb = g + (size_t)b * P5_Q8_BLOCK_BYTES;
         const __m512 dw = scales_pairs(pb);
         const __m512i w0 = _mm512_loadu_si512(pb + 16), w1 = _mm512_loadu_si512(pb + 80);
         const __m512i w2 = _mm512_loadu_si512(pb + 144), w3 = _mm512_loadu_si512(pb + 208);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < T; t++) acc[t] = block_fma(acc[t], dw, w0, w1, w2, w3, a[t][b].qs, pa + t * nb + b);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys, acc[t]);
 }
 
@@ -241,10 +242,10 @@ typedef void (*p5_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_0
 
 /* Driver: rows are walked in chunks of about P5_CHUNK_BYTES of packed weights, and every
  * token tile passes over a chunk while it is in L2. The activation sums are computed once per
- * call for as many tokens as pa holds (all of them for n = 1152 up to 455 tokens; 75 for
+ * call for as many tokens as pa holds (all of them for n = 1152 up to 904 tokens; 144 for
  * n = 6912), so a longer batch passes over the weights once per such token group. */
 #define P5_CHUNK_BYTES (256 * 1024)
-#define P5_PA_ENTRIES (P5_TOK * P5_MAX_BLOCKS) /* 128 KiB of stack */
+#define P5_PA_ENTRIES (P5_TOK * P5_MAX_BLOCKS) /* 256 KiB of stack */
 
 /* The activation rows of the token tile starting at t0 (at most P5_TOK, not past t_end) into
  * a; returns their count. */
@@ -292,7 +293,11 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
         case 1: name(1, nb, g, a, pa, y, ys); break;                                              \
         case 2: name(2, nb, g, a, pa, y, ys); break;                                              \
         case 3: name(3, nb, g, a, pa, y, ys); break;                                              \
-        default: name(4, nb, g, a, pa, y, ys); break;                                             \
+        case 4: name(4, nb, g, a, pa, y, ys); break;                                              \
+        case 5: name(5, nb, g, a, pa, y, ys); break;                                              \
+        case 6: name(6, nb, g, a, pa, y, ys); break;                                              \
+        case 7: name(7, nb, g, a, pa, y, ys); break;                                              \
+        default: name(8, nb, g, a, pa, y, ys); break;                                             \
         }                                                                                         \
     }
 P5_TILES(tile_q4_0)
