@@ -22,41 +22,36 @@
  * ref: generic/dot_generic.c (vec_dot f16: the specification). */
 #include "avx512.h"
 
-#define PF_GROUPS 8  /* rows per group */
+#define PF_ROWS 8  /* rows per group */
 #define PD_G 8       /* groups per decode tile */
 #define PD_T 2       /* tokens per decode tile */
-#ifndef PF_DIST
-#define PF_DIST 0
-#endif
-#ifndef PF_NEXT
-#define PF_NEXT 1
-#endif
 #define PP_G 4       /* groups per prefill tile */
 #define PP_T 6       /* tokens per prefill tile */
 #define PP_KPAIRS 1152 /* pairs per chunk: 4 groups x 36 KB of weights stay in L2 across the token tiles */
 #define PP_ACT_BYTES (384 * 1024) /* activations of one token block, kept in L2 while the rows pass */
-_Static_assert(PF_GROUPS == KERN_PACK_ROWS, "group size");
+_Static_assert(PF_ROWS == KERN_PACK_ROWS, "group size");
 
 size_t kern_pack_bytes_f16_avx512(int64_t n) { return (size_t)((n + 1) / 2) * 32; }
 
 void kern_pack_f16_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    const int64_t np = (n + 1) / 2;
+    const int64_t np = (n + 1) / 2, full = n / 2; /* pairs, and pairs with both elements */
     for (int64_t g = g0; g < g1; g++) {
-        uint16_t *out = (uint16_t *)((uint8_t *)dst + (size_t)g * (size_t)np * 32);
-        for (int j = 0; j < PF_GROUPS; j++) {
-            const uint8_t *row = (const uint8_t *)w + (size_t)(g * PF_GROUPS + j) * w_row_bytes;
-            for (int64_t e = 0; e < 2 * np; e++) {
-                uint16_t h = 0;
-                if (e < n) memcpy(&h, row + 2 * e, 2);
-                out[(e / 2) * 16 + 2 * j + e % 2] = h;
+        uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)np * 32;
+        const uint8_t *rows[PF_ROWS];
+        for (int j = 0; j < PF_ROWS; j++) rows[j] = (const uint8_t *)w + (size_t)(g * PF_ROWS + j) * w_row_bytes;
+        for (int64_t p = 0; p < full; p++)
+            for (int j = 0; j < PF_ROWS; j++) memcpy(out + (size_t)p * 32 + 4 * j, rows[j] + 4 * p, 4);
+        if (np > full) /* n odd: the last element, then a zero */
+            for (int j = 0; j < PF_ROWS; j++) {
+                memcpy(out + (size_t)full * 32 + 4 * j, rows[j] + 4 * full, 2);
+                memset(out + (size_t)full * 32 + 4 * j + 2, 0, 2);
             }
-        }
     }
 }
 
 void kern_unpack_row_f16_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    const uint16_t *grp = (const uint16_t *)((const uint8_t *)packed + (size_t)(row / PF_GROUPS) * group_bytes);
-    const int j = (int)(row % PF_GROUPS);
+    const uint16_t *grp = (const uint16_t *)((const uint8_t *)packed + (size_t)(row / PF_ROWS) * group_bytes);
+    const int j = (int)(row % PF_ROWS);
     for (int64_t e = 0; e < n; e++) memcpy((uint8_t *)dst + 2 * e, &grp[(e / 2) * 16 + 2 * j + e % 2], 2);
 }
 
@@ -85,7 +80,8 @@ KA5_INLINE void store_rows(float *y, __m512 acc) {
 
 /* G groups (consecutive, gb bytes apart) x T tokens over pairs [p0, p1): the accumulators are
  * read from and written back to acc[g * T + t] (so chunks of pairs continue the same chains);
- * `odd`: n is odd and p1 includes the last, half-filled pair. */
+ * `odd`: n is odd and p1 includes the last, half-filled pair. pf (decode): the same pairs of
+ * the next tile's groups are prefetched, so the weights stream in while this tile computes. */
 KA5_INLINE void tile(int G, int T, const uint8_t *w, size_t gb, const float *const *a, int64_t p0, int64_t p1,
                      bool odd, __m512 *accv, const uint8_t *pf) {
     __m512 acc[PD_G * PD_T > PP_G * PP_T ? PD_G * PD_T : PP_G * PP_T];
@@ -98,7 +94,7 @@ KA5_INLINE void tile(int G, int T, const uint8_t *w, size_t gb, const float *con
         for (int t = 0; t < T; t++) b[t] = pair_bcast(a[t], p, false);
         if (pf && p % 2 == 0)
 #pragma GCC unroll 8
-            for (int g = 0; g < G; g++) _mm_prefetch((const char *)(pf + (size_t)g * gb + (size_t)p * 32 + PF_DIST), _MM_HINT_T0);
+            for (int g = 0; g < G; g++) _mm_prefetch((const char *)(pf + (size_t)g * gb + (size_t)p * 32), _MM_HINT_T0);
 #pragma GCC unroll 8
         for (int g = 0; g < G; g++) {
             const __m512 wv = wpair(w + (size_t)g * gb, p);
@@ -153,7 +149,7 @@ static void tile_decode(int G, int T, const uint8_t *w, size_t gb, const float *
 /* acc[g * T + t] of a finished tile to y (token t's row g * 8 + j at y + t * ys + g * 8 + j) */
 static void store_tile(int G, int T, const __m512 *acc, float *y, int64_t ys) {
     for (int g = 0; g < G; g++)
-        for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys + g * PF_GROUPS, acc[g * T + t]);
+        for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys + g * PF_ROWS, acc[g * T + t]);
 }
 
 /* Decode (1-2 tokens): 8 groups (64 rows) per tile stream past the activations once. */
@@ -164,10 +160,9 @@ static void gemm_decode(int64_t n, const uint8_t *w, size_t gb, const float *con
     for (int64_t g = g0; g < g1; g += PD_G) {
         const int G = g1 - g < PD_G ? (int)(g1 - g) : PD_G;
         for (int i = 0; i < G * T; i++) acc[i] = _mm512_setzero_ps();
-        const uint8_t *pf = !PF_NEXT ? (G == PD_G ? w + (size_t)g * gb : NULL)
-                            : g + 2 * PD_G <= g1 ? w + (size_t)(g + PD_G) * gb : NULL;
+        const uint8_t *pf = g + 2 * PD_G <= g1 ? w + (size_t)(g + PD_G) * gb : NULL; /* the next tile */
         tile_decode(G, T, w + (size_t)g * gb, gb, a, np, n % 2 != 0, acc, pf);
-        store_tile(G, T, acc, y + g * PF_GROUPS, ys);
+        store_tile(G, T, acc, y + g * PF_ROWS, ys);
     }
 }
 
@@ -181,7 +176,7 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
     const int64_t np = (n + 1) / 2;
     const bool odd = n % 2 != 0;
     int tb = (int)(PP_ACT_BYTES / ((size_t)n * 4)) / PP_T * PP_T;
-    tb = tb < PP_T ? PP_T : tb > PP_MAX_BLOCK ? PP_MAX_BLOCK : tb;
+    tb = tb < PP_T ? PP_T : tb > PP_MAX_BLOCK / PP_T * PP_T ? PP_MAX_BLOCK / PP_T * PP_T : tb;
     __m512 acc[PP_MAX_BLOCK / PP_T * PP_G * PP_T]; /* 24 KB */
     for (int tb0 = 0; tb0 < n_tok; tb0 += tb) {
         const int tb1 = n_tok - tb0 < tb ? n_tok : tb0 + tb;
@@ -200,7 +195,7 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
             }
             for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
                 const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
-                store_tile(G, T, acc + (t0 - tb0) / PP_T * PP_G * PP_T, y + (int64_t)t0 * ys + g * PF_GROUPS, ys);
+                store_tile(G, T, acc + (t0 - tb0) / PP_T * PP_G * PP_T, y + (int64_t)t0 * ys + g * PF_ROWS, ys);
             }
         }
     }
@@ -208,12 +203,12 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
 
 void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    PP_ASSERT(r0 % PF_GROUPS == 0 && r1 % PF_GROUPS == 0);
+    PP_ASSERT(r0 % PF_ROWS == 0 && r1 % PF_ROWS == 0);
     if (n_tok <= PD_T) {
         const float *a[PD_T];
         for (int t = 0; t < n_tok; t++) a[t] = (const float *)((const uint8_t *)act + (size_t)t * act_row_bytes);
-        gemm_decode(n, w, group_bytes, a, n_tok, y, y_stride, r0 / PF_GROUPS, r1 / PF_GROUPS);
+        gemm_decode(n, w, group_bytes, a, n_tok, y, y_stride, r0 / PF_ROWS, r1 / PF_ROWS);
     } else {
-        gemm_prefill(n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0 / PF_GROUPS, r1 / PF_GROUPS);
+        gemm_prefill(n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0 / PF_ROWS, r1 / PF_ROWS);
     }
 }
