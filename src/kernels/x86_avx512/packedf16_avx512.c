@@ -8,17 +8,17 @@
  * 64-bit broadcast.
  *
  * Kernel: lane 2j + i accumulates w * a over the elements 2p + i of row j, one FMA per pair in
- * the order of p; after the last pair row j's output is lane 2j + lane 2j + 1. Every tile
- * (decode: up to 8 groups x 2 tokens; prefill: 4 groups x 6 tokens) and every split of the
- * pairs into chunks runs those same two chains per output, so a token's result does not depend
- * on the batch, the tile or the thread count. The results differ from the unpacked kernels'
- * (16-lane chains along a row, dot_avx512.c) within float rounding.
+ * the order of p; after the last pair row j's output is the sum of lanes 2j and 2j + 1. Every
+ * tile (decode: up to 8 groups x 2 tokens; prefill: 4 groups x 6 tokens) and every split of
+ * the pairs into chunks runs those same two chains per output, so a token's result does not
+ * depend on the batch, the tile or the thread count. The results differ from the unpacked
+ * kernels' (16-lane chains along a row, dot_avx512.c) within float rounding.
  *
  * Why: with lanes along a row, every output needs its own 16-lane accumulator and every
  * activation vector is loaded for a handful of rows; here one register holds 8 outputs, an
- * activation pair is 8 bytes loaded once for 4 groups (32 rows), and the weights are converted
- * straight from fp16 in the FMA loop, so prefill runs at nearly the FMA rate and decode reads
- * each weight byte once.
+ * activation pair is 8 bytes loaded once for 4 groups (32 rows; decode: 8 groups), and the
+ * weights are converted straight from fp16 in the FMA loop, so prefill runs at nearly the FMA
+ * rate and decode reads each weight byte once.
  * ref: generic/dot_generic.c (vec_dot f16: the specification). */
 #include "avx512.h"
 
@@ -105,7 +105,8 @@ KA5_INLINE void tile(int G, int T, const uint8_t *w, size_t gb, const float *con
     if (odd && pe < p1) {
         for (int t = 0; t < T; t++) {
             const __m512 b = pair_bcast(a[t], pe, true);
-            for (int g = 0; g < G; g++) acc[g * T + t] = _mm512_fmadd_ps(wpair(w + (size_t)g * gb, pe), b, acc[g * T + t]);
+            for (int g = 0; g < G; g++)
+                acc[g * T + t] = _mm512_fmadd_ps(wpair(w + (size_t)g * gb, pe), b, acc[g * T + t]);
         }
     }
 #pragma GCC unroll 24
@@ -203,7 +204,8 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
 
 void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    PP_ASSERT(r0 % PF_ROWS == 0 && r1 % PF_ROWS == 0);
+    PP_ASSERT(n >= 1 && r0 % PF_ROWS == 0 && r1 % PF_ROWS == 0);
+    if (n_tok <= 0) return;
     if (n_tok <= PD_T) {
         const float *a[PD_T];
         for (int t = 0; t < n_tok; t++) a[t] = (const float *)((const uint8_t *)act + (size_t)t * act_row_bytes);
