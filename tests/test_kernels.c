@@ -548,14 +548,16 @@ static void test_packed_avx512(void) {
     if (isa_skip(KERN_ISA_AVX512)) return;
     check_packed(KERN_ISA_AVX512);
     /* Q4_K and Q6_K keep the AVX2 layouts with VNNI tiles that compute the same integers and
-     * float steps: bit-identical to the AVX2 packed gemm, 1 to 9 tokens, 3 super-blocks, 24 rows */
-    const uint32_t kt[2] = {GGUF_TTYPE_Q4_K, GGUF_TTYPE_Q6_K};
-    for (int k = 0; k < 2; k++) {
+     * float steps, F16 the AVX2 pair layout with the same two FMA chains per output:
+     * bit-identical to the AVX2 packed gemm, 1 to 9 tokens, 3 super-blocks (F16: 769
+     * elements), 24 rows */
+    const uint32_t kt[3] = {GGUF_TTYPE_Q4_K, GGUF_TTYPE_Q6_K, GGUF_TTYPE_F16};
+    for (int k = 0; k < 3; k++) {
         const kern_type_traits *t5 = kern_traits_isa(KERN_ISA_AVX512, kt[k]), *t2 = kern_traits_isa(KERN_ISA_AVX2, kt[k]),
                                *g = kern_traits_generic(kt[k]);
         T_CHECK(t5->pack == t2->pack && t5->gemm_packed != t2->gemm_packed);
         enum { NR = 24, NT = 9 };
-        const int64_t n = 3 * 256;
+        const int64_t n = 3 * 256 + (kt[k] == GGUF_TTYPE_F16);
         const size_t rb = quant_row_bytes(kt[k], (uint64_t)n), ab = kern_act_row_bytes(g, n), gb = t2->pack_group_bytes(n);
         uint8_t *w = malloc(rb * NR), *pk = malloc(gb * (NR / KERN_PACK_ROWS)), *act = malloc(ab * NT);
         float *x = malloc(sizeof(float) * (size_t)n * NT), *y2 = malloc(sizeof(float) * NR * NT),

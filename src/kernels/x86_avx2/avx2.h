@@ -49,6 +49,14 @@ KA2_DECL(q5_K_q8_K)
 KA2_DECL(q6_K_q8_K)
 #undef KA2_DECL
 
+/* F16 repacked with lanes along the rows: 8-row groups, element pairs interleaved
+ * (packedf16_avx2.c; the AVX-512 gemm uses the same layout). */
+size_t kern_pack_bytes_f16_avx2(int64_t n);
+void kern_pack_f16_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
+void kern_unpack_row_f16_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
+void kern_gemm_packed_f16_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+                               int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+
 /* Q4_0, Q5_0 and Q8_0 repacked for AVX2: 8 rows interleaved at 4-byte granularity (packed_avx2.c). */
 size_t kern_pack_bytes_q4_0_avx2(int64_t n);
 void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);

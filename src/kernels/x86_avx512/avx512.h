@@ -20,10 +20,7 @@ void kern_act_q8_0_avx512(const float *x, void *y, int64_t n);
 KA5_DECL(f32_f32)
 KA5_DECL(f16_f32)
 KA5_DECL(bf16_f32)
-/* F16 weights repacked at load with lanes along the rows (packedf16_avx512.c) */
-size_t kern_pack_bytes_f16_avx512(int64_t n);
-void kern_pack_f16_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_unpack_row_f16_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
+/* F16 gemm over the AVX2 pair-interleaved layout (packedf16_avx512.c) */
 void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 

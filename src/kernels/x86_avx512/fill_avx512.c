@@ -12,10 +12,7 @@ void kern_fill_avx512(kern_type_traits *t) {
     t[GGUF_TTYPE_F32].gemm = kern_gemm_f32_f32_avx512;
     t[GGUF_TTYPE_F16].vec_dot = kern_dot_f16_f32_avx512;
     t[GGUF_TTYPE_F16].gemm = kern_gemm_f16_f32_avx512;
-    t[GGUF_TTYPE_F16].pack_group_bytes = kern_pack_bytes_f16_avx512;
-    t[GGUF_TTYPE_F16].pack = kern_pack_f16_avx512;
-    t[GGUF_TTYPE_F16].gemm_packed = kern_gemm_packed_f16_avx512;
-    t[GGUF_TTYPE_F16].unpack_row = kern_unpack_row_f16_avx512;
+    t[GGUF_TTYPE_F16].gemm_packed = kern_gemm_packed_f16_avx512; /* the AVX2 layout and packing */
     t[GGUF_TTYPE_BF16].vec_dot = kern_dot_bf16_f32_avx512;
     t[GGUF_TTYPE_BF16].gemm = kern_gemm_bf16_f32_avx512;
     t[GGUF_TTYPE_Q4_0].quantize_act = kern_act_q8_0_avx512;

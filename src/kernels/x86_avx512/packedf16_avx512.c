@@ -1,7 +1,8 @@
 /* packedf16_avx512.c - F16 weights repacked at load time with lanes along the rows, and their
  * gemm (AVX-512, f32 activations).
  *
- * Layout: rows in groups of 8 (KERN_PACK_ROWS); per group, np = ceil(n / 2) element pairs of
+ * Layout (packed by packedf16_avx2.c, shared with the AVX2 kernel): rows in groups of 8
+ * (KERN_PACK_ROWS); per group, np = ceil(n / 2) element pairs of
  * 32 bytes each: pair p holds, at bytes 4j..4j+3, row j's elements 2p and 2p+1 (fp16; a zero
  * for element n when n is odd). One 32-byte load converted to f32 is then 16 lanes where lane
  * 2j + i is row j's element 2p + i, and it meets the activation pair (a[2p], a[2p+1]) as one
@@ -30,30 +31,6 @@
 #define PP_KPAIRS 1152 /* pairs per chunk: 4 groups x 36 KB of weights stay in L2 across the token tiles */
 #define PP_ACT_BYTES (384 * 1024) /* activations of one token block, kept in L2 while the rows pass */
 _Static_assert(PF_ROWS == KERN_PACK_ROWS, "group size");
-
-size_t kern_pack_bytes_f16_avx512(int64_t n) { return (size_t)((n + 1) / 2) * 32; }
-
-void kern_pack_f16_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    const int64_t np = (n + 1) / 2, full = n / 2; /* pairs, and pairs with both elements */
-    for (int64_t g = g0; g < g1; g++) {
-        uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)np * 32;
-        const uint8_t *rows[PF_ROWS];
-        for (int j = 0; j < PF_ROWS; j++) rows[j] = (const uint8_t *)w + (size_t)(g * PF_ROWS + j) * w_row_bytes;
-        for (int64_t p = 0; p < full; p++)
-            for (int j = 0; j < PF_ROWS; j++) memcpy(out + (size_t)p * 32 + 4 * j, rows[j] + 4 * p, 4);
-        if (np > full) /* n odd: the last element, then a zero */
-            for (int j = 0; j < PF_ROWS; j++) {
-                memcpy(out + (size_t)full * 32 + 4 * j, rows[j] + 4 * full, 2);
-                memset(out + (size_t)full * 32 + 4 * j + 2, 0, 2);
-            }
-    }
-}
-
-void kern_unpack_row_f16_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    const uint16_t *grp = (const uint16_t *)((const uint8_t *)packed + (size_t)(row / PF_ROWS) * group_bytes);
-    const int j = (int)(row % PF_ROWS);
-    for (int64_t e = 0; e < n; e++) memcpy((uint8_t *)dst + 2 * e, &grp[(e / 2) * 16 + 2 * j + e % 2], 2);
-}
 
 /* The activation pair (a[2p], a[2p+1]) in every 64-bit lane; `last` when 2p+1 == n (its second
  * element does not exist and reads as zero, meeting the zero weight the packing put there). */
