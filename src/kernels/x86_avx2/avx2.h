@@ -57,6 +57,55 @@ void kern_unpack_row_f16_avx2(int64_t n, const void *packed, size_t group_bytes,
 void kern_gemm_packed_f16_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
+/* What the AVX2 and AVX-512 gemm drivers over that layout share. */
+#define KA2_PF16_ROWS 8                /* rows per group */
+#define KA2_PF16_DEC_T 2               /* tokens up to which a call is decode */
+#define KA2_PF16_KPAIRS 1152           /* pairs per prefill chunk: its weights stay in L2 over the token tiles */
+#define KA2_PF16_ACT_BYTES (384 * 1024) /* activations of one token block, kept in L2 while the rows pass */
+#define KA2_PF16_MAX_BLOCK 96          /* tokens per block at most */
+
+/* The activation pair (a[2p], a[2p+1]) as one 64-bit value to broadcast; `last` when 2p+1 == n
+ * (its second element does not exist and reads as zero, meeting the zero weight the packing put
+ * there). */
+KA2_INLINE double ka2_pf16_pair(const float *a, int64_t p, bool last) {
+    double d;
+    if (last) {
+        const float two[2] = {a[2 * p], 0.0f};
+        memcpy(&d, two, 8);
+    } else {
+        memcpy(&d, a + 2 * p, 8);
+    }
+    return d;
+}
+
+/* Tokens per prefill block: whole tiles of tile_tok whose activations (n floats each) fit in
+ * KA2_PF16_ACT_BYTES, at least one tile, at most KA2_PF16_MAX_BLOCK tokens. */
+KA2_INLINE int ka2_pf16_token_block(int64_t n, int tile_tok) {
+    const int tb = (int)(KA2_PF16_ACT_BYTES / ((size_t)n * 4)) / tile_tok * tile_tok;
+    const int max = KA2_PF16_MAX_BLOCK / tile_tok * tile_tok;
+    return tb < tile_tok ? tile_tok : tb > max ? max : tb;
+}
+
+/* gemm_packed over the pair layout: up to KA2_PF16_DEC_T tokens go to decode with their
+ * activation rows, more to prefill; both take the range as groups [g0, g1). */
+typedef void (*ka2_pf16_decode_fn)(int64_t n, const uint8_t *w, size_t gb, const float *const *a, int T, float *y,
+                                   int64_t ys, int64_t g0, int64_t g1);
+typedef void (*ka2_pf16_prefill_fn)(int64_t n, const uint8_t *w, size_t gb, const uint8_t *act, size_t arb,
+                                    int n_tok, float *y, int64_t ys, int64_t g0, int64_t g1);
+KA2_INLINE void ka2_pf16_gemm(ka2_pf16_decode_fn decode, ka2_pf16_prefill_fn prefill, int64_t n, const void *w,
+                              size_t group_bytes, const void *act, size_t act_row_bytes, int n_tok, float *y,
+                              int64_t y_stride, int64_t r0, int64_t r1) {
+    PP_ASSERT(n >= 1 && r0 % KA2_PF16_ROWS == 0 && r1 % KA2_PF16_ROWS == 0);
+    if (n_tok <= 0) return;
+    if (n_tok <= KA2_PF16_DEC_T) {
+        const float *a[KA2_PF16_DEC_T];
+        for (int t = 0; t < n_tok; t++) a[t] = (const float *)((const uint8_t *)act + (size_t)t * act_row_bytes);
+        decode(n, w, group_bytes, a, n_tok, y, y_stride, r0 / KA2_PF16_ROWS, r1 / KA2_PF16_ROWS);
+    } else {
+        prefill(n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0 / KA2_PF16_ROWS, r1 / KA2_PF16_ROWS);
+    }
+}
+
 /* Q4_0, Q5_0 and Q8_0 repacked for AVX2: 8 rows interleaved at 4-byte granularity (packed_avx2.c). */
 size_t kern_pack_bytes_q4_0_avx2(int64_t n);
 void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);

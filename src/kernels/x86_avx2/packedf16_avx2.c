@@ -15,14 +15,10 @@
  * ref: generic/dot_generic.c (vec_dot f16: the specification). */
 #include "avx2.h"
 
-#define PF_ROWS 8   /* rows per group */
 #define PD_G 2      /* groups per decode tile */
-#define PD_T 2      /* tokens per decode tile */
+#define PD_T KA2_PF16_DEC_T /* tokens per decode tile */
 #define PP_T 6      /* tokens per prefill tile (one group: 12 accumulators) */
-#define PP_KPAIRS 1152 /* pairs per chunk: a group's 36 KB of weights stay in L1/L2 across the token tiles */
-#define PP_ACT_BYTES (384 * 1024) /* activations of one token block, kept in L2 while the rows pass */
-#define PP_MAX_BLOCK 96
-_Static_assert(PF_ROWS == KERN_PACK_ROWS, "group size");
+_Static_assert(KA2_PF16_ROWS == KERN_PACK_ROWS, "group size");
 
 size_t kern_pack_bytes_f16_avx2(int64_t n) { return (size_t)((n + 1) / 2) * 32; }
 
@@ -30,12 +26,13 @@ void kern_pack_f16_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0
     const int64_t np = (n + 1) / 2, full = n / 2; /* pairs, and pairs with both elements */
     for (int64_t g = g0; g < g1; g++) {
         uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)np * 32;
-        const uint8_t *rows[PF_ROWS];
-        for (int j = 0; j < PF_ROWS; j++) rows[j] = (const uint8_t *)w + (size_t)(g * PF_ROWS + j) * w_row_bytes;
+        const uint8_t *rows[KA2_PF16_ROWS];
+        for (int j = 0; j < KA2_PF16_ROWS; j++)
+            rows[j] = (const uint8_t *)w + (size_t)(g * KA2_PF16_ROWS + j) * w_row_bytes;
         for (int64_t p = 0; p < full; p++)
-            for (int j = 0; j < PF_ROWS; j++) memcpy(out + (size_t)p * 32 + 4 * j, rows[j] + 4 * p, 4);
+            for (int j = 0; j < KA2_PF16_ROWS; j++) memcpy(out + (size_t)p * 32 + 4 * j, rows[j] + 4 * p, 4);
         if (np > full) /* n odd: the last element, then a zero */
-            for (int j = 0; j < PF_ROWS; j++) {
+            for (int j = 0; j < KA2_PF16_ROWS; j++) {
                 memcpy(out + (size_t)full * 32 + 4 * j, rows[j] + 4 * full, 2);
                 memset(out + (size_t)full * 32 + 4 * j + 2, 0, 2);
             }
@@ -43,22 +40,14 @@ void kern_pack_f16_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0
 }
 
 void kern_unpack_row_f16_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    const uint16_t *grp = (const uint16_t *)((const uint8_t *)packed + (size_t)(row / PF_ROWS) * group_bytes);
-    const int j = (int)(row % PF_ROWS);
+    const uint16_t *grp = (const uint16_t *)((const uint8_t *)packed + (size_t)(row / KA2_PF16_ROWS) * group_bytes);
+    const int j = (int)(row % KA2_PF16_ROWS);
     for (int64_t e = 0; e < n; e++) memcpy((uint8_t *)dst + 2 * e, &grp[(e / 2) * 16 + 2 * j + e % 2], 2);
 }
 
-/* The activation pair (a[2p], a[2p+1]) in every 64-bit lane; `last` when 2p+1 == n (its second
- * element does not exist and reads as zero, meeting the zero weight the packing put there). */
+/* The activation pair (a[2p], a[2p+1]) in every 64-bit lane (ka2_pf16_pair). */
 KA2_INLINE __m256 pair_bcast(const float *a, int64_t p, bool last) {
-    double d;
-    if (last) {
-        const float two[2] = {a[2 * p], 0.0f};
-        memcpy(&d, two, 8);
-    } else {
-        memcpy(&d, a + 2 * p, 8);
-    }
-    return _mm256_castpd_ps(_mm256_set1_pd(d));
+    return _mm256_castpd_ps(_mm256_set1_pd(ka2_pf16_pair(a, p, last)));
 }
 
 /* pair p of a group: rows 0-3 (h = 0) or 4-7 (h = 1) as 8 floats */
@@ -101,7 +90,8 @@ KA2_INLINE void tile(int G, int T, const uint8_t *w, size_t gb, const float *con
             for (int t = 0; t < T; t++) {
                 const __m256 b = pair_bcast(a[t], pe, true);
                 for (int h = 0; h < 2; h++)
-                    acc[(g * T + t) * 2 + h] = _mm256_fmadd_ps(wpair(w + (size_t)g * gb, pe, h), b, acc[(g * T + t) * 2 + h]);
+                    acc[(g * T + t) * 2 + h] =
+                        _mm256_fmadd_ps(wpair(w + (size_t)g * gb, pe, h), b, acc[(g * T + t) * 2 + h]);
             }
 #pragma GCC unroll 12
     for (int i = 0; i < 2 * G * T; i++) accv[i] = acc[i];
@@ -122,7 +112,7 @@ static void tile_prefill(int T, const uint8_t *w, size_t gb, const float *const 
 static void store_tile(int G, int T, const __m256 *acc, float *y, int64_t ys) {
     for (int g = 0; g < G; g++)
         for (int t = 0; t < T; t++)
-            store_rows(y + (int64_t)t * ys + g * PF_ROWS, acc[(g * T + t) * 2], acc[(g * T + t) * 2 + 1]);
+            store_rows(y + (int64_t)t * ys + g * KA2_PF16_ROWS, acc[(g * T + t) * 2], acc[(g * T + t) * 2 + 1]);
 }
 
 static void gemm_decode(int64_t n, const uint8_t *w, size_t gb, const float *const *a, int T, float *y, int64_t ys,
@@ -142,27 +132,26 @@ static void gemm_decode(int64_t n, const uint8_t *w, size_t gb, const float *con
             if (T == 1) tile(1, 1, wg, gb, a, 0, np, odd, acc, NULL);
             else tile(1, PD_T, wg, gb, a, 0, np, odd, acc, NULL);
         }
-        store_tile(G, T, acc, y + g * PF_ROWS, ys);
+        store_tile(G, T, acc, y + g * KA2_PF16_ROWS, ys);
     }
 }
 
 /* Prefill: token blocks whose activations fit in L2; in a block, one group at a time, its
- * pairs in chunks of PP_KPAIRS, each chunk met by every token tile of the block; the block's
- * accumulators carry the chains from one chunk to the next. */
+ * pairs in chunks of KA2_PF16_KPAIRS, each chunk met by every token tile of the block; the
+ * block's accumulators carry the chains from one chunk to the next. */
 static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *act, size_t arb, int n_tok,
                          float *y, int64_t ys, int64_t g0, int64_t g1) {
     const int64_t np = (n + 1) / 2;
     const bool odd = n % 2 != 0;
-    int tb = (int)(PP_ACT_BYTES / ((size_t)n * 4)) / PP_T * PP_T;
-    tb = tb < PP_T ? PP_T : tb > PP_MAX_BLOCK / PP_T * PP_T ? PP_MAX_BLOCK / PP_T * PP_T : tb;
-    __m256 acc[PP_MAX_BLOCK / PP_T * 2 * PP_T]; /* 6 KB */
+    const int tb = ka2_pf16_token_block(n, PP_T);
+    __m256 acc[KA2_PF16_MAX_BLOCK / PP_T * 2 * PP_T]; /* 6 KB */
     for (int tb0 = 0; tb0 < n_tok; tb0 += tb) {
         const int tb1 = n_tok - tb0 < tb ? n_tok : tb0 + tb;
         for (int64_t g = g0; g < g1; g++) {
             const uint8_t *wg = w + (size_t)g * gb;
             for (int i = 0; i < (tb1 - tb0 + PP_T - 1) / PP_T * 2 * PP_T; i++) acc[i] = _mm256_setzero_ps();
-            for (int64_t p0 = 0; p0 < np; p0 += PP_KPAIRS) {
-                const int64_t p1 = np - p0 < PP_KPAIRS ? np : p0 + PP_KPAIRS;
+            for (int64_t p0 = 0; p0 < np; p0 += KA2_PF16_KPAIRS) {
+                const int64_t p1 = np - p0 < KA2_PF16_KPAIRS ? np : p0 + KA2_PF16_KPAIRS;
                 for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
                     const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
                     const float *a[PP_T];
@@ -172,7 +161,7 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
             }
             for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
                 const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
-                store_tile(1, T, acc + (t0 - tb0) / PP_T * 2 * PP_T, y + (int64_t)t0 * ys + g * PF_ROWS, ys);
+                store_tile(1, T, acc + (t0 - tb0) / PP_T * 2 * PP_T, y + (int64_t)t0 * ys + g * KA2_PF16_ROWS, ys);
             }
         }
     }
@@ -180,13 +169,5 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
 
 void kern_gemm_packed_f16_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    PP_ASSERT(n >= 1 && r0 % PF_ROWS == 0 && r1 % PF_ROWS == 0);
-    if (n_tok <= 0) return;
-    if (n_tok <= PD_T) {
-        const float *a[PD_T];
-        for (int t = 0; t < n_tok; t++) a[t] = (const float *)((const uint8_t *)act + (size_t)t * act_row_bytes);
-        gemm_decode(n, w, group_bytes, a, n_tok, y, y_stride, r0 / PF_ROWS, r1 / PF_ROWS);
-    } else {
-        gemm_prefill(n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0 / PF_ROWS, r1 / PF_ROWS);
-    }
+    ka2_pf16_gemm(gemm_decode, gemm_prefill, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }

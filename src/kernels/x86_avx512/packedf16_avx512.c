@@ -23,26 +23,15 @@
  * ref: generic/dot_generic.c (vec_dot f16: the specification). */
 #include "avx512.h"
 
-#define PF_ROWS 8  /* rows per group */
 #define PD_G 8       /* groups per decode tile */
-#define PD_T 2       /* tokens per decode tile */
+#define PD_T KA2_PF16_DEC_T /* tokens per decode tile */
 #define PP_G 4       /* groups per prefill tile */
 #define PP_T 6       /* tokens per prefill tile */
-#define PP_KPAIRS 1152 /* pairs per chunk: 4 groups x 36 KB of weights stay in L2 across the token tiles */
-#define PP_ACT_BYTES (384 * 1024) /* activations of one token block, kept in L2 while the rows pass */
-_Static_assert(PF_ROWS == KERN_PACK_ROWS, "group size");
+_Static_assert(KA2_PF16_ROWS == KERN_PACK_ROWS, "group size");
 
-/* The activation pair (a[2p], a[2p+1]) in every 64-bit lane; `last` when 2p+1 == n (its second
- * element does not exist and reads as zero, meeting the zero weight the packing put there). */
+/* The activation pair (a[2p], a[2p+1]) in every 64-bit lane (ka2_pf16_pair). */
 KA5_INLINE __m512 pair_bcast(const float *a, int64_t p, bool last) {
-    double d;
-    if (last) {
-        const float two[2] = {a[2 * p], 0.0f};
-        memcpy(&d, two, 8);
-    } else {
-        memcpy(&d, a + 2 * p, 8);
-    }
-    return _mm512_castpd_ps(_mm512_set1_pd(d));
+    return _mm512_castpd_ps(_mm512_set1_pd(ka2_pf16_pair(a, p, last)));
 }
 
 KA5_INLINE __m512 wpair(const uint8_t *g, int64_t p) {
@@ -127,7 +116,7 @@ static void tile_decode(int G, int T, const uint8_t *w, size_t gb, const float *
 /* acc[g * T + t] of a finished tile to y (token t's row g * 8 + j at y + t * ys + g * 8 + j) */
 static void store_tile(int G, int T, const __m512 *acc, float *y, int64_t ys) {
     for (int g = 0; g < G; g++)
-        for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys + g * PF_ROWS, acc[g * T + t]);
+        for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys + g * KA2_PF16_ROWS, acc[g * T + t]);
 }
 
 /* Decode (1-2 tokens): 8 groups (64 rows) per tile stream past the activations once. */
@@ -140,30 +129,28 @@ static void gemm_decode(int64_t n, const uint8_t *w, size_t gb, const float *con
         for (int i = 0; i < G * T; i++) acc[i] = _mm512_setzero_ps();
         const uint8_t *pf = g + 2 * PD_G <= g1 ? w + (size_t)(g + PD_G) * gb : NULL; /* the next tile */
         tile_decode(G, T, w + (size_t)g * gb, gb, a, np, n % 2 != 0, acc, pf);
-        store_tile(G, T, acc, y + g * PF_ROWS, ys);
+        store_tile(G, T, acc, y + g * KA2_PF16_ROWS, ys);
     }
 }
 
 /* Prefill: token blocks whose activations fit in L2; in a block, 4 groups at a time, their
- * pairs in chunks of PP_KPAIRS (4 x 36 KB of weights), each chunk met by every token tile of
+ * pairs in chunks of KA2_PF16_KPAIRS (4 x 36 KB of weights), each chunk met by every token tile of
  * the block while it is in L2. The block's accumulators (24 per tile) carry the chains from one
  * chunk to the next. */
-#define PP_MAX_BLOCK 96
 static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *act, size_t arb, int n_tok,
                          float *y, int64_t ys, int64_t g0, int64_t g1) {
     const int64_t np = (n + 1) / 2;
     const bool odd = n % 2 != 0;
-    int tb = (int)(PP_ACT_BYTES / ((size_t)n * 4)) / PP_T * PP_T;
-    tb = tb < PP_T ? PP_T : tb > PP_MAX_BLOCK / PP_T * PP_T ? PP_MAX_BLOCK / PP_T * PP_T : tb;
-    __m512 acc[PP_MAX_BLOCK / PP_T * PP_G * PP_T]; /* 24 KB */
+    const int tb = ka2_pf16_token_block(n, PP_T);
+    __m512 acc[KA2_PF16_MAX_BLOCK / PP_T * PP_G * PP_T]; /* 24 KB */
     for (int tb0 = 0; tb0 < n_tok; tb0 += tb) {
         const int tb1 = n_tok - tb0 < tb ? n_tok : tb0 + tb;
         for (int64_t g = g0; g < g1; g += PP_G) {
             const int G = g1 - g < PP_G ? (int)(g1 - g) : PP_G;
             const uint8_t *wg = w + (size_t)g * gb;
             for (int i = 0; i < (tb1 - tb0 + PP_T - 1) / PP_T * PP_G * PP_T; i++) acc[i] = _mm512_setzero_ps();
-            for (int64_t p0 = 0; p0 < np; p0 += PP_KPAIRS) {
-                const int64_t p1 = np - p0 < PP_KPAIRS ? np : p0 + PP_KPAIRS;
+            for (int64_t p0 = 0; p0 < np; p0 += KA2_PF16_KPAIRS) {
+                const int64_t p1 = np - p0 < KA2_PF16_KPAIRS ? np : p0 + KA2_PF16_KPAIRS;
                 for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
                     const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
                     const float *a[PP_T];
@@ -173,7 +160,7 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
             }
             for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
                 const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
-                store_tile(G, T, acc + (t0 - tb0) / PP_T * PP_G * PP_T, y + (int64_t)t0 * ys + g * PF_ROWS, ys);
+                store_tile(G, T, acc + (t0 - tb0) / PP_T * PP_G * PP_T, y + (int64_t)t0 * ys + g * KA2_PF16_ROWS, ys);
             }
         }
     }
@@ -181,13 +168,5 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
 
 void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    PP_ASSERT(n >= 1 && r0 % PF_ROWS == 0 && r1 % PF_ROWS == 0);
-    if (n_tok <= 0) return;
-    if (n_tok <= PD_T) {
-        const float *a[PD_T];
-        for (int t = 0; t < n_tok; t++) a[t] = (const float *)((const uint8_t *)act + (size_t)t * act_row_bytes);
-        gemm_decode(n, w, group_bytes, a, n_tok, y, y_stride, r0 / PF_ROWS, r1 / PF_ROWS);
-    } else {
-        gemm_prefill(n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0 / PF_ROWS, r1 / PF_ROWS);
-    }
+    ka2_pf16_gemm(gemm_decode, gemm_prefill, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
