@@ -60,9 +60,9 @@ static void job_run(void *ctx, int ith, int nth) {
     const job *j = ctx;
     int64_t lo, hi;
     if (j->packed) {
-        pp_split(j->n_out / KERN_PACK_ROWS, ith, nth, &lo, &hi);
-        j->tt->gemm_packed(j->n_in, j->packed, j->gb, j->act, j->ab, j->n_tok, j->y, j->n_out, lo * KERN_PACK_ROWS,
-                           hi * KERN_PACK_ROWS);
+        const int64_t pr = j->tt->pack_rows;
+        pp_split(j->n_out / pr, ith, nth, &lo, &hi);
+        j->tt->gemm_packed(j->n_in, j->packed, j->gb, j->act, j->ab, j->n_tok, j->y, j->n_out, lo * pr, hi * pr);
         return;
     }
     pp_split(j->n_out, ith, nth, &lo, &hi);
@@ -128,10 +128,10 @@ int main(int argc, char **argv) {
                     uint8_t *packed = NULL;
                     size_t gb = 0;
                     if (pk) {
-                        if (!tt->pack || n_out % KERN_PACK_ROWS) break;
+                        if (!tt->pack || n_out % tt->pack_rows) break;
                         gb = tt->pack_group_bytes(n_in);
-                        packed = malloc(gb * (size_t)(n_out / KERN_PACK_ROWS));
-                        tt->pack(n_in, w, rb, 0, n_out / KERN_PACK_ROWS, packed);
+                        packed = malloc(gb * (size_t)(n_out / tt->pack_rows));
+                        tt->pack(n_in, w, rb, 0, n_out / tt->pack_rows, packed);
                     }
                     double td = best_time(tt, n_in, n_out, w, rb, act, ab, 1, y, budget, packed, gb);
                     double tg = best_time(tt, n_in, n_out, w, rb, act, ab, n_tok, y, budget, packed, gb);

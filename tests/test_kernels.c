@@ -435,9 +435,10 @@ static void check_vec(kern_isa isa) {
     }
 }
 
-/* Repacked weights: pack + gemm_packed against the generic vec_dot (8, 24, 40 and 136 rows: odd
- * group counts; 1, 3 and 17 blocks, and rows of 4096 elements with 136 rows so the drivers'
- * L2-sized row chunks (256 KiB of packed weights) end inside the range; 1..64 tokens; row
+/* Repacked weights: pack + gemm_packed against the generic vec_dot (1, 3, 5 and 17 groups of
+ * the type's pack_rows, 8 or 16: odd group counts; 1, 3 and 17 blocks, and rows of 4096
+ * elements with 17 groups so the drivers' L2-sized row chunks (256 KiB of packed weights) end
+ * inside the range; 1..64 tokens; row
  * ranges of whole groups, untouched rows outside; unpack_row gives back every original row
  * byte for byte). Edge data beyond fill_weights/fill_acts (zero blocks, max-magnitude scales,
  * negative mins): the last row's first block has every quant bit set (Q6_K: scales -128),
@@ -450,13 +451,14 @@ static void check_packed(kern_isa isa) {
         const uint32_t t = TYPES[i];
         const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
         if (!tt || !tt->pack) continue;
-        static const int64_t NBLK[] = {1, 3, 17, 0}, NROWS[] = {24, 8, 40, 136};
+        static const int64_t NBLK[] = {1, 3, 17, 0}, NGROUPS[] = {3, 1, 5, 17};
         for (size_t ni = 0; ni < 4; ni++) {
             /* float weights (act_blck 1): 4097, an odd row over several of the F16 kernel's chunks */
-            const int64_t n = NBLK[ni] ? NBLK[ni] * g->act_blck : 4096 + (g->act_blck == 1), rows = NROWS[ni];
+            const int64_t n = NBLK[ni] ? NBLK[ni] * g->act_blck : 4096 + (g->act_blck == 1),
+                          rows = NGROUPS[ni] * tt->pack_rows;
             const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = kern_act_row_bytes(g, n);
             const size_t gb = tt->pack_group_bytes(n);
-            uint8_t *w = malloc(rb * (size_t)(rows + ROWS)), *pk = malloc(gb * (size_t)(rows / KERN_PACK_ROWS));
+            uint8_t *w = malloc(rb * (size_t)(rows + ROWS)), *pk = malloc(gb * (size_t)(rows / tt->pack_rows));
             uint8_t *act = malloc(ab * PACK_MAX_TOK);
             float *x = malloc((size_t)n * PACK_MAX_TOK * sizeof *x);
             float *y = malloc(sizeof(float) * (size_t)(rows + 3) * PACK_MAX_TOK);
@@ -484,7 +486,8 @@ static void check_packed(kern_isa isa) {
                     want[o * PACK_MAX_TOK + tk] = g->vec_dot(n, wr, ar);
                     lim[o * PACK_MAX_TOK + tk] = tol_rel(t, n) * abs_scale(t, wr, ar, n) + 1e-37;
                 }
-            tt->pack(n, w, rb, 0, rows / KERN_PACK_ROWS, pk);
+            T_CHECK(tt->pack_rows == 8 || tt->pack_rows == 16);
+            tt->pack(n, w, rb, 0, rows / tt->pack_rows, pk);
             T_CHECK_MSG(tt->unpack_row != NULL, "%s packed %s has no unpack_row", kern_isa_name(isa), quant_type_name(t));
             for (int64_t o = 0; o < rows && tt->unpack_row; o++) { /* the exact inverse of pack */
                 uint8_t *un = malloc(rb);
@@ -497,7 +500,7 @@ static void check_packed(kern_isa isa) {
             static const int toks[] = {1, 2, 3, 4, 5, 13, 17, 64};
             for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++) {
                 const int nt = toks[k];
-                const int64_t ys = rows + 3, r0 = rows > 16 ? 8 : 0, r1 = rows;
+                const int64_t ys = rows + 3, r0 = rows > 2 * (int64_t)tt->pack_rows ? tt->pack_rows : 0, r1 = rows;
                 for (int64_t e = 0; e < ys * nt; e++) y[e] = -12345.0f;
                 tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, r0, r1);
                 int bad = 0;

@@ -41,7 +41,8 @@ typedef void (*kern_gemm_fn)(int64_t n, const void *w, size_t w_row_bytes, const
                              size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
                              int64_t r0, int64_t r1);
 
-/* Rows per group of a repacked weight, and the longest row a packed kernel takes. */
+/* Rows per group of the AVX2 repacked layouts (a type's own group size is its traits'
+ * pack_rows: 8 or 16), and the longest row a packed kernel takes. */
 #define KERN_PACK_ROWS 8
 #define KERN_PACK_MAX_N 131072
 
@@ -59,9 +60,10 @@ typedef struct kern_type_traits {
     kern_vec_dot_fn vec_dot;
     kern_gemm_fn gemm;   /* NULL: kern_matmul loops over vec_dot */
     /* Optional load-time repacking into a layout of this ISA (NULL: none). Rows are stored in
-     * groups of KERN_PACK_ROWS; a packed group of n elements takes pack_group_bytes(n) bytes.
+     * groups of pack_rows; a packed group of n elements takes pack_group_bytes(n) bytes.
      * gemm_packed takes the packed buffer as w and the group bytes as w_row_bytes; r0 and r1
-     * must be multiples of KERN_PACK_ROWS. Results equal gemm's within float rounding. */
+     * must be multiples of pack_rows. Results equal gemm's within float rounding. */
+    uint32_t pack_rows;
     size_t (*pack_group_bytes)(int64_t n);
     kern_pack_fn pack;
     kern_gemm_fn gemm_packed;

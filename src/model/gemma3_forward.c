@@ -234,10 +234,11 @@ static void op_matmul(const op *o, int ith, int nth) {
         int64_t lo, hi;
         int a = act_slot(w->tt->act_type);
         if (w->packed) { /* whole groups of rows per thread */
-            pp_split(w->n_out / KERN_PACK_ROWS, ith, nth, &lo, &hi);
+            const int64_t pr = w->tt->pack_rows;
+            pp_split(w->n_out / pr, ith, nth, &lo, &hi);
             if (hi > lo)
                 w->tt->gemm_packed(w->n_in, w->packed, w->group_bytes, c->act[a], c->act_stride[a], o->n_tok, o->y[i],
-                                   o->y_stride[i], lo * KERN_PACK_ROWS, hi * KERN_PACK_ROWS);
+                                   o->y_stride[i], lo * pr, hi * pr);
             continue;
         }
         pp_split(w->n_out, ith, nth, &lo, &hi);

@@ -214,10 +214,10 @@ static pp_status get_norm(const model *m, const char *name, int64_t n, float **o
  * the packed copy through unpack_row). */
 static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
     const char *env = getenv("PIPPA_NO_REPACK");
-    if ((env && *env && strcmp(env, "0") != 0) || !w->t || !w->tt->pack || w->n_out % KERN_PACK_ROWS != 0 ||
+    if ((env && *env && strcmp(env, "0") != 0) || !w->t || !w->tt->pack || w->n_out % w->tt->pack_rows != 0 ||
         w->n_in > KERN_PACK_MAX_N)
         return PP_OK;
-    size_t gb = w->tt->pack_group_bytes(w->n_in), total = gb * (size_t)(w->n_out / KERN_PACK_ROWS);
+    size_t gb = w->tt->pack_group_bytes(w->n_in), total = gb * (size_t)(w->n_out / w->tt->pack_rows);
     /* 2 MiB-aligned and advised for transparent huge pages: fewer page faults while packing
      * and fewer TLB misses when every token streams the weights */
     const size_t huge = (size_t)2 << 20;
@@ -228,8 +228,8 @@ static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
     if (total >= huge) madvise(p, total & ~(huge - 1), MADV_HUGEPAGE); /* best effort */
     /* in slices of ~8 MiB of the source, each dropped right after, so loading never holds a
      * weight twice (peak resident stays near the file size) */
-    const int64_t n_groups = w->n_out / KERN_PACK_ROWS;
-    const size_t src_group = w->row_bytes * KERN_PACK_ROWS;
+    const int64_t n_groups = w->n_out / w->tt->pack_rows;
+    const size_t src_group = w->row_bytes * w->tt->pack_rows;
     int64_t step = (int64_t)(((size_t)8 << 20) / src_group);
     if (step < 1) step = 1;
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
@@ -367,7 +367,7 @@ uint32_t model_main_weight_type(const model *m) { return m->main_type; }
 uint64_t model_weight_bytes(const model *m) { return m->weight_bytes; }
 
 static uint64_t packed_bytes(const model_weight *w) {
-    return w->packed ? (uint64_t)w->group_bytes * (uint64_t)(w->n_out / KERN_PACK_ROWS) : 0;
+    return w->packed ? (uint64_t)w->group_bytes * (uint64_t)(w->n_out / w->tt->pack_rows) : 0;
 }
 
 uint64_t model_packed_bytes(const model *m) {

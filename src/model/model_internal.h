@@ -12,7 +12,7 @@ typedef struct model_weight {
     size_t row_bytes;
     int64_t n_in, n_out;   /* ne[0], ne[1] */
     void *packed;          /* owned copy in the ISA's layout (tt->gemm_packed), or NULL */
-    size_t group_bytes;    /* bytes of one packed group of KERN_PACK_ROWS rows */
+    size_t group_bytes;    /* bytes of one packed group of tt->pack_rows rows */
 } model_weight;
 
 typedef struct model_layer {

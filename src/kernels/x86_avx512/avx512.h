@@ -30,8 +30,9 @@ void kern_gemm_packed_q4_K_avx512(int64_t n, const void *w, size_t group_bytes, 
 void kern_gemm_packed_q6_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                   int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
-/* Q4_0, Q5_0 and Q8_0 repacked for AVX-512 VNNI: 8 rows interleaved at 8-byte granularity
- * (packed_avx512.c; a different layout from the AVX2 one, so each ISA packs its own). */
+/* Q4_0, Q5_0 and Q8_0 repacked for AVX-512 VNNI: groups of 16 rows, one row per 32-bit lane
+ * (packed_avx512.c; a different layout from the AVX2 one, so each ISA packs its own, and its
+ * traits say pack_rows 16). */
 size_t kern_pack_bytes_q4_0_avx512(int64_t n);
 void kern_unpack_row_q4_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
 void kern_unpack_row_q5_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);

@@ -18,14 +18,17 @@ void kern_fill_avx512(kern_type_traits *t) {
     t[GGUF_TTYPE_Q4_0].quantize_act = kern_act_q8_0_avx512;
     t[GGUF_TTYPE_Q5_0].quantize_act = kern_act_q8_0_avx512;
     t[GGUF_TTYPE_Q8_0].quantize_act = kern_act_q8_0_avx512;
+    t[GGUF_TTYPE_Q4_0].pack_rows = 16;
     t[GGUF_TTYPE_Q4_0].pack_group_bytes = kern_pack_bytes_q4_0_avx512;
     t[GGUF_TTYPE_Q4_0].pack = kern_pack_q4_0_avx512;
     t[GGUF_TTYPE_Q4_0].gemm_packed = kern_gemm_packed_q4_0_avx512;
     t[GGUF_TTYPE_Q4_0].unpack_row = kern_unpack_row_q4_0_avx512;
+    t[GGUF_TTYPE_Q5_0].pack_rows = 16;
     t[GGUF_TTYPE_Q5_0].pack_group_bytes = kern_pack_bytes_q5_0_avx512;
     t[GGUF_TTYPE_Q5_0].pack = kern_pack_q5_0_avx512;
     t[GGUF_TTYPE_Q5_0].gemm_packed = kern_gemm_packed_q5_0_avx512;
     t[GGUF_TTYPE_Q5_0].unpack_row = kern_unpack_row_q5_0_avx512;
+    t[GGUF_TTYPE_Q8_0].pack_rows = 16;
     t[GGUF_TTYPE_Q8_0].pack_group_bytes = kern_pack_bytes_q8_0_avx512;
     t[GGUF_TTYPE_Q8_0].pack = kern_pack_q8_0_avx512;
     t[GGUF_TTYPE_Q8_0].gemm_packed = kern_gemm_packed_q8_0_avx512;

@@ -1,67 +1,67 @@
 /* packed_avx512.c - Q4_0, Q5_0 and Q8_0 weights repacked at load time for AVX-512 VNNI, and their gemm.
  *
- * Layout: rows in groups of 8 (KERN_PACK_ROWS); per 32-element block of the group,
- *   [8 x fp16 scale, rows 0..7] [n_chunks x 64 bytes]
- * where chunk k holds, for row j at bytes 8j..8j+7, that row's quant bytes 8k..8k+7.
- *   Q4_0: 2 chunks (144 bytes, the original 8 x 18): low nibbles are elements 8k..8k+7,
- *         high nibbles elements 16+8k..16+8k+7.
- *   Q5_0: as Q4_0, then 32 bytes of high bits (176 bytes, the original 8 x 22): for chunk k,
- *         8 bytes for the low nibbles then 8 for the high ones, byte j holding row j's bits
- *         of elements 8k..8k+7 (resp. 16+8k..16+8k+7), bit i for element +i. So each
- *         8-byte run is the byte mask (bit 8j+i for byte 8j+i) of the chunk's nibbles
- *         that get 0x10 added.
- *   Q8_0: 4 chunks (272 bytes, the original 8 x 34), each byte stored as q ^ 0x80, i.e. the
+ * Layout: rows in groups of 16 (P5_ROWS, the traits' pack_rows); 32-bit lane r of a 64-byte
+ * vector belongs to row r. Per group and 32-element block:
+ *   [16 x fp16 scale, row r at 2r] (32 bytes)
+ *   [n_vec x 64 bytes]: vector v holds row r's quant bytes 4v..4v+3 at 4r..4r+3.
+ *   Q4_0: 4 vectors (288 bytes, the original 16 x 18): low nibbles are elements 4v..4v+3,
+ *         high nibbles 16+4v..16+4v+3.
+ *   Q5_0: as Q4_0, then 64 bytes of high bits (352 bytes, the original 16 x 22): for vector v,
+ *         8 bytes for the low nibbles then 8 for the high ones, each the 64-bit mask (bit i
+ *         for byte i of the vector) of the nibbles that get 0x10 added.
+ *   Q8_0: 8 vectors (544 bytes, the original 16 x 34), each byte stored as q ^ 0x80, i.e. the
  *         signed quant plus 128 as an unsigned byte (0..255).
- * (The AVX2 layout interleaves 4 bytes at a time; with 8 bytes, the 8 activation bytes a
- * chunk meets are one 64-bit broadcast, and row j owns 32-bit lanes 2j and 2j+1.)
  *
- * Kernel: vpdpbusd multiplies unsigned weight bytes by signed activation bytes and adds
- * each group of 4 products into a 32-bit lane, exactly (no saturation). With the chunk's
- * 8 activation bytes broadcast to every 64-bit lane, lanes 2j and 2j+1 collect row j's
- * partial dot, exactly in integers. The weights' offset (8 for Q4_0 nibbles, 16 for Q5_0, 128
- * for the shifted Q8_0 bytes) is taken out in integers too: the even lanes start from
- * -offset * sum(a), sum(a) computed once per activation block and call. Then, in float, each
- * lane accumulates acc += (d_w * d_a) * lane_sum over the blocks (d_w in both lanes of its
- * row), and after the last block row j's output is lane 2j + lane 2j+1. Each output is the
- * same two accumulator chains over the blocks in order with the same instructions in every
- * tile, so results do not depend on the tile, batch or thread count. (Adding the two lanes
- * in integers per block instead costs two more instructions per block and token.)
+ * Kernel: vpdpbusd multiplies unsigned weight bytes by signed activation bytes and adds each
+ * group of 4 products into a 32-bit lane, exactly (no saturation). Every lane of a step meets
+ * the same 4 activation bytes, so they come straight from the token's Q8_0 row as the
+ * instruction's embedded broadcast ({1to16}: no separate broadcast, which would cost a vector
+ * op per step). The Q4_0/Q5_0 low nibbles of vector v meet activation bytes 4v..4v+3, the high
+ * ones 16+4v..; Q8_0 vector v meets bytes 4v... The weights' offset (8 for Q4_0 nibbles, 16
+ * for Q5_0, 128 for the shifted Q8_0 bytes) is taken out in integers too: every lane starts
+ * from -offset * sum(a), computed once per activation block and call. After a block's 8 steps,
+ * lane r holds row r's exact integer dot; then in float acc += (d_w * d_a) * lane_sum. Each
+ * output is that one chain over the blocks in order, with the same instructions in every
+ * tile, so results do not depend on the tile, batch or thread count.
  *
- * Bounds: a lane adds at most 32 products of |255 * 128| plus the offset term, far below
+ * Bounds: a lane adds 32 products of at most |255 * 128| plus the offset term, far below
  * 2^24, so the int32 sums are exact and their float conversion too. */
 #include "avx512.h"
 
 #include <stddef.h>
 
-#define P5_ROWS 8
-#define P5_Q4_BLOCK_BYTES 144 /* per group and block */
-#define P5_Q5_BLOCK_BYTES 176
-#define P5_Q8_BLOCK_BYTES 272
-#define P5_TOK 8              /* tokens per tile */
-#define P5_MAX_BLOCKS 4096    /* n <= KERN_PACK_MAX_N elements per row */
-_Static_assert(P5_ROWS == KERN_PACK_ROWS, "group size");
+#define P5_ROWS 16
+#define P5_SCALE_BYTES 32 /* per group and block: 16 fp16 scales */
+#define P5_Q4_BLOCK_BYTES (P5_SCALE_BYTES + 4 * 64)
+#define P5_Q5_BLOCK_BYTES (P5_Q4_BLOCK_BYTES + 64)
+#define P5_Q8_BLOCK_BYTES (P5_SCALE_BYTES + 8 * 64)
+#define P5_TOK 8           /* tokens per tile */
+#define P5_MAX_BLOCKS 4096 /* n <= KERN_PACK_MAX_N elements per row */
 _Static_assert(P5_MAX_BLOCKS * 32 >= KERN_PACK_MAX_N, "P5_MAX_BLOCKS");
 
-/* Per group and block: row j's fp16 scale at 2j and its quant bytes 8k..8k+7 at
- * 16 + 64k + 8j for n_chunks chunks, each byte xor-ed with flip. */
-static void pack_rows8(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst,
-                       size_t in_block, size_t qs_off, int n_chunks, size_t out_block, uint8_t flip, bool q5_high) {
+/* Pack groups g0..g1-1: in_block bytes per source block, quant bytes at qs_off, n_vec vectors
+ * per block (4 for Q4_0/Q5_0, 8 for Q8_0), each byte xor-ed with flip; q5_high adds the masks. */
+static void pack_rows16(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst,
+                        size_t in_block, size_t qs_off, int n_vec, size_t out_block, uint8_t flip, bool q5_high) {
     const int64_t nb = n / 32;
     for (int64_t g = g0; g < g1; g++) {
         uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)nb * out_block;
         for (int64_t b = 0; b < nb; b++) {
             uint8_t *ob = out + (size_t)b * out_block;
-            for (int j = 0; j < P5_ROWS; j++) {
-                const uint8_t *blk = (const uint8_t *)w + (size_t)(g * P5_ROWS + j) * w_row_bytes + (size_t)b * in_block;
-                memcpy(ob + 2 * j, blk, 2); /* d is the first field of all three blocks */
-                for (int k = 0; k < n_chunks; k++)
-                    for (int i = 0; i < 8; i++) ob[16 + 64 * k + 8 * j + i] = blk[qs_off + 8 * k + i] ^ flip;
+            for (int r = 0; r < P5_ROWS; r++) {
+                const uint8_t *blk = (const uint8_t *)w + (size_t)(g * P5_ROWS + r) * w_row_bytes + (size_t)b * in_block;
+                memcpy(ob + 2 * r, blk, 2); /* d is the first field of all three blocks */
+                for (int v = 0; v < n_vec; v++)
+                    for (int i = 0; i < 4; i++) ob[P5_SCALE_BYTES + 64 * v + 4 * r + i] = blk[qs_off + 4 * v + i] ^ flip;
                 if (q5_high) { /* element e's high bit is bit e of qh */
                     uint32_t qh;
                     memcpy(&qh, ((const block_q5_0 *)blk)->qh, 4);
-                    for (int k = 0; k < 2; k++) {
-                        ob[144 + 16 * k + j] = (uint8_t)(qh >> (8 * k));
-                        ob[144 + 16 * k + 8 + j] = (uint8_t)(qh >> (16 + 8 * k));
+                    for (int v = 0; v < 4; v++) { /* mask bit 4r + i is byte 4r + i of vector v */
+                        ob[P5_Q4_BLOCK_BYTES + 16 * v + r / 2] &= (uint8_t)~(0x0F << (4 * (r % 2)));
+                        ob[P5_Q4_BLOCK_BYTES + 16 * v + r / 2] |= (uint8_t)(((qh >> (4 * v)) & 0x0F) << (4 * (r % 2)));
+                        ob[P5_Q4_BLOCK_BYTES + 16 * v + 8 + r / 2] &= (uint8_t)~(0x0F << (4 * (r % 2)));
+                        ob[P5_Q4_BLOCK_BYTES + 16 * v + 8 + r / 2] |=
+                            (uint8_t)(((qh >> (16 + 4 * v)) & 0x0F) << (4 * (r % 2)));
                     }
                 }
             }
@@ -69,157 +69,141 @@ static void pack_rows8(int64_t n, const void *w, size_t w_row_bytes, int64_t g0,
     }
 }
 
-/* The inverse of pack_rows8 for one row (the layout keeps every bit of the blocks): the tied
+/* The inverse of pack_rows16 for one row (the layout keeps every bit of the blocks): the tied
  * output's embedding lookups read rows back from the packed copy. */
-static void unpack_row8(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst, size_t in_block,
-                        size_t qs_off, int n_chunks, size_t out_block, uint8_t flip, bool q5_high) {
+static void unpack_row16(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst, size_t in_block,
+                         size_t qs_off, int n_vec, size_t out_block, uint8_t flip, bool q5_high) {
     const int64_t nb = n / 32;
     const uint8_t *grp = (const uint8_t *)packed + (size_t)(row / P5_ROWS) * group_bytes;
-    const int j = (int)(row % P5_ROWS);
+    const int r = (int)(row % P5_ROWS);
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *ob = grp + (size_t)b * out_block;
         uint8_t *blk = (uint8_t *)dst + (size_t)b * in_block;
-        memcpy(blk, ob + 2 * j, 2);
-        for (int k = 0; k < n_chunks; k++)
-            for (int i = 0; i < 8; i++) blk[qs_off + 8 * k + i] = ob[16 + 64 * k + 8 * j + i] ^ flip;
+        memcpy(blk, ob + 2 * r, 2);
+        for (int v = 0; v < n_vec; v++)
+            for (int i = 0; i < 4; i++) blk[qs_off + 4 * v + i] = ob[P5_SCALE_BYTES + 64 * v + 4 * r + i] ^ flip;
         if (q5_high) {
             uint32_t qh = 0;
-            for (int k = 0; k < 2; k++)
-                qh |= (uint32_t)ob[144 + 16 * k + j] << (8 * k) | (uint32_t)ob[144 + 16 * k + 8 + j] << (16 + 8 * k);
+            for (int v = 0; v < 4; v++) {
+                qh |= (uint32_t)((ob[P5_Q4_BLOCK_BYTES + 16 * v + r / 2] >> (4 * (r % 2))) & 0x0F) << (4 * v);
+                qh |= (uint32_t)((ob[P5_Q4_BLOCK_BYTES + 16 * v + 8 + r / 2] >> (4 * (r % 2))) & 0x0F) << (16 + 4 * v);
+            }
             memcpy(((block_q5_0 *)blk)->qh, &qh, 4);
         }
     }
 }
 
 void kern_unpack_row_q4_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_row8(n, packed, group_bytes, row, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 2, P5_Q4_BLOCK_BYTES,
-                0, false);
+    unpack_row16(n, packed, group_bytes, row, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4, P5_Q4_BLOCK_BYTES,
+                 0, false);
 }
 
 void kern_unpack_row_q8_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_row8(n, packed, group_bytes, row, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 4, P5_Q8_BLOCK_BYTES,
-                0x80, false);
+    unpack_row16(n, packed, group_bytes, row, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8, P5_Q8_BLOCK_BYTES,
+                 0x80, false);
 }
 
 void kern_unpack_row_q5_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_row8(n, packed, group_bytes, row, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 2, P5_Q5_BLOCK_BYTES,
-                0, true);
+    unpack_row16(n, packed, group_bytes, row, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 4, P5_Q5_BLOCK_BYTES,
+                 0, true);
 }
 
 size_t kern_pack_bytes_q4_0_avx512(int64_t n) { return (size_t)(n / 32) * P5_Q4_BLOCK_BYTES; }
 
 void kern_pack_q4_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_rows8(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 2, P5_Q4_BLOCK_BYTES, 0,
-               false);
+    pack_rows16(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4, P5_Q4_BLOCK_BYTES, 0,
+                false);
 }
 
 size_t kern_pack_bytes_q8_0_avx512(int64_t n) { return (size_t)(n / 32) * P5_Q8_BLOCK_BYTES; }
 
 void kern_pack_q8_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_rows8(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 4, P5_Q8_BLOCK_BYTES,
-               0x80, false);
+    pack_rows16(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8, P5_Q8_BLOCK_BYTES,
+                0x80, false);
 }
 
 size_t kern_pack_bytes_q5_0_avx512(int64_t n) { return (size_t)(n / 32) * P5_Q5_BLOCK_BYTES; }
 
 void kern_pack_q5_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_rows8(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 2, P5_Q5_BLOCK_BYTES, 0,
-               true);
+    pack_rows16(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 4, P5_Q5_BLOCK_BYTES, 0,
+                true);
 }
 
-/* Per token and activation block: the integer start of the even lanes (-offset * sum(a))
- * and the activation scale as float. */
+/* Per token and activation block: the integer start of every lane (-offset * sum(a)) and the
+ * activation scale as float. */
 typedef struct p5_act {
     int32_t neg_off;
     float d;
 } p5_act;
 
-KA5_INLINE __m512i bcast8(const int8_t *p) {
-    int64_t v;
-    memcpy(&v, p, 8);
-    return _mm512_set1_epi64(v);
+KA5_INLINE __m512i bcast4(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
 }
 
-/* The 8 row scales of a group block as floats in both lanes of their row (2j and 2j+1). */
-KA5_INLINE __m512 scales_pairs(const uint8_t *pb) {
-    const __m256i x = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)pb));
-    return _mm512_cvtph_ps(_mm256_or_si256(x, _mm256_slli_epi32(x, 16)));
-}
-/* Row j's two lanes added, to 8 consecutive floats. */
-KA5_INLINE void store_rows(float *y, __m512 acc) {
-    acc = _mm512_add_ps(acc, _mm512_castsi512_ps(_mm512_srli_epi64(_mm512_castps_si512(acc), 32)));
-    _mm256_storeu_si256((__m256i *)y, _mm512_cvtepi64_epi32(_mm512_castps_si512(acc)));
-}
-
-/* One weight block of a group against one token's activation block: the four 64-byte chunks
- * c0..c3 meet activation bytes 0-7, 8-15, 16-23 and 24-31, in one chain (the 8 tokens of a
- * tile are 8 independent chains, enough to hide its latency). Returns
- * acc + d_w * d_a * (exact integer lane sums). */
-KA5_INLINE __m512 block_fma(__m512 acc, __m512 dw, __m512i c0, __m512i c1, __m512i c2, __m512i c3, const int8_t *q,
-                            const p5_act *p) {
-    __m512i s0 = _mm512_dpbusd_epi32(_mm512_maskz_set1_epi32(0x5555, p->neg_off), c0, bcast8(q));
-    s0 = _mm512_dpbusd_epi32(s0, c1, bcast8(q + 8));
-    s0 = _mm512_dpbusd_epi32(s0, c2, bcast8(q + 16));
-    s0 = _mm512_dpbusd_epi32(s0, c3, bcast8(q + 24));
-    return _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(p->d)), _mm512_cvtepi32_ps(s0), acc);
-}
-
-/* Tile: one group of 8 rows x T tokens, Q4_0, or Q5_0 (q5: the Q4_0 block followed by the
- * high-bit masks, 0x10 added to the nibbles whose bit is set). */
-KA5_INLINE void tile_q4_q5(bool q5, int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a,
-                           const p5_act *pa, float *y, int64_t ys) {
+/* Tile: one group of 16 rows x T tokens. Q4_0, Q5_0 (q5: the Q4_0 block followed by the
+ * high-bit masks, 0x10 added to the nibbles whose bit is set) or Q8_0 (q8). Weight vector k
+ * meets activation bytes at aoff(k). */
+KA5_INLINE void tile_any(bool q5, bool q8, int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a,
+                         const p5_act *pa, float *y, int64_t ys) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), h10 = _mm512_set1_epi8(0x10);
-    const size_t block_bytes = q5 ? P5_Q5_BLOCK_BYTES : P5_Q4_BLOCK_BYTES;
+    const size_t block_bytes = q8 ? P5_Q8_BLOCK_BYTES : q5 ? P5_Q5_BLOCK_BYTES : P5_Q4_BLOCK_BYTES;
     __m512 acc[P5_TOK];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *pb = g + (size_t)b * block_bytes;
-        const __m512 dw = scales_pairs(pb);
-        const __m512i x0 = _mm512_loadu_si512(pb + 16), x1 = _mm512_loadu_si512(pb + 80);
-        __m512i l0 = _mm512_and_si512(x0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(x0, 4), m4);
-        __m512i l1 = _mm512_and_si512(x1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), m4);
-        if (q5) {
-            uint64_t hb[4];
-            memcpy(hb, pb + 144, sizeof hb);
-            l0 = _mm512_mask_add_epi8(l0, _cvtu64_mask64(hb[0]), l0, h10);
-            h0 = _mm512_mask_add_epi8(h0, _cvtu64_mask64(hb[1]), h0, h10);
-            l1 = _mm512_mask_add_epi8(l1, _cvtu64_mask64(hb[2]), l1, h10);
-            h1 = _mm512_mask_add_epi8(h1, _cvtu64_mask64(hb[3]), h1, h10);
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)pb));
+        __m512i w[8];
+        if (q8) {
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) w[k] = _mm512_loadu_si512(pb + P5_SCALE_BYTES + 64 * k);
+        } else {
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const __m512i x = _mm512_loadu_si512(pb + P5_SCALE_BYTES + 64 * k);
+                w[k] = _mm512_and_si512(x, m4);
+                w[4 + k] = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+            }
+            if (q5) {
+                uint64_t hb[8];
+                memcpy(hb, pb + P5_Q4_BLOCK_BYTES, sizeof hb);
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++) {
+                    w[k] = _mm512_mask_add_epi8(w[k], _cvtu64_mask64(hb[2 * k]), w[k], h10);
+                    w[4 + k] = _mm512_mask_add_epi8(w[4 + k], _cvtu64_mask64(hb[2 * k + 1]), w[4 + k], h10);
+                }
+            }
         }
+        /* k-th step of every token, then the next: each token's 8 steps are one dependent chain */
+        __m512i s[P5_TOK];
+#pragma GCC unroll 16
+        for (int t = 0; t < T; t++) s[t] = _mm512_set1_epi32(pa[t * nb + b].neg_off);
 #pragma GCC unroll 8
-        for (int t = 0; t < T; t++) acc[t] = block_fma(acc[t], dw, l0, l1, h0, h1, a[t][b].qs, pa + t * nb + b);
+        for (int k = 0; k < 8; k++)
+#pragma GCC unroll 16
+            for (int t = 0; t < T; t++) s[t] = _mm512_dpbusd_epi32(s[t], w[k], bcast4(a[t][b].qs + 4 * k));
+#pragma GCC unroll 16
+        for (int t = 0; t < T; t++)
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(pa[t * nb + b].d)), _mm512_cvtepi32_ps(s[t]),
+                                     acc[t]);
     }
-#pragma GCC unroll 8
-    for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys, acc[t]);
+#pragma GCC unroll 16
+    for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-KA5_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
-                          float *y, int64_t ys) {
-    tile_q4_q5(false, T, nb, g, a, pa, y, ys);
+KA5_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa, float *y,
+                          int64_t ys) {
+    tile_any(false, false, T, nb, g, a, pa, y, ys);
 }
-
-KA5_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
-                          float *y, int64_t ys) {
-    tile_q4_q5(true, T, nb, g, a, pa, y, ys);
+KA5_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa, float *y,
+                          int64_t ys) {
+    tile_any(true, false, T, nb, g, a, pa, y, ys);
 }
-
-/* Tile: one group of 8 rows x T tokens, Q8_0 (bytes stored plus 128). */
-KA5_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
-                          float *y, int64_t ys) {
-    __m512 acc[P5_TOK];
-#pragma GCC unroll 8
-    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P5_Q8_BLOCK_BYTES;
-        const __m512 dw = scales_pairs(pb);
-        const __m512i w0 = _mm512_loadu_si512(pb + 16), w1 = _mm512_loadu_si512(pb + 80);
-        const __m512i w2 = _mm512_loadu_si512(pb + 144), w3 = _mm512_loadu_si512(pb + 208);
-#pragma GCC unroll 8
-        for (int t = 0; t < T; t++) acc[t] = block_fma(acc[t], dw, w0, w1, w2, w3, a[t][b].qs, pa + t * nb + b);
-    }
-#pragma GCC unroll 8
-    for (int t = 0; t < T; t++) store_rows(y + (int64_t)t * ys, acc[t]);
+KA5_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa, float *y,
+                          int64_t ys) {
+    tile_any(false, true, T, nb, g, a, pa, y, ys);
 }
 
 /* pa[t * nb + b] for the T tokens' activation blocks: -offset * sum(a) and d_a. */
@@ -297,7 +281,7 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
         case 5: name(5, nb, g, a, pa, y, ys); break;                                              \
         case 6: name(6, nb, g, a, pa, y, ys); break;                                              \
         case 7: name(7, nb, g, a, pa, y, ys); break;                                              \
-        default: name(8, nb, g, a, pa, y, ys); break;                                             \
+        default: name(P5_TOK, nb, g, a, pa, y, ys); break;                                        \
         }                                                                                         \
     }
 P5_TILES(tile_q4_0)
