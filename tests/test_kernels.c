@@ -432,6 +432,20 @@ static void check_vec(kern_isa isa) {
         dmax = 0; /* error relative to |x*u|: gelu(x) is within [-0.17, 1] x */
         for (int64_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(a[i] - b[i]) / (fabs(xin[i] * y[i]) + 1e-20));
         T_CHECK_MSG(dmax <= 1e-5, "%s geglu n=%lld: rel %g", kern_isa_name(isa), (long long)n, dmax);
+        /* sumsq: the same bits as generic (fixed order), and within double rounding of a
+         * plain sum of the f32 squares */
+        for (int64_t i = 0; i < n; i++) a[i] = x[i] * (i % 7 == 0 ? 1e3f : 1.0f);
+        if (n > 2) a[1] = 1.8e19f, a[2] = -1e-30f; /* a square near FLT_MAX, one that underflows */
+        const double q1 = g->sumsq(a, n), q2 = v->sumsq(a, n);
+        double qr = 0;
+        for (int64_t i = 0; i < n; i++) qr += (double)(a[i] * a[i]);
+        T_CHECK_MSG(!memcmp(&q1, &q2, sizeof q1) && fabs(q1 - qr) <= 1e-12 * qr, "%s sumsq n=%lld: %.17g %.17g %.17g",
+                    kern_isa_name(isa), (long long)n, q1, q2, qr);
+        /* lane 0 large, so whether an element joins it or another lane changes the rounding */
+        for (int64_t i = 0; i < n; i++) a[i] = i % 16 == 0 ? 1.1e8f : 1.0f + 0.1f * frnd();
+        const double r1 = g->sumsq(a, n), r2 = v->sumsq(a, n);
+        T_CHECK_MSG(!memcmp(&r1, &r2, sizeof r1), "%s sumsq order n=%lld: %.17g %.17g", kern_isa_name(isa), (long long)n,
+                    r1, r2);
     }
 }
 

@@ -121,6 +121,10 @@ typedef struct kern_vec_ops {
     void (*f32_to_f16)(const float *x, uint16_t *y, int64_t n); /* round to nearest even */
     /* x[i] = exp(x[i] - max); returns the sum (softmax numerator and denominator) */
     float (*exp_sum)(float *x, int64_t n, float max);
+    /* sum of (double)(x[i] * x[i]) (the square rounded in f32), in 16 double partial sums
+     * (element i into lane i % 16) added as ((l_j + l_j+8) + ...) in the fixed tree
+     * j + j+8, then j + j+4, j + j+2, j + j+1: the same bits on every ISA (rmsnorm). */
+    double (*sumsq)(const float *x, int64_t n);
 } kern_vec_ops;
 /* The active ISA's vector ops (after kern_init), and the generic ones (tests). */
 const kern_vec_ops *kern_vec(void);

@@ -47,7 +47,16 @@ static float exp_sum(float *x, int64_t n, float max) {
     return (float)sum;
 }
 
+static double sumsq(const float *x, int64_t n) {
+    double l[16] = {0};
+    for (int64_t i = 0; i < n; i++) l[i % 16] += (double)(x[i] * x[i]);
+    for (int w = 8; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) l[j] += l[j + w];
+    return l[0];
+}
+
 void kern_vec_fill_generic(kern_vec_ops *o) {
+    o->sumsq = sumsq;
     o->exp_sum = exp_sum;
     o->attn_qk = attn_qk;
     o->attn_pv = attn_pv;

@@ -48,7 +48,7 @@ void kern_act_q8_0_avx2(const float *x, void *vy, int64_t n) {
         const float amax = hmax(absmax32(x, v));
         const float d = amax / 127.0f;
         const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        y[i].d = pp_f32_to_f16(d);
+        y[i].d = ka2_f2h(d);
         const __m256 s = _mm256_set1_ps(id);
         __m256i q[4];
         for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], s));
@@ -81,7 +81,7 @@ void kern_act_q8_1_avx2(const float *x, void *vy, int64_t n) {
         __m256 v[4];
         const float d = hmax(absmax32(x, v)) / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = pp_f32_to_f16(d);
+        y[i].d = ka2_f2h(d);
         const __m256 s = _mm256_set1_ps(id);
         __m256i q[4];
         for (int k = 0; k < 4; k++) {

@@ -23,6 +23,9 @@ KA2_INLINE float ka2_hsum(__m256 v) {
 }
 
 KA2_INLINE float ka2_h2f(uint16_t h) { return _cvtsh_ss(h); }
+/* f32 -> f16 rounded to nearest even: the same bits as pp_f32_to_f16 for every non-NaN input
+ * (F16C ignores MXCSR's flush-to-zero; pippa never sets denormals-are-zero). */
+KA2_INLINE uint16_t ka2_f2h(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
 
 /* Activation quantizers (byte-identical to the generic ones). */
 void kern_act_q8_0_avx2(const float *x, void *y, int64_t n);

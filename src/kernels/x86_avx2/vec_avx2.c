@@ -176,7 +176,29 @@ static float exp_sum(float *x, int64_t n, float max) {
     return s;
 }
 
+/* kern_vec_ops.sumsq's order: lanes 0-3, 4-7, 8-11, 12-15 in a[0..3]; the tail's element i
+ * goes to lane i % 16 like the full chunks'. */
+static double sumsq(const float *x, int64_t n) {
+    __m256d a[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+        const __m256 q0 = _mm256_mul_ps(v0, v0), q1 = _mm256_mul_ps(v1, v1);
+        a[0] = _mm256_add_pd(a[0], _mm256_cvtps_pd(_mm256_castps256_ps128(q0)));
+        a[1] = _mm256_add_pd(a[1], _mm256_cvtps_pd(_mm256_extractf128_ps(q0, 1)));
+        a[2] = _mm256_add_pd(a[2], _mm256_cvtps_pd(_mm256_castps256_ps128(q1)));
+        a[3] = _mm256_add_pd(a[3], _mm256_cvtps_pd(_mm256_extractf128_ps(q1, 1)));
+    }
+    double l[16];
+    for (int k = 0; k < 4; k++) _mm256_storeu_pd(l + 4 * k, a[k]);
+    for (int j = 0; i < n; i++, j++) l[j] += (double)(x[i] * x[i]);
+    for (int w = 8; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) l[j] += l[j + w];
+    return l[0];
+}
+
 void kern_vec_fill_avx2(kern_vec_ops *o) {
+    o->sumsq = sumsq;
     o->exp_sum = exp_sum;
     o->attn_qk = attn_qk;
     o->attn_pv = attn_pv;

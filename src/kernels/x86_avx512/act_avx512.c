@@ -17,7 +17,7 @@ void kern_act_q8_0_avx512(const float *x, void *vy, int64_t n) {
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
         const float d = amax / 127.0f;
         const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        y[i].d = pp_f32_to_f16(d);
+        y[i].d = ka2_f2h(d);
         const __m512 s = _mm512_set1_ps(id);
         _mm_storeu_si128((__m128i *)y[i].qs, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, s))));
         _mm_storeu_si128((__m128i *)(y[i].qs + 16), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, s))));
