@@ -550,6 +550,33 @@ static void check_packed(kern_isa isa) {
                 }
                 free(one);
             }
+            if (tt->gemm_packed_geglu) { /* fused gate/up: gemm_packed of both then the ISA's geglu, bit for bit */
+                const kern_vec_ops *vo = kern_vec_isa(isa);
+                uint8_t *pk2 = malloc(gb * (size_t)(rows / tt->pack_rows));
+                tt->pack(n, w + rb, rb, 0, rows / tt->pack_rows, pk2); /* the up weight: rows shifted by one */
+                const int64_t ys = rows + 3, r0 = rows > 2 * (int64_t)tt->pack_rows ? tt->pack_rows : 0, r1 = rows;
+                float *yu = malloc(sizeof(float) * (size_t)ys * PACK_MAX_TOK);
+                static const int ftoks[] = {1, 3, 8, 13, 64};
+                for (size_t k = 0; k < sizeof ftoks / sizeof ftoks[0]; k++) {
+                    const int nt = ftoks[k];
+                    tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, r0, r1);
+                    tt->gemm_packed(n, pk2, gb, act, ab, nt, yu, ys, r0, r1);
+                    for (int tk = 0; tk < nt; tk++) vo->geglu(y + tk * ys + r0, yu + tk * ys + r0, r1 - r0);
+                    for (int64_t e = 0; e < ys * nt; e++) yu[e] = -12345.0f;
+                    tt->gemm_packed_geglu(n, pk, pk2, gb, act, ab, nt, yu, ys, r0, r1);
+                    int bad = 0;
+                    for (int tk = 0; tk < nt; tk++)
+                        for (int64_t o = 0; o < ys; o++) {
+                            const bool in = o >= r0 && o < r1;
+                            const float got = yu[tk * ys + o];
+                            if ((in ? memcmp(&got, &y[tk * ys + o], sizeof got) != 0 : got != -12345.0f) && bad++ < 3)
+                                T_CHECK_MSG(0, "%s packed geglu %s n %lld tok %d/%d row %lld: %.9g, unfused %.9g",
+                                            kern_isa_name(isa), quant_type_name(t), (long long)n, tk, nt, (long long)o,
+                                            got, in ? y[tk * ys + o] : -12345.0f);
+                        }
+                }
+                free(pk2), free(yu);
+            }
             n_checked++;
             free(w), free(pk), free(act), free(x), free(y), free(want);
         }

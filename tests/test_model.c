@@ -192,6 +192,42 @@ static void test_fixtures_default_f16_kv(void) {
 }
 
 /* Same logits at 1, 2 and 3 threads, bit for bit (fixed reduction order). */
+/* The fused gate/up/GELU kernel (AVX-512 Q4_0/Q5_0/Q8_0) gives the same logits, bit for bit,
+ * as separate matmuls and GELU (PIPPA_NO_FUSE=1), for a prompt and a decode step. */
+static void test_fused_ffn(void) {
+    const char *fx = t_fixtures_dir();
+    if (!fx) { t_skip("../shared/fixtures not found"); return; }
+    const char *names[] = {"fx.Q4_0", "fx.Q8_0", "fx.Q5_0"};
+    for (int mi = 0; mi < 3; mi++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.gguf", fx, names[mi]);
+        model *m = NULL;
+        pp_err err = {0};
+        if (model_load(path, &m, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
+        const size_t V = model_get_hparams(m)->n_vocab;
+        int32_t tok[40];
+        for (int i = 0; i < 40; i++) tok[i] = 300 + (i * 53) % 4000;
+        float *l[2];
+        for (int nf = 0; nf < 2; nf++) {
+            setenv("PIPPA_NO_FUSE", nf ? "1" : "0", 1);
+            model_ctx_params cp = model_ctx_default_params();
+            cp.n_ctx = 64;
+            cp.n_threads = 2;
+            model_ctx *c = NULL;
+            T_CHECK(model_ctx_init(m, cp, &c, &err) == PP_OK);
+            l[nf] = malloc(2 * V * sizeof(float));
+            T_CHECK(model_ctx_eval(c, tok, 40, NULL, l[nf], &err) == PP_OK);
+            int32_t one = 777;
+            T_CHECK(model_ctx_eval(c, &one, 1, NULL, l[nf] + V, &err) == PP_OK);
+            model_ctx_free(c);
+        }
+        unsetenv("PIPPA_NO_FUSE");
+        T_CHECK_MSG(!memcmp(l[0], l[1], 2 * V * sizeof(float)), "%s: fused FFN logits differ from unfused", names[mi]);
+        free(l[0]), free(l[1]);
+        model_free(m);
+    }
+}
+
 static void test_thread_determinism(void) {
     const char *fx = t_fixtures_dir();
     if (!fx) { t_skip("../shared/fixtures not found"); return; }
@@ -348,6 +384,7 @@ int main(void) {
     T_RUN(test_load_errors);
     T_RUN(test_fixtures_exact);
     T_RUN(test_fixtures_default_f16_kv);
+    T_RUN(test_fused_ffn);
     T_RUN(test_thread_determinism);
     T_RUN(test_truncate);
     json_decref(ref);

@@ -68,6 +68,11 @@ typedef struct kern_type_traits {
     kern_pack_fn pack;
     kern_gemm_fn gemm_packed;
     kern_unpack_row_fn unpack_row; /* set whenever pack is */
+    /* Optional (NULL: none): y = geglu(gate) * up for two weights of this type packed alike
+     * (same n, rows and group bytes), i.e. gemm_packed of each then kern_vec_ops.geglu of the
+     * active ISA on the pair, bit for bit, without writing the up outputs anywhere. */
+    void (*gemm_packed_geglu)(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes, const void *act,
+                              size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 } kern_type_traits;
 
 /* Fills the ops table. isa AUTO picks the best the CPU has unless PIPPA_KERNELS says

@@ -44,6 +44,7 @@ struct model_ctx {
     size_t scores_per_thread; /* floats: 64 heads x ATTN_CHUNK keys */
     int32_t *rows; /* selected token indices for the output */
     const kern_vec_ops *vec;
+    bool no_fuse; /* PIPPA_NO_FUSE=1: separate gate/up matmuls and GELU (for A/B and tests) */
 };
 
 static int act_slot(uint32_t act_type) {
@@ -91,6 +92,8 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     c->p = p;
     c->kv_elem = p.kv_type == GGUF_TTYPE_F32 ? 4 : 2;
     c->vec = kern_vec();
+    const char *nf = getenv("PIPPA_NO_FUSE");
+    c->no_fuse = nf && *nf && strcmp(nf, "0") != 0;
     pp_status st = pp_pool_init(p.n_threads, &c->pool, err);
     if (st) { free(c); return st; }
 
@@ -208,6 +211,7 @@ typedef struct op {
     float *y[3];
     int64_t y_stride[3];
     int n_w;
+    bool geglu; /* w[0] gate, w[1] up, packed alike: y[0] = geglu(gate) * up (gemm_packed_geglu) */
     /* OP_ATTN, OP_TOKENS */
     uint32_t il;
     void (*tok_fn)(model_ctx *c, uint32_t il, int t);
@@ -229,6 +233,17 @@ static void op_quant(const op *o, int ith, int nth) {
 
 static void op_matmul(const op *o, int ith, int nth) {
     model_ctx *c = o->c;
+    if (o->geglu) {
+        const model_weight *g = o->w[0], *u = o->w[1];
+        const int64_t pr = g->tt->pack_rows;
+        const int a = act_slot(g->tt->act_type);
+        int64_t lo, hi;
+        pp_split(g->n_out / pr, ith, nth, &lo, &hi);
+        if (hi > lo)
+            g->tt->gemm_packed_geglu(g->n_in, g->packed, u->packed, g->group_bytes, c->act[a], c->act_stride[a],
+                                     o->n_tok, o->y[0], o->y_stride[0], lo * pr, hi * pr);
+        return;
+    }
     for (int i = 0; i < o->n_w; i++) {
         const model_weight *w = o->w[i];
         int64_t lo, hi;
@@ -332,9 +347,10 @@ static void op_run(void *ctx, int ith, int nth) {
     }
 }
 
-/* Converts rows of src for the given weights, then runs the weights' matmuls in one pass. */
+/* Converts rows of src for the given weights, then runs the weights' matmuls in one pass;
+ * with geglu, w are the FFN gate and up, fused into y[0] = geglu(gate) * up. */
 static void matmuls(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
-                    const model_weight *const *w, float *const *y, const int64_t *y_stride) {
+                    const model_weight *const *w, float *const *y, const int64_t *y_stride, bool geglu) {
     op o;
     memset(&o, 0, sizeof o);
     o.c = c;
@@ -348,6 +364,7 @@ static void matmuls(model_ctx *c, int n_tok, const float *src, int64_t src_strid
     else pp_pool_run(c->pool, op_run, &o);
     o.kind = OP_MATMUL;
     o.n_w = n_w;
+    o.geglu = geglu;
     for (int i = 0; i < n_w; i++) {
         o.w[i] = w[i];
         o.y[i] = y[i];
@@ -477,7 +494,7 @@ static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
         const model_weight *w[3] = {&L->wq, &L->wk, &L->wv};
         float *y[3] = {c->q, c->k, c->v};
         int64_t ys[3] = {QD, KVD, KVD};
-        matmuls(c, n_tok, c->xn, E, 3, w, y, ys);
+        matmuls(c, n_tok, c->xn, E, 3, w, y, ys, false);
     }
     for_tokens(c, il, n_tok, tok_qk);
     op o;
@@ -491,21 +508,25 @@ static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
         const model_weight *w[1] = {&L->wo};
         float *y[1] = {c->o};
         int64_t ys[1] = {E};
-        matmuls(c, n_tok, c->xn, QD, 1, w, y, ys);
+        matmuls(c, n_tok, c->xn, QD, 1, w, y, ys, false);
     }
     for_tokens(c, il, n_tok, tok_post_attn);
     {
         const model_weight *w[2] = {&L->wgate, &L->wup};
         float *y[2] = {c->g, c->u};
         int64_t ys[2] = {FF, FF};
-        matmuls(c, n_tok, c->xn, E, 2, w, y, ys);
+        /* gate and up packed alike with a fused kernel: the GELU product in the same pass */
+        const bool fused = L->wgate.packed && L->wup.packed && L->wgate.tt == L->wup.tt &&
+                           L->wgate.tt->gemm_packed_geglu && L->wgate.group_bytes == L->wup.group_bytes &&
+                           L->wgate.n_out == L->wup.n_out && !c->no_fuse;
+        matmuls(c, n_tok, c->xn, E, 2, w, y, ys, fused);
+        if (!fused) for_tokens(c, il, n_tok, tok_geglu);
     }
-    for_tokens(c, il, n_tok, tok_geglu);
     {
         const model_weight *w[1] = {&L->wdown};
         float *y[1] = {c->o};
         int64_t ys[1] = {E};
-        matmuls(c, n_tok, c->g, FF, 1, w, y, ys);
+        matmuls(c, n_tok, c->g, FF, 1, w, y, ys, false);
     }
     for_tokens(c, il, n_tok, tok_post_ffn);
 }
@@ -547,7 +568,7 @@ static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, cons
         const model_weight *w[1] = {&m->output};
         float *y[1] = {logits};
         int64_t ys[1] = {hp->n_vocab};
-        matmuls(c, n_sel, c->xn, E, 1, w, y, ys);
+        matmuls(c, n_sel, c->xn, E, 1, w, y, ys, false);
         if (hp->final_softcap > 0) {
             float cap = hp->final_softcap;
             for (size_t i = 0; i < (size_t)n_sel * hp->n_vocab; i++) logits[i] = cap * tanhf(logits[i] / cap);

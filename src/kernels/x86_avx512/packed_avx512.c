@@ -143,10 +143,10 @@ KA5_INLINE __m512i bcast4(const void *p) {
 }
 
 /* Tile: one group of 16 rows x T tokens. Q4_0, Q5_0 (q5: the Q4_0 block followed by the
- * high-bit masks, 0x10 added to the nibbles whose bit is set) or Q8_0 (q8). Weight vector k
- * meets activation bytes at aoff(k). */
+ * high-bit masks, 0x10 added to the nibbles whose bit is set) or Q8_0 (q8). With gate (the
+ * same rows' gate outputs, 16 floats per token), the outputs are geglu(gate) * outputs. */
 KA5_INLINE void tile_any(bool q5, bool q8, int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a,
-                         const p5_act *pa, float *y, int64_t ys) {
+                         const p5_act *pa, float *y, int64_t ys, const float *gate) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), h10 = _mm512_set1_epi8(0x10);
     const size_t block_bytes = q8 ? P5_Q8_BLOCK_BYTES : q5 ? P5_Q5_BLOCK_BYTES : P5_Q4_BLOCK_BYTES;
     __m512 acc[P5_TOK];
@@ -189,21 +189,25 @@ KA5_INLINE void tile_any(bool q5, bool q8, int T, int64_t nb, const uint8_t *g, 
             acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(pa[t * nb + b].d)), _mm512_cvtepi32_ps(s[t]),
                                      acc[t]);
     }
+    if (gate)
 #pragma GCC unroll 16
-    for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (int64_t)t * ys, acc[t]);
+        for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (int64_t)t * ys, ka5_geglu16(_mm512_loadu_ps(gate + 16 * t), acc[t]));
+    else
+#pragma GCC unroll 16
+        for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
 KA5_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa, float *y,
-                          int64_t ys) {
-    tile_any(false, false, T, nb, g, a, pa, y, ys);
+                          int64_t ys, const float *gate) {
+    tile_any(false, false, T, nb, g, a, pa, y, ys, gate);
 }
 KA5_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa, float *y,
-                          int64_t ys) {
-    tile_any(true, false, T, nb, g, a, pa, y, ys);
+                          int64_t ys, const float *gate) {
+    tile_any(true, false, T, nb, g, a, pa, y, ys, gate);
 }
 KA5_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa, float *y,
-                          int64_t ys) {
-    tile_any(false, true, T, nb, g, a, pa, y, ys);
+                          int64_t ys, const float *gate) {
+    tile_any(false, true, T, nb, g, a, pa, y, ys, gate);
 }
 
 /* pa[t * nb + b] for the T tokens' activation blocks: -offset * sum(a) and d_a. */
@@ -222,7 +226,7 @@ static void act_sums(int T, int64_t nb, const block_q8_0 *const *a, int32_t offs
 }
 
 typedef void (*p5_tile_fn)(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const p5_act *pa,
-                           float *y, int64_t ys);
+                           float *y, int64_t ys, const float *gate);
 
 /* Driver: rows are walked in chunks of about P5_CHUNK_BYTES of packed weights, and every
  * token tile passes over a chunk while it is in L2. The activation sums are computed once per
@@ -239,15 +243,17 @@ KA5_INLINE int tile_rows(const void *act, size_t act_row_bytes, int t0, int t_en
     return T;
 }
 
-KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const void *w, size_t group_bytes,
-                            const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0,
-                            int64_t r1) {
+/* With w_up, w holds the gate rows and y gets geglu(gate) * up (the fused FFN input): each
+ * tile's gate outputs wait in a 16 x P5_TOK buffer for the up tile of the same rows. */
+KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const void *w, const void *w_up,
+                            size_t group_bytes, const void *act, size_t act_row_bytes, int n_tok, float *y,
+                            int64_t y_stride, int64_t r0, int64_t r1) {
     const int64_t nb = n / 32;
     PP_ASSERT(nb >= 1 && nb <= P5_MAX_BLOCKS); /* the model packs only rows up to KERN_PACK_MAX_N */
     PP_ASSERT(r0 % P5_ROWS == 0 && r1 % P5_ROWS == 0);
     p5_act pa[P5_PA_ENTRIES];
     const int group_tok = (int)(P5_PA_ENTRIES / nb / P5_TOK * P5_TOK); /* >= P5_TOK */
-    int64_t chunk = (int64_t)(P5_CHUNK_BYTES / group_bytes) * P5_ROWS;
+    int64_t chunk = (int64_t)(P5_CHUNK_BYTES / (group_bytes * (w_up ? 2 : 1))) * P5_ROWS;
     if (chunk < P5_ROWS) chunk = P5_ROWS;
     for (int s0 = 0; s0 < n_tok; s0 += group_tok) {
         const int s1 = n_tok - s0 < group_tok ? n_tok : s0 + group_tok;
@@ -261,9 +267,18 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
             for (int t0 = s0; t0 < s1; t0 += P5_TOK) {
                 const block_q8_0 *a[P5_TOK];
                 const int T = tile_rows(act, act_row_bytes, t0, s1, a);
-                for (int64_t r = c0; r < c1; r += P5_ROWS)
-                    tile(T, nb, (const uint8_t *)w + (size_t)(r / P5_ROWS) * group_bytes, a,
-                         pa + (size_t)(t0 - s0) * (size_t)nb, y + (int64_t)t0 * y_stride + r, y_stride);
+                for (int64_t r = c0; r < c1; r += P5_ROWS) {
+                    const size_t off = (size_t)(r / P5_ROWS) * group_bytes;
+                    const p5_act *pt = pa + (size_t)(t0 - s0) * (size_t)nb;
+                    float *yt = y + (int64_t)t0 * y_stride + r;
+                    if (w_up) {
+                        float gate[P5_TOK * P5_ROWS];
+                        tile(T, nb, (const uint8_t *)w + off, a, pt, gate, P5_ROWS, NULL);
+                        tile(T, nb, (const uint8_t *)w_up + off, a, pt, yt, y_stride, gate);
+                    } else {
+                        tile(T, nb, (const uint8_t *)w + off, a, pt, yt, y_stride, NULL);
+                    }
+                }
             }
         }
     }
@@ -272,16 +287,16 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
 /* One instance per tile size, so T is a constant inside the tile's loops. */
 #define P5_TILES(name)                                                                            \
     static void name##_any(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a,        \
-                           const p5_act *pa, float *y, int64_t ys) {                               \
+                           const p5_act *pa, float *y, int64_t ys, const float *gate) {            \
         switch (T) {                                                                              \
-        case 1: name(1, nb, g, a, pa, y, ys); break;                                              \
-        case 2: name(2, nb, g, a, pa, y, ys); break;                                              \
-        case 3: name(3, nb, g, a, pa, y, ys); break;                                              \
-        case 4: name(4, nb, g, a, pa, y, ys); break;                                              \
-        case 5: name(5, nb, g, a, pa, y, ys); break;                                              \
-        case 6: name(6, nb, g, a, pa, y, ys); break;                                              \
-        case 7: name(7, nb, g, a, pa, y, ys); break;                                              \
-        default: name(P5_TOK, nb, g, a, pa, y, ys); break;                                        \
+        case 1: name(1, nb, g, a, pa, y, ys, gate); break;                                              \
+        case 2: name(2, nb, g, a, pa, y, ys, gate); break;                                              \
+        case 3: name(3, nb, g, a, pa, y, ys, gate); break;                                              \
+        case 4: name(4, nb, g, a, pa, y, ys, gate); break;                                              \
+        case 5: name(5, nb, g, a, pa, y, ys, gate); break;                                              \
+        case 6: name(6, nb, g, a, pa, y, ys, gate); break;                                              \
+        case 7: name(7, nb, g, a, pa, y, ys, gate); break;                                              \
+        default: name(P5_TOK, nb, g, a, pa, y, ys, gate); break;                                        \
         }                                                                                         \
     }
 P5_TILES(tile_q4_0)
@@ -290,15 +305,33 @@ P5_TILES(tile_q8_0)
 
 void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q4_0_any, 8, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+    gemm_packed(tile_q4_0_any, 8, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+}
+
+void kern_gemm_packed_geglu_q4_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
+                                        const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
+                                        int64_t r0, int64_t r1) {
+    gemm_packed(tile_q4_0_any, 8, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
 
 void kern_gemm_packed_q5_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q5_0_any, 16, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+    gemm_packed(tile_q5_0_any, 16, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+}
+
+void kern_gemm_packed_geglu_q5_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
+                                        const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
+                                        int64_t r0, int64_t r1) {
+    gemm_packed(tile_q5_0_any, 16, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
 
 void kern_gemm_packed_q8_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q8_0_any, 128, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+    gemm_packed(tile_q8_0_any, 128, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+}
+
+void kern_gemm_packed_geglu_q8_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
+                                        const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
+                                        int64_t r0, int64_t r1) {
+    gemm_packed(tile_q8_0_any, 128, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }

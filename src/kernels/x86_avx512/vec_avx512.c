@@ -133,38 +133,11 @@ static void f32_to_f16(const float *x, uint16_t *y, int64_t n) {
     }
 }
 
-/* exp(x) for x in [-18, 18] (GELU's range after the clamp): x = n*ln2 + r, |r| <= ln2/2,
- * e^r by the degree-7 polynomial of the AVX2 exp_neg, 2^n by vscalefps. */
-KA5_INLINE __m512 exp16(__m512 x) {
-    const __m512 nf = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(nf, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(nf, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, nf);
-}
-
-/* tanh-GELU(x) * u as x * u / (1 + exp(-2z)) (= 0.5 x (1 + tanh z)), z = sqrt(2/pi) (x +
- * 0.044715 x^3) clamped to [-9, 9] as in the AVX2 version; the division as a 14-bit
- * reciprocal and one Newton step (~1 ulp), 16 lanes, a masked ragged end. */
+/* tanh-GELU(x) * u, 16 lanes (ka5_geglu16), a masked ragged end. */
 static void geglu(float *g, const float *u, int64_t n) {
-    const __m512 c = _mm512_set1_ps(-2.0f * 0.7978845608028654f), a = _mm512_set1_ps(0.044715f);
-    const __m512 one = _mm512_set1_ps(1.0f);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : tail_mask(n - i);
-        const __m512 x = _mm512_maskz_loadu_ps(m, g + i);
-        __m512 z2 = _mm512_mul_ps(_mm512_mul_ps(c, x), _mm512_fmadd_ps(_mm512_mul_ps(a, x), x, one)); /* -2z */
-        z2 = _mm512_min_ps(_mm512_max_ps(z2, _mm512_set1_ps(-18.0f)), _mm512_set1_ps(18.0f));
-        const __m512 den = _mm512_add_ps(one, exp16(z2));
-        __m512 rc = _mm512_rcp14_ps(den);
-        rc = _mm512_fmadd_ps(_mm512_fnmadd_ps(den, rc, one), rc, rc);
-        _mm512_mask_storeu_ps(g + i, m, _mm512_mul_ps(_mm512_mul_ps(x, rc), _mm512_maskz_loadu_ps(m, u + i)));
+        _mm512_mask_storeu_ps(g + i, m, ka5_geglu16(_mm512_maskz_loadu_ps(m, g + i), _mm512_maskz_loadu_ps(m, u + i)));
     }
 }
 
