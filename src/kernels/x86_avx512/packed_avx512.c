@@ -51,8 +51,13 @@ static void pack_rows16(int64_t n, const void *w, size_t w_row_bytes, int64_t g0
             for (int r = 0; r < P5_ROWS; r++) {
                 const uint8_t *blk = (const uint8_t *)w + (size_t)(g * P5_ROWS + r) * w_row_bytes + (size_t)b * in_block;
                 memcpy(ob + 2 * r, blk, 2); /* d is the first field of all three blocks */
-                for (int v = 0; v < n_vec; v++)
-                    for (int i = 0; i < 4; i++) ob[P5_SCALE_BYTES + 64 * v + 4 * r + i] = blk[qs_off + 4 * v + i] ^ flip;
+                const uint32_t flip4 = flip * 0x01010101u;
+                for (int v = 0; v < n_vec; v++) { /* 4 bytes at a time (loading is bound by this loop) */
+                    uint32_t q;
+                    memcpy(&q, blk + qs_off + 4 * v, 4);
+                    q ^= flip4;
+                    memcpy(ob + P5_SCALE_BYTES + 64 * v + 4 * r, &q, 4);
+                }
                 if (q5_high) { /* element e's high bit is bit e of qh */
                     uint32_t qh;
                     memcpy(&qh, ((const block_q5_0 *)blk)->qh, 4);
