@@ -441,6 +441,17 @@ static void check_vec(kern_isa isa) {
         for (int64_t i = 0; i < n; i++) qr += (double)(a[i] * a[i]);
         T_CHECK_MSG(!memcmp(&q1, &q2, sizeof q1) && fabs(q1 - qr) <= 1e-12 * qr, "%s sumsq n=%lld: %.17g %.17g %.17g",
                     kern_isa_name(isa), (long long)n, q1, q2, qr);
+        { /* scale_mul: the same bits as generic, with and without w, in place too */
+            float r1[1000], r2[1000];
+            g->scale_mul(r1, x, 0.3f, y, n);
+            v->scale_mul(r2, x, 0.3f, y, n);
+            T_CHECK_MSG(!memcmp(r1, r2, sizeof(float) * (size_t)n), "%s scale_mul n=%lld", kern_isa_name(isa), (long long)n);
+            g->scale_mul(r1, x, 1.7f, NULL, n);
+            memcpy(r2, x, sizeof(float) * (size_t)n);
+            v->scale_mul(r2, r2, 1.7f, NULL, n);
+            T_CHECK_MSG(!memcmp(r1, r2, sizeof(float) * (size_t)n), "%s scale_mul in place n=%lld", kern_isa_name(isa),
+                        (long long)n);
+        }
         /* lane 0 large, so whether an element joins it or another lane changes the rounding */
         for (int64_t i = 0; i < n; i++) a[i] = i % 16 == 0 ? 1.1e8f : 1.0f + 0.1f * frnd();
         const double r1 = g->sumsq(a, n), r2 = v->sumsq(a, n);

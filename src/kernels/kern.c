@@ -183,10 +183,7 @@ void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps
      * (scalar partial sums were ~2% of a prompt's time) */
     const double sum = kern_vec()->sumsq(x, n);
     float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
-    if (w)
-        for (int64_t k = 0; k < n; k++) y[k] = (x[k] * scale) * w[k];
-    else
-        for (int64_t k = 0; k < n; k++) y[k] = x[k] * scale;
+    kern_vec()->scale_mul(y, x, scale, w, n);
 }
 
 void kern_softmax(float *x, int64_t n) {

@@ -130,6 +130,8 @@ typedef struct kern_vec_ops {
      * (element i into lane i % 16) added as ((l_j + l_j+8) + ...) in the fixed tree
      * j + j+8, then j + j+4, j + j+2, j + j+1: the same bits on every ISA (rmsnorm). */
     double (*sumsq)(const float *x, int64_t n);
+    /* y[i] = (x[i] * s) * w[i] (w NULL: x[i] * s); y may be x (rmsnorm's scaling) */
+    void (*scale_mul)(float *y, const float *x, float s, const float *w, int64_t n);
 } kern_vec_ops;
 /* The active ISA's vector ops (after kern_init), and the generic ones (tests). */
 const kern_vec_ops *kern_vec(void);

@@ -55,7 +55,15 @@ static double sumsq(const float *x, int64_t n) {
     return l[0];
 }
 
+static void scale_mul(float *y, const float *x, float s, const float *w, int64_t n) {
+    if (w)
+        for (int64_t k = 0; k < n; k++) y[k] = (x[k] * s) * w[k];
+    else
+        for (int64_t k = 0; k < n; k++) y[k] = x[k] * s;
+}
+
 void kern_vec_fill_generic(kern_vec_ops *o) {
+    o->scale_mul = scale_mul;
     o->sumsq = sumsq;
     o->exp_sum = exp_sum;
     o->attn_qk = attn_qk;

@@ -197,7 +197,20 @@ static double sumsq(const float *x, int64_t n) {
     return l[0];
 }
 
+/* the generic's two roundings per element, 8 lanes */
+static void scale_mul(float *y, const float *x, float s, const float *w, int64_t n) {
+    const __m256 vs = _mm256_set1_ps(s);
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + k), vs);
+        if (w) v = _mm256_mul_ps(v, _mm256_loadu_ps(w + k));
+        _mm256_storeu_ps(y + k, v);
+    }
+    for (; k < n; k++) y[k] = w ? (x[k] * s) * w[k] : x[k] * s;
+}
+
 void kern_vec_fill_avx2(kern_vec_ops *o) {
+    o->scale_mul = scale_mul;
     o->sumsq = sumsq;
     o->exp_sum = exp_sum;
     o->attn_qk = attn_qk;
