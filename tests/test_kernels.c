@@ -574,7 +574,7 @@ static void check_packed(kern_isa isa) {
                     tt->gemm_packed(n, pk2, gb, act, ab, nt, yu, ys, r0, r1);
                     for (int tk = 0; tk < nt; tk++) vo->geglu(y + tk * ys + r0, yu + tk * ys + r0, r1 - r0);
                     for (int64_t e = 0; e < ys * nt; e++) yu[e] = -12345.0f;
-                    tt->gemm_packed_geglu(n, pk, pk2, gb, act, ab, nt, yu, ys, r0, r1);
+                    tt->gemm_packed_geglu(n, pk, pk2, gb, act, ab, nt, yu, ys, r0, r1, NULL, 0);
                     int bad = 0;
                     for (int tk = 0; tk < nt; tk++)
                         for (int64_t o = 0; o < ys; o++) {
@@ -585,6 +585,30 @@ static void check_packed(kern_isa isa) {
                                             kern_isa_name(isa), quant_type_name(t), (long long)n, tk, nt, (long long)o,
                                             got, in ? y[tk * ys + o] : -12345.0f);
                         }
+                }
+                /* Q8_0 output (row ranges of whole blocks): the active quantizer's bytes of the
+                 * unfused result, nothing written outside the range's blocks */
+                const kern_type_traits *q8 = kern_traits_isa(isa, GGUF_TTYPE_Q8_0);
+                const int64_t q0 = rows >= 64 ? 32 : 0, q1 = rows / 32 * 32;
+                if (q1 > q0) {
+                    const size_t qs = kern_act_row_bytes(q8, rows / 32 * 32);
+                    uint8_t *yq = malloc(qs * PACK_MAX_TOK), *want_q = malloc(qs);
+                    const int nt = 13;
+                    tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, 0, rows);
+                    tt->gemm_packed(n, pk2, gb, act, ab, nt, yu, ys, 0, rows);
+                    memset(yq, 0xA5, qs * PACK_MAX_TOK);
+                    tt->gemm_packed_geglu(n, pk, pk2, gb, act, ab, nt, NULL, 0, q0, q1, yq, qs);
+                    for (int tk = 0; tk < nt; tk++) {
+                        vo->geglu(y + tk * ys, yu + tk * ys, rows);
+                        q8->quantize_act(y + tk * ys, want_q, q1);
+                        const size_t b0 = (size_t)q0 / 32 * sizeof(block_q8_0), b1 = (size_t)q1 / 32 * sizeof(block_q8_0);
+                        bool ok = !memcmp(yq + tk * qs + b0, want_q + b0, b1 - b0);
+                        for (size_t e = 0; e < qs; e++)
+                            if ((e < b0 || e >= b1) && yq[tk * qs + e] != 0xA5) ok = false;
+                        T_CHECK_MSG(ok, "%s packed geglu %s Q8_0 output n %lld tok %d rows [%lld, %lld)", kern_isa_name(isa),
+                                    quant_type_name(t), (long long)n, tk, (long long)q0, (long long)q1);
+                    }
+                    free(yq), free(want_q);
                 }
                 free(pk2), free(yu);
             }

@@ -70,9 +70,13 @@ typedef struct kern_type_traits {
     kern_unpack_row_fn unpack_row; /* set whenever pack is */
     /* Optional (NULL: none): y = geglu(gate) * up for two weights of this type packed alike
      * (same n, rows and group bytes), i.e. gemm_packed of each then kern_vec_ops.geglu of the
-     * active ISA on the pair, bit for bit, without writing the up outputs anywhere. */
+     * active ISA on the pair, bit for bit, without writing the up outputs anywhere. With yq
+     * (r0 and r1 multiples of 32), the result is written only as Q8_0 activation rows instead
+     * (token t's blocks r0/32.. at yq + t * yq_stride), the bytes this ISA's Q8_0 quantize_act
+     * makes of y's rows. */
     void (*gemm_packed_geglu)(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes, const void *act,
-                              size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+                              size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1,
+                              void *yq, size_t yq_stride);
 } kern_type_traits;
 
 /* Fills the ops table. isa AUTO picks the best the CPU has unless PIPPA_KERNELS says

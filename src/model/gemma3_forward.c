@@ -212,6 +212,10 @@ typedef struct op {
     int64_t y_stride[3];
     int n_w;
     bool geglu; /* w[0] gate, w[1] up, packed alike: y[0] = geglu(gate) * up (gemm_packed_geglu) */
+    void *yq;   /* with geglu: the result only as Q8_0 rows here (stride yq_stride), not in y[0] */
+    size_t yq_stride;
+    const void *act_in; /* not NULL: the input already converted (Q8_0 rows, stride act_in_stride) */
+    size_t act_in_stride;
     /* OP_ATTN, OP_TOKENS */
     uint32_t il;
     void (*tok_fn)(model_ctx *c, uint32_t il, int t);
@@ -235,29 +239,31 @@ static void op_matmul(const op *o, int ith, int nth) {
     model_ctx *c = o->c;
     if (o->geglu) {
         const model_weight *g = o->w[0], *u = o->w[1];
-        const int64_t pr = g->tt->pack_rows;
+        const int64_t pr = o->yq ? 32 : g->tt->pack_rows; /* Q8_0 output: whole blocks per thread */
         const int a = act_slot(g->tt->act_type);
         int64_t lo, hi;
         pp_split(g->n_out / pr, ith, nth, &lo, &hi);
         if (hi > lo)
             g->tt->gemm_packed_geglu(g->n_in, g->packed, u->packed, g->group_bytes, c->act[a], c->act_stride[a],
-                                     o->n_tok, o->y[0], o->y_stride[0], lo * pr, hi * pr);
+                                     o->n_tok, o->y[0], o->y_stride[0], lo * pr, hi * pr, o->yq, o->yq_stride);
         return;
     }
     for (int i = 0; i < o->n_w; i++) {
         const model_weight *w = o->w[i];
         int64_t lo, hi;
         int a = act_slot(w->tt->act_type);
+        const void *act = o->act_in ? o->act_in : c->act[a];
+        const size_t act_stride = o->act_in ? o->act_in_stride : c->act_stride[a];
         if (w->packed) { /* whole groups of rows per thread */
             const int64_t pr = w->tt->pack_rows;
             pp_split(w->n_out / pr, ith, nth, &lo, &hi);
             if (hi > lo)
-                w->tt->gemm_packed(w->n_in, w->packed, w->group_bytes, c->act[a], c->act_stride[a], o->n_tok, o->y[i],
+                w->tt->gemm_packed(w->n_in, w->packed, w->group_bytes, act, act_stride, o->n_tok, o->y[i],
                                    o->y_stride[i], lo * pr, hi * pr);
             continue;
         }
         pp_split(w->n_out, ith, nth, &lo, &hi);
-        kern_matmul(w->tt, w->n_in, w->t->data, w->row_bytes, c->act[a], c->act_stride[a], o->n_tok, o->y[i],
+        kern_matmul(w->tt, w->n_in, w->t->data, w->row_bytes, act, act_stride, o->n_tok, o->y[i],
                     o->y_stride[i], lo, hi);
     }
 }
@@ -348,29 +354,44 @@ static void op_run(void *ctx, int ith, int nth) {
 }
 
 /* Converts rows of src for the given weights, then runs the weights' matmuls in one pass;
- * with geglu, w are the FFN gate and up, fused into y[0] = geglu(gate) * up. */
-static void matmuls(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
-                    const model_weight *const *w, float *const *y, const int64_t *y_stride, bool geglu) {
+ * with geglu, w are the FFN gate and up, fused into y[0] = geglu(gate) * up, or with yq into
+ * Q8_0 rows at yq instead. src NULL: the input is already Q8_0 rows at q8_in. */
+static void matmuls_q(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
+                      const model_weight *const *w, float *const *y, const int64_t *y_stride, bool geglu, void *yq,
+                      const void *q8_in) {
     op o;
     memset(&o, 0, sizeof o);
     o.c = c;
     o.n_tok = n_tok;
-    o.kind = OP_QUANT;
-    o.src = src;
-    o.src_stride = src_stride;
-    o.n_in = w[0]->n_in;
-    for (int i = 0; i < n_w; i++) o.mask |= 1u << act_slot(w[i]->tt->act_type);
-    if (n_tok == 1) op_quant(&o, 0, 1); /* decode: one row, no barrier */
-    else pp_pool_run(c->pool, op_run, &o);
+    if (src) {
+        o.kind = OP_QUANT;
+        o.src = src;
+        o.src_stride = src_stride;
+        o.n_in = w[0]->n_in;
+        for (int i = 0; i < n_w; i++) o.mask |= 1u << act_slot(w[i]->tt->act_type);
+        if (n_tok == 1) op_quant(&o, 0, 1); /* decode: one row, no barrier */
+        else pp_pool_run(c->pool, op_run, &o);
+    } else {
+        for (int i = 0; i < n_w; i++) PP_ASSERT(act_slot(w[i]->tt->act_type) == ACT_Q8_0);
+        o.act_in = q8_in;
+        o.act_in_stride = c->act_stride[ACT_Q8_0];
+    }
     o.kind = OP_MATMUL;
     o.n_w = n_w;
     o.geglu = geglu;
+    o.yq = yq;
+    o.yq_stride = c->act_stride[ACT_Q8_0];
     for (int i = 0; i < n_w; i++) {
         o.w[i] = w[i];
         o.y[i] = y[i];
         o.y_stride[i] = y_stride[i];
     }
     pp_pool_run(c->pool, op_run, &o);
+}
+
+static void matmuls(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
+                    const model_weight *const *w, float *const *y, const int64_t *y_stride) {
+    matmuls_q(c, n_tok, src, src_stride, n_w, w, y, y_stride, false, NULL, NULL);
 }
 
 /* RoPE tables for the chunk's positions: NEOX pairs (i, i + hd/2), theta_i = fs * pos * ts^i
@@ -488,13 +509,14 @@ static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
     const model_layer *L = &m->layers[il];
     const int64_t E = hp->n_embd, HD = hp->head_dim, QD = (int64_t)hp->n_head * HD;
     const int64_t KVD = (int64_t)hp->n_head_kv * HD, FF = hp->n_ff;
+    bool q8_ffn = false; /* the FFN down input left as Q8_0 rows in c->u by the fused kernel */
 
     for_tokens(c, il, n_tok, tok_attn_norm);
     {
         const model_weight *w[3] = {&L->wq, &L->wk, &L->wv};
         float *y[3] = {c->q, c->k, c->v};
         int64_t ys[3] = {QD, KVD, KVD};
-        matmuls(c, n_tok, c->xn, E, 3, w, y, ys, false);
+        matmuls(c, n_tok, c->xn, E, 3, w, y, ys);
     }
     for_tokens(c, il, n_tok, tok_qk);
     op o;
@@ -508,25 +530,29 @@ static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
         const model_weight *w[1] = {&L->wo};
         float *y[1] = {c->o};
         int64_t ys[1] = {E};
-        matmuls(c, n_tok, c->xn, QD, 1, w, y, ys, false);
+        matmuls(c, n_tok, c->xn, QD, 1, w, y, ys);
     }
     for_tokens(c, il, n_tok, tok_post_attn);
     {
         const model_weight *w[2] = {&L->wgate, &L->wup};
         float *y[2] = {c->g, c->u};
         int64_t ys[2] = {FF, FF};
-        /* gate and up packed alike with a fused kernel: the GELU product in the same pass */
+        /* gate and up packed alike with a fused kernel: the GELU product in the same pass, and
+         * when the down projection takes Q8_0 rows, written as those (into the unused u) */
         const bool fused = L->wgate.packed && L->wup.packed && L->wgate.tt == L->wup.tt &&
                            L->wgate.tt->gemm_packed_geglu && L->wgate.group_bytes == L->wup.group_bytes &&
                            L->wgate.n_out == L->wup.n_out && !c->no_fuse;
-        matmuls(c, n_tok, c->xn, E, 2, w, y, ys, fused);
+        q8_ffn = fused && FF % 32 == 0 && act_slot(L->wdown.tt->act_type) == ACT_Q8_0 &&
+                 c->act_stride[ACT_Q8_0] <= (size_t)FF * sizeof(float); /* fits u's rows */
+        matmuls_q(c, n_tok, c->xn, E, 2, w, y, ys, fused, q8_ffn ? (void *)c->u : NULL, NULL);
         if (!fused) for_tokens(c, il, n_tok, tok_geglu);
     }
     {
         const model_weight *w[1] = {&L->wdown};
         float *y[1] = {c->o};
         int64_t ys[1] = {E};
-        matmuls(c, n_tok, c->g, FF, 1, w, y, ys, false);
+        if (q8_ffn) matmuls_q(c, n_tok, NULL, 0, 1, w, y, ys, false, NULL, c->u);
+        else matmuls(c, n_tok, c->g, FF, 1, w, y, ys);
     }
     for_tokens(c, il, n_tok, tok_post_ffn);
 }
@@ -568,7 +594,7 @@ static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, cons
         const model_weight *w[1] = {&m->output};
         float *y[1] = {logits};
         int64_t ys[1] = {hp->n_vocab};
-        matmuls(c, n_sel, c->xn, E, 1, w, y, ys, false);
+        matmuls(c, n_sel, c->xn, E, 1, w, y, ys);
         if (hp->final_softcap > 0) {
             float cap = hp->final_softcap;
             for (size_t i = 0; i < (size_t)n_sel * hp->n_vocab; i++) logits[i] = cap * tanhf(logits[i] / cap);

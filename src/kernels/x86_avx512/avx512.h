@@ -75,7 +75,7 @@ void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, 
 #define KA5_GEGLU_DECL(ty)                                                                                        \
     void kern_gemm_packed_geglu_##ty##_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes, \
                                               const void *act, size_t act_row_bytes, int n_tok, float *y,         \
-                                              int64_t y_stride, int64_t r0, int64_t r1);
+                                              int64_t y_stride, int64_t r0, int64_t r1, void *yq, size_t yq_stride);
 KA5_GEGLU_DECL(q4_0)
 KA5_GEGLU_DECL(q5_0)
 KA5_GEGLU_DECL(q8_0)

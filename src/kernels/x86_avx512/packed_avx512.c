@@ -249,17 +249,22 @@ KA5_INLINE int tile_rows(const void *act, size_t act_row_bytes, int t0, int t_en
 }
 
 /* With w_up, w holds the gate rows and y gets geglu(gate) * up (the fused FFN input): each
- * tile's gate outputs wait in a 16 x P5_TOK buffer for the up tile of the same rows. */
+ * tile's gate outputs wait in a 16 x P5_TOK buffer for the up tile of the same rows. With yq
+ * too, two groups' results (32 rows x T tokens) wait in a buffer and leave as one Q8_0 block
+ * per token, quantized like kern_act_q8_0_avx512 quantizes a whole row (blocks are
+ * independent). */
 KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const void *w, const void *w_up,
                             size_t group_bytes, const void *act, size_t act_row_bytes, int n_tok, float *y,
-                            int64_t y_stride, int64_t r0, int64_t r1) {
+                            int64_t y_stride, int64_t r0, int64_t r1, void *yq, size_t yq_stride) {
     const int64_t nb = n / 32;
     PP_ASSERT(nb >= 1 && nb <= P5_MAX_BLOCKS); /* the model packs only rows up to KERN_PACK_MAX_N */
     PP_ASSERT(r0 % P5_ROWS == 0 && r1 % P5_ROWS == 0);
     p5_act pa[P5_PA_ENTRIES];
     const int group_tok = (int)(P5_PA_ENTRIES / nb / P5_TOK * P5_TOK); /* >= P5_TOK */
-    int64_t chunk = (int64_t)(P5_CHUNK_BYTES / (group_bytes * (w_up ? 2 : 1))) * P5_ROWS;
-    if (chunk < P5_ROWS) chunk = P5_ROWS;
+    const int64_t step = yq ? 2 * P5_ROWS : P5_ROWS; /* rows per inner step */
+    PP_ASSERT(!yq || (w_up && r0 % step == 0 && r1 % step == 0));
+    int64_t chunk = (int64_t)(P5_CHUNK_BYTES / (group_bytes * (w_up ? 2 : 1))) * P5_ROWS / step * step;
+    if (chunk < step) chunk = step;
     for (int s0 = 0; s0 < n_tok; s0 += group_tok) {
         const int s1 = n_tok - s0 < group_tok ? n_tok : s0 + group_tok;
         for (int t0 = s0; t0 < s1; t0 += P5_TOK) {
@@ -272,9 +277,23 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
             for (int t0 = s0; t0 < s1; t0 += P5_TOK) {
                 const block_q8_0 *a[P5_TOK];
                 const int T = tile_rows(act, act_row_bytes, t0, s1, a);
-                for (int64_t r = c0; r < c1; r += P5_ROWS) {
+                for (int64_t r = c0; r < c1; r += step) {
                     const size_t off = (size_t)(r / P5_ROWS) * group_bytes;
                     const p5_act *pt = pa + (size_t)(t0 - s0) * (size_t)nb;
+                    if (yq) {
+                        float gate[P5_TOK * P5_ROWS], out[P5_TOK * 2 * P5_ROWS];
+                        for (int h = 0; h < 2; h++) {
+                            tile(T, nb, (const uint8_t *)w + off + (size_t)h * group_bytes, a, pt, gate, P5_ROWS, NULL);
+                            tile(T, nb, (const uint8_t *)w_up + off + (size_t)h * group_bytes, a, pt,
+                                 out + h * P5_ROWS, 2 * P5_ROWS, gate);
+                        }
+                        for (int t = 0; t < T; t++)
+                            kern_act_q8_0_avx512(out + t * 2 * P5_ROWS,
+                                                 (uint8_t *)yq + (size_t)(t0 + t) * yq_stride +
+                                                     (size_t)(r / 32) * sizeof(block_q8_0),
+                                                 32);
+                        continue;
+                    }
                     float *yt = y + (int64_t)t0 * y_stride + r;
                     if (w_up) {
                         float gate[P5_TOK * P5_ROWS];
@@ -310,33 +329,36 @@ P5_TILES(tile_q8_0)
 
 void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q4_0_any, 8, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+    gemm_packed(tile_q4_0_any, 8, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, NULL, 0);
 }
 
 void kern_gemm_packed_geglu_q4_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
                                         const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
-                                        int64_t r0, int64_t r1) {
-    gemm_packed(tile_q4_0_any, 8, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+                                        int64_t r0, int64_t r1, void *yq, size_t yq_stride) {
+    gemm_packed(tile_q4_0_any, 8, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, yq,
+                yq_stride);
 }
 
 void kern_gemm_packed_q5_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q5_0_any, 16, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+    gemm_packed(tile_q5_0_any, 16, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, NULL, 0);
 }
 
 void kern_gemm_packed_geglu_q5_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
                                         const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
-                                        int64_t r0, int64_t r1) {
-    gemm_packed(tile_q5_0_any, 16, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+                                        int64_t r0, int64_t r1, void *yq, size_t yq_stride) {
+    gemm_packed(tile_q5_0_any, 16, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, yq,
+                yq_stride);
 }
 
 void kern_gemm_packed_q8_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q8_0_any, 128, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+    gemm_packed(tile_q8_0_any, 128, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, NULL, 0);
 }
 
 void kern_gemm_packed_geglu_q8_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
                                         const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
-                                        int64_t r0, int64_t r1) {
-    gemm_packed(tile_q8_0_any, 128, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
+                                        int64_t r0, int64_t r1, void *yq, size_t yq_stride) {
+    gemm_packed(tile_q8_0_any, 128, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, yq,
+                yq_stride);
 }
