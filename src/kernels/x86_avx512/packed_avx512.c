@@ -327,38 +327,21 @@ P5_TILES(tile_q4_0)
 P5_TILES(tile_q5_0)
 P5_TILES(tile_q8_0)
 
-void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
-                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q4_0_any, 8, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, NULL, 0);
-}
-
-void kern_gemm_packed_geglu_q4_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
-                                        const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
-                                        int64_t r0, int64_t r1, void *yq, size_t yq_stride) {
-    gemm_packed(tile_q4_0_any, 8, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, yq,
-                yq_stride);
-}
-
-void kern_gemm_packed_q5_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
-                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q5_0_any, 16, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, NULL, 0);
-}
-
-void kern_gemm_packed_geglu_q5_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
-                                        const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
-                                        int64_t r0, int64_t r1, void *yq, size_t yq_stride) {
-    gemm_packed(tile_q5_0_any, 16, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, yq,
-                yq_stride);
-}
-
-void kern_gemm_packed_q8_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
-                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
-    gemm_packed(tile_q8_0_any, 128, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, NULL, 0);
-}
-
-void kern_gemm_packed_geglu_q8_0_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes,
-                                        const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
-                                        int64_t r0, int64_t r1, void *yq, size_t yq_stride) {
-    gemm_packed(tile_q8_0_any, 128, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1, yq,
-                yq_stride);
-}
+/* The exported gemm and fused gate/up gemm of one type: its tile and weight offset. */
+#define P5_GEMMS(type, offset)                                                                     \
+    void kern_gemm_packed_##type##_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, \
+                                          size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,  \
+                                          int64_t r0, int64_t r1) {                                     \
+        gemm_packed(tile_##type##_any, offset, n, w, NULL, group_bytes, act, act_row_bytes, n_tok, y,  \
+                    y_stride, r0, r1, NULL, 0);                                                         \
+    }                                                                                                   \
+    void kern_gemm_packed_geglu_##type##_avx512(int64_t n, const void *w_gate, const void *w_up,        \
+                                                size_t group_bytes, const void *act, size_t act_row_bytes, \
+                                                int n_tok, float *y, int64_t y_stride, int64_t r0,      \
+                                                int64_t r1, void *yq, size_t yq_stride) {               \
+        gemm_packed(tile_##type##_any, offset, n, w_gate, w_up, group_bytes, act, act_row_bytes, n_tok, \
+                    y, y_stride, r0, r1, yq, yq_stride);                                                \
+    }
+P5_GEMMS(q4_0, 8)
+P5_GEMMS(q5_0, 16)
+P5_GEMMS(q8_0, 128)
