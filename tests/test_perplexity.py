@@ -135,7 +135,8 @@ def check_ppl(name, res, ref, tol):
     # first chunks get max(tol, 3 tol / sqrt(c)); from chunk 9 on (and the final) it is tol.
     # Measured on fx.Q4_K_M after 2 chunks: our generic, AVX2 and AVX-512 kernels are 1.15%,
     # 0.95% and 1.42% above llama.cpp's value while all three have its mean KLD against f32
-    # (2.52-2.56e-5 vs 2.4e-5): a factor 2 was inside that noise by a hair, 3 is not.
+    # (2.52-2.56e-5 vs 2.4e-5): the AVX-512 figure was 1.005 of a factor-2 allowance, so
+    # that allowance sat inside the noise; 3 leaves room for it.
     worst = max(rel(a, b) / max(tol, 3 * tol / (c + 1) ** 0.5) for c, (a, b) in enumerate(zip(run_, want)))
     check(name + " running PPL within tolerance (worst at %.2f of it)" % worst, worst <= 1)
     if not ASAN:

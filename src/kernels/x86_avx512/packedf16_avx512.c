@@ -43,9 +43,9 @@ KA5_INLINE __m512 wpair(const uint8_t *g, int64_t p) {
  * last pair the prefetch runs on into the next tile `nt` (the tile itself for the last one), so
  * a tile starts with its first kilobyte under way. Returns the address for the tile's first
  * group (add g * gb for group g) at pair p of np. On Zen 5, F16 decode 1.06x (1 thread) and
- * 1.15x (2 threads) over prefetching the next tile at the same pair (distances 16-32 pairs
- * best; 64 and more level). The AVX2 kernel's 2-group tiles keep that older scheme: this one
- * measured 0.88x there. */
+ * 1.13x (2 threads) over prefetching the next tile at the same pair (distances 16-32 pairs
+ * best; 64 and more no better). The AVX2 kernel's 2-group tiles keep that older scheme: this
+ * one measured 0.88x there. */
 #define PF_PAIRS 32
 KA5_INLINE const uint8_t *ahead(const uint8_t *w, const uint8_t *nt, int64_t p, int64_t np) {
     const int64_t q = p + PF_PAIRS;
