@@ -374,7 +374,8 @@ static enum MHD_Result dispatch(http_req *r) {
         r->origin = origin;
     }
     if (!strcmp(r->method, "OPTIONS")) return preflight(r); /* CORS preflight, any path */
-    if (r->route && r->route->body == HTTP_BODY_BLOB) return call(r, r->route, r->rest);
+    if (r->route && r->route->body == HTTP_BODY_BLOB) /* matched by request_begin */
+        return call(r, r->route, r->url + strlen(r->route->path));
     if (r->too_large) return http_send_error(r, 413, "request body too large (limit %zu bytes)", h->p.max_body);
     for (size_t i = 0; i < h->p.n_routes; i++) {
         const http_route *rt = &h->p.routes[i];
