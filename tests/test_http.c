@@ -407,8 +407,8 @@ static void test_stream(void) {
     resp r;
     int closed = atomic_load(&APP.stream_closed);
     T_CHECK(call(PORT, "GET", "/stream", "", NULL, 0, &r));
-    T_CHECK_MSG(r.status == 200 && !strcmp(r.body, "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\ndata: [END]\n\n"),
-                "%d %s", r.status, r.body);
+    const char *want = "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\ndata: [END]\n\n";
+    T_CHECK_MSG(r.status == 200 && !strcmp(r.body, want), "%d %s", r.status, r.body);
     T_CHECK_MSG(has_header(&r, "Content-Type: text/event-stream") && has_header(&r, "Cache-Control: no-cache"), "%s",
                 r.head);
     resp_free(&r);

@@ -87,10 +87,12 @@ static json_t *native_whole(const api_reply *s, const char *text, size_t n) {
     return native_final(s->model, s->job, text, n, s->fmt->chat);
 }
 
-static const api_format GENERATE_FORMAT = {"application/x-ndjson", false, false, "cmpl",
-                                           native_chunk, native_end, native_whole};
-static const api_format CHAT_FORMAT = {"application/x-ndjson", false, true, "cmpl",
-                                       native_chunk, native_end, native_whole};
+/* Native streams take a "cmpl-N" id they never show: the counter the OpenAI ids come from
+ * advances per stream, as it always has. */
+static const api_format GENERATE_FORMAT = {.ctype = "application/x-ndjson", .id_prefix = "cmpl",
+                                           .chunk = native_chunk, .end = native_end, .whole = native_whole};
+static const api_format CHAT_FORMAT = {.ctype = "application/x-ndjson", .chat = true, .id_prefix = "cmpl",
+                                       .chunk = native_chunk, .end = native_end, .whole = native_whole};
 
 /* Fields shared by generate and chat: model, options, keep_alive, think, format. Resolves
  * the model. On failure an error response was sent (*ret). */

@@ -113,9 +113,11 @@ static bool oai_end(const api_reply *s, http_buf *out) {
     return ok && http_buf_append(out, "data: [DONE]\n\n", 14);
 }
 
-static const api_format OAI_CHAT_FORMAT = {"text/event-stream", true, true, "chatcmpl", oai_text, oai_end, oai_whole};
-static const api_format OAI_COMPLETION_FORMAT = {"text/event-stream", true, false, "cmpl",
-                                                 oai_text, oai_end, oai_whole};
+static const api_format OAI_CHAT_FORMAT = {.ctype = "text/event-stream", .sse = true, .chat = true,
+                                           .id_prefix = "chatcmpl", .chunk = oai_text, .end = oai_end,
+                                           .whole = oai_whole};
+static const api_format OAI_COMPLETION_FORMAT = {.ctype = "text/event-stream", .sse = true, .id_prefix = "cmpl",
+                                                 .chunk = oai_text, .end = oai_end, .whole = oai_whole};
 
 /* Maps the OpenAI sampling fields onto an Ollama options object. */
 static pp_status oai_options(const json_t *req, json_t *opts, pp_err *err) {

@@ -141,7 +141,7 @@ static bool task_end(const api_reply *s, http_buf *out) {
     return api_out_json(out, o, false);
 }
 
-static const api_format TASK_FORMAT = {"application/x-ndjson", false, false, NULL, task_chunk, task_end, NULL};
+static const api_format TASK_FORMAT = {.ctype = "application/x-ndjson", .chunk = task_chunk, .end = task_end};
 
 enum MHD_Result api_task_respond(http_req *r, api_job *j, bool stream) {
     if (stream) return api_stream_start(r, NULL, j, &TASK_FORMAT, false);

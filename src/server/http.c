@@ -167,8 +167,8 @@ enum MHD_Result http_send_error(http_req *r, unsigned status, const char *fmt, .
     va_end(ap);
     pp_log(PP_LOG_INFO, "%s %s -> %u %s", r->method, r->url, status, msg);
     json_t *o;
-    if (r->srv->p.error_body) {
-        o = r->srv->p.error_body(r, status, msg);
+    if (r->server->p.error_body) {
+        o = r->server->p.error_body(r, status, msg);
     } else {
         o = json_object();
         json_object_set_new(o, "error", json_string(msg));
@@ -362,7 +362,7 @@ static enum MHD_Result call(http_req *r, const http_route *rt, const char *rest)
 }
 
 static enum MHD_Result dispatch(http_req *r) {
-    const http_server *h = r->srv;
+    const http_server *h = r->server;
     if (bound_to_loopback(h) &&
         !host_allowed(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
         r->origin = NULL;
@@ -396,7 +396,7 @@ static enum MHD_Result request_begin(http_server *h, struct MHD_Connection *conn
                                      const char *method, void **con_cls) {
     http_req *r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
-    r->srv = h;
+    r->server = h;
     r->app = h->p.app;
     r->conn = conn;
     r->url = url;
@@ -425,7 +425,7 @@ static enum MHD_Result request_body(http_req *r, const char *data, size_t n) {
         return MHD_YES;
     }
     if (r->too_large) return MHD_YES; /* drain and discard */
-    if (r->body.n + n > r->srv->p.max_body) {
+    if (r->body.n + n > r->server->p.max_body) {
         r->too_large = true;
         free(r->body.p);
         r->body = (http_buf){0};

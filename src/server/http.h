@@ -65,7 +65,7 @@ struct http_req {
     const http_route *route;     /* the matched route, NULL before routing */
     void *upload;                /* HTTP_BODY_BLOB: what the route's begin returned */
     /* transport's own */
-    struct http_server *srv;
+    struct http_server *server;
     struct MHD_Connection *conn;
     http_buf body;
     bool too_large, responded;
