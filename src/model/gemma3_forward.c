@@ -9,10 +9,10 @@
  *   o      [n_batch][n_embd]     matmul output before post-norm
  *   act[4] [n_batch][act row of max(n_ff, q_dim, n_embd)]  converted activations by format
  *   rope   [n_batch][hd/2] cos/sin for local and global layers
- *   scores [n_threads][n_ctx]
- * KV cache per layer: K and V as [slots][n_head_kv][head_dim] of kv_type; sliding layers use
- * slots = min(n_ctx, window + n_batch - 1) as a ring indexed by pos % slots, global layers
- * slots = n_ctx indexed by pos. The token loop allocates nothing. */
+ *   scores [n_threads][64 heads][ATTN_CHUNK keys]  one KV group's scores of a key chunk
+ * then the KV cache (kv_cache.h: its layout, slots and visibility rules). The token loop
+ * allocates nothing. */
+#include "kv_cache.h"
 #include "model_internal.h"
 
 #include <math.h>
@@ -21,20 +21,12 @@
 
 enum { ACT_F32, ACT_Q8_0, ACT_Q8_1, ACT_Q8_K, ACT_COUNT };
 
-typedef struct kv_layer {
-    uint8_t *k, *v;
-    uint32_t slots;
-    bool ring;
-} kv_layer;
-
 struct model_ctx {
     const model *m;
     model_ctx_params p;
     pp_pool *pool;
     pp_arena arena;
-    uint32_t n_past;
-    kv_layer *kv;
-    size_t kv_elem;
+    model_kv_cache kv; /* holds n_past, the positions done */
     uint64_t kv_bytes;
     float *x, *xn, *q, *k, *v, *g, *u, *o;
     void *act[ACT_COUNT];
@@ -61,19 +53,6 @@ model_ctx_params model_ctx_default_params(void) {
     return p;
 }
 
-static uint32_t ring_slots(const model_hparams *hp, uint32_t n_ctx, uint32_t n_batch) {
-    uint64_t r = (uint64_t)hp->sliding_window + n_batch - 1;
-    return r < n_ctx ? (uint32_t)r : n_ctx;
-}
-
-uint64_t model_kv_bytes(const model_hparams *hp, uint32_t n_ctx, uint32_t n_batch, uint32_t kv_type) {
-    uint64_t elem = kv_type == GGUF_TTYPE_F32 ? 4 : 2, total = 0;
-    uint64_t per_pos = 2ull * hp->n_head_kv * hp->head_dim * elem;
-    for (uint32_t il = 0; il < hp->n_layer; il++)
-        total += per_pos * (hp->is_swa[il] ? ring_slots(hp, n_ctx, n_batch) : n_ctx);
-    return total;
-}
-
 pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp_err *err) {
     const model_hparams *hp = &m->hp;
     if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
@@ -83,14 +62,13 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
     if (p.n_batch > 4096) p.n_batch = 4096;
     if (p.n_threads <= 0) p.n_threads = pp_cpu_count();
-    if (p.kv_type != GGUF_TTYPE_F16 && p.kv_type != GGUF_TTYPE_F32)
+    if (model_kv_type_bytes(p.kv_type) == 0)
         return pp_err_set(err, PP_ERR_ARG, "KV cache type %s is not supported (F16 or F32)",
                           gguf_ttype_info_get(p.kv_type).name);
     model_ctx *c = calloc(1, sizeof *c);
     if (!c) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
     c->m = m;
     c->p = p;
-    c->kv_elem = p.kv_type == GGUF_TTYPE_F32 ? 4 : 2;
     c->vec = kern_vec();
     const char *nf = getenv("PIPPA_NO_FUSE");
     c->no_fuse = nf && *nf && strcmp(nf, "0") != 0;
@@ -109,11 +87,9 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     c->scores_per_thread = 64 * 64; /* heads of one KV group (<= 64) x ATTN_CHUNK keys */
     size_t need = sizeof(float) * B * (E + xn_w + QD + 2 * KVD + 2 * FF + E) +
                   sizeof(float) * 4 * B * (HD / 2) + sizeof(float) * (size_t)p.n_threads * c->scores_per_thread +
-                  sizeof(int32_t) * B + (size_t)c->kv_bytes + 64 * 64 + hp->n_layer * 2 * 64;
+                  sizeof(int32_t) * B + 64 * 64 + model_kv_arena_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
     for (int a = 0; a < ACT_COUNT; a++) need += B * act_bytes[a] + 64;
     if ((st = pp_arena_init(&c->arena, need, err))) goto fail;
-    c->kv = calloc(hp->n_layer, sizeof *c->kv);
-    if (!c->kv) { st = pp_err_set(err, PP_ERR_NOMEM, "out of memory"); goto fail; }
 #define ALLOC(ptr, bytes)                                                                 \
     do {                                                                                  \
         ptr = pp_arena_alloc(&c->arena, (bytes), 64);                                     \
@@ -137,15 +113,8 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     }
     ALLOC(c->scores, sizeof(float) * (size_t)p.n_threads * c->scores_per_thread);
     ALLOC(c->rows, sizeof(int32_t) * B);
-    for (uint32_t il = 0; il < hp->n_layer; il++) {
-        kv_layer *L = &c->kv[il];
-        L->ring = hp->is_swa[il];
-        L->slots = L->ring ? ring_slots(hp, p.n_ctx, p.n_batch) : p.n_ctx;
-        size_t bytes = (size_t)L->slots * KVD * c->kv_elem;
-        ALLOC(L->k, bytes);
-        ALLOC(L->v, bytes);
-    }
 #undef ALLOC
+    if ((st = model_kv_init(&c->kv, hp, p.n_ctx, p.n_batch, p.kv_type, &c->arena, err))) goto fail;
     /* Not touched here: the KV cache and scratch become resident as positions and batch rows
      * are used, so a short chat does not pay for num_ctx up front. */
     *out = c;
@@ -159,38 +128,17 @@ void model_ctx_free(model_ctx *c) {
     if (!c) return;
     pp_pool_free(c->pool);
     pp_arena_free(&c->arena);
-    free(c->kv);
     free(c);
 }
 
 const model *model_ctx_model(const model_ctx *c) { return c->m; }
 model_ctx_params model_ctx_get_params(const model_ctx *c) { return c->p; }
 uint64_t model_ctx_kv_bytes(const model_ctx *c) { return c->kv_bytes; }
-uint32_t model_ctx_n_past(const model_ctx *c) { return c->n_past; }
-void model_ctx_reset(model_ctx *c) { c->n_past = 0; }
-
-bool model_ctx_can_truncate(const model_ctx *c, uint32_t n_past) {
-    if (n_past > c->n_past) return false;
-    if (n_past == c->n_past || n_past == 0) return true;
-    /* positions n_past..c->n_past-1 overwrote ring slots of positions (that - slots); the
-     * window before n_past must not be among them. */
-    const model_hparams *hp = &c->m->hp;
-    for (uint32_t il = 0; il < hp->n_layer; il++) {
-        const kv_layer *L = &c->kv[il];
-        if (!L->ring) continue;
-        uint64_t need_from = n_past >= hp->sliding_window ? n_past - hp->sliding_window + 1 : 0;
-        /* the oldest position still intact in the ring is c->n_past - slots */
-        uint64_t oldest = c->n_past >= L->slots ? c->n_past - L->slots : 0;
-        if (need_from < oldest) return false;
-    }
-    return true;
-}
-
+uint32_t model_ctx_n_past(const model_ctx *c) { return c->kv.n_past; }
+void model_ctx_reset(model_ctx *c) { model_kv_clear(&c->kv); }
+bool model_ctx_can_truncate(const model_ctx *c, uint32_t n_past) { return model_kv_can_truncate(&c->kv, n_past); }
 pp_status model_ctx_truncate(model_ctx *c, uint32_t n_past, pp_err *err) {
-    if (!model_ctx_can_truncate(c, n_past))
-        return pp_err_set(err, PP_ERR_ARG, "cannot roll the cache back from %u to %u positions", c->n_past, n_past);
-    c->n_past = n_past;
-    return PP_OK;
+    return model_kv_truncate(&c->kv, n_past, err);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -273,16 +221,15 @@ static void op_matmul(const op *o, int ith, int nth) {
  * sum rescaled once per chunk, then the chunk's values accumulated, so every cached K/V row
  * is read once for the nh heads while it is still in cache. */
 #define ATTN_CHUNK 64
-static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, int64_t nh, float *scores) {
+static void attn_heads(model_ctx *c, const model_kv_layer *L, int64_t t, int64_t h0, int64_t nh, float *scores) {
     const model_hparams *hp = &c->m->hp;
     const kern_vec_ops *vo = c->vec;
-    const int64_t HD = hp->head_dim, QD = (int64_t)hp->n_head * HD, KVD = (int64_t)hp->n_head_kv * HD;
+    const int64_t HD = hp->head_dim, QD = (int64_t)hp->n_head * HD;
     const int64_t g = h0 / (hp->n_head / hp->n_head_kv);
-    uint64_t pos = (uint64_t)c->n_past + (uint64_t)t, first = 0;
-    if (L->ring && pos + 1 > hp->sliding_window) first = pos + 1 - hp->sliding_window;
+    const uint64_t pos = (uint64_t)c->kv.n_past + (uint64_t)t, first = model_kv_first_visible(L, pos);
     const int64_t n = (int64_t)(pos - first + 1);
     const float *q = c->q + t * QD + h0 * HD;
-    const bool f16 = c->kv_elem == 2;
+    const bool f16 = c->kv.type == GGUF_TTYPE_F16;
     float *out0 = c->xn + t * QD + h0 * HD; /* the nh output rows, HD apart */
     float mx[64], sum[64];
     for (int64_t hh = 0; hh < nh; hh++) {
@@ -294,10 +241,9 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
         const int64_t m = n - j0 < ATTN_CHUNK ? n - j0 : ATTN_CHUNK;
         const void *vrow[ATTN_CHUNK];
         for (int64_t j = 0; j < m; j++) {
-            uint64_t kp = first + (uint64_t)(j0 + j);
-            size_t off = ((size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD) * c->kv_elem;
-            vrow[j] = (const uint8_t *)L->v + off;
-            vo->attn_qk(HD, nh, q, HD, (const uint8_t *)L->k + off, f16, scores + j, ATTN_CHUNK);
+            const void *krow;
+            model_kv_rows(&c->kv, L, first + (uint64_t)(j0 + j), g, &krow, &vrow[j]);
+            vo->attn_qk(HD, nh, q, HD, krow, f16, scores + j, ATTN_CHUNK);
         }
         for (int64_t hh = 0; hh < nh; hh++) {
             float *sc = scores + hh * ATTN_CHUNK, cm = mx[hh];
@@ -326,7 +272,7 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
 static void op_attn(const op *o, int ith, int nth) {
     model_ctx *c = o->c;
     const model_hparams *hp = &c->m->hp;
-    const kv_layer *L = &c->kv[o->il];
+    const model_kv_layer *L = &c->kv.layer[o->il];
     const int64_t group = hp->n_head / hp->n_head_kv;
     const bool by_group = (int64_t)o->n_tok * hp->n_head_kv >= 4 * (int64_t)nth && group <= 64;
     const int64_t per_tok = by_group ? hp->n_head_kv : hp->n_head, width = by_group ? group : 1;
@@ -404,7 +350,7 @@ static void rope_tables(model_ctx *c, int n_tok) {
         float fs = which ? hp->rope_scale_global : 1.0f;
         float ts = powf(base, -2.0f / (float)hp->head_dim);
         for (int t = 0; t < n_tok; t++) {
-            float th = (float)(c->n_past + (uint32_t)t);
+            float th = (float)(c->kv.n_past + (uint32_t)t);
             for (int i = 0; i < half; i++) {
                 float theta = fs * th;
                 c->rope_cos[which][t * half + i] = cosf(theta);
@@ -435,7 +381,6 @@ static void tok_attn_norm(model_ctx *c, uint32_t il, int t) {
 static void tok_qk(model_ctx *c, uint32_t il, int t) {
     const model_hparams *hp = &c->m->hp;
     const model_layer *L = &c->m->layers[il];
-    kv_layer *kv = &c->kv[il];
     const int64_t HD = hp->head_dim, QD = (int64_t)hp->n_head * HD, KVD = (int64_t)hp->n_head_kv * HD;
     const int half = (int)HD / 2, which = hp->is_swa[il] ? 0 : 1;
     const float *cs = c->rope_cos[which] + t * half, *sn = c->rope_sin[which] + t * half;
@@ -451,15 +396,7 @@ static void tok_qk(model_ctx *c, uint32_t il, int t) {
         kern_rmsnorm(kh, kh, L->k_norm, HD, hp->eps);
         rope_apply(kh, cs, sn, half);
     }
-    uint64_t pos = (uint64_t)c->n_past + (uint64_t)t;
-    size_t slot = (size_t)(kv->ring ? pos % kv->slots : pos);
-    if (c->kv_elem == 4) {
-        memcpy((float *)kv->k + slot * (size_t)KVD, kt, (size_t)KVD * 4);
-        memcpy((float *)kv->v + slot * (size_t)KVD, vt, (size_t)KVD * 4);
-    } else {
-        c->vec->f32_to_f16(kt, (uint16_t *)kv->k + slot * (size_t)KVD, KVD);
-        c->vec->f32_to_f16(vt, (uint16_t *)kv->v + slot * (size_t)KVD, KVD);
-    }
+    model_kv_store(&c->kv, il, (uint64_t)c->kv.n_past + (uint64_t)t, kt, vt);
 }
 
 /* Post-attention norm, residual, pre-FFN norm. */
@@ -600,7 +537,7 @@ static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, cons
             for (size_t i = 0; i < (size_t)n_sel * hp->n_vocab; i++) logits[i] = cap * tanhf(logits[i] / cap);
         }
     }
-    c->n_past += (uint32_t)n_tok;
+    c->kv.n_past += (uint32_t)n_tok;
     *n_out = n_sel;
     return PP_OK;
 }
@@ -609,9 +546,9 @@ pp_status model_ctx_eval(model_ctx *c, const int32_t *tokens, uint32_t n, const 
                          pp_err *err) {
     const model_hparams *hp = &c->m->hp;
     if (n == 0) return PP_OK;
-    if ((uint64_t)c->n_past + n > c->p.n_ctx)
+    if ((uint64_t)c->kv.n_past + n > c->p.n_ctx)
         return pp_err_set(err, PP_ERR_ARG, "context full: %u positions used + %u new tokens exceed num_ctx %u",
-                          c->n_past, n, c->p.n_ctx);
+                          c->kv.n_past, n, c->p.n_ctx);
     for (uint32_t i = 0; i < n; i++)
         if (tokens[i] < 0 || (uint32_t)tokens[i] >= hp->n_vocab)
             return pp_err_set(err, PP_ERR_ARG, "token id %d at index %u is outside the vocabulary [0, %u)", tokens[i],

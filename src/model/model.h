@@ -20,7 +20,8 @@
  * 1/sqrt(n_embd/n_head) for 62-layer models (the 27B rule); GeGLU(tanh); embeddings scaled by
  * sqrtf(n_embd); tied output unless output.weight exists; optional final soft-capping.
  *
- * KV cache: sliding layers keep a ring of window + n_batch - 1 positions, global layers n_ctx.
+ * KV cache (kv_cache.h): sliding layers keep a ring of window + n_batch - 1 positions, global
+ * layers n_ctx.
  *
  * Thread safety: a loaded model is immutable and may be shared by any number of contexts in
  * any threads; a model_ctx is used by one thread at a time (it drives its own thread pool).
