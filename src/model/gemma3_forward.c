@@ -1,5 +1,7 @@
 /* gemma3_forward.c - the Gemma 3 forward pass over a batch of tokens, with the KV cache.
- * ref: shared/spec/gemma3.md §5-6 (llama.cpp src/models/gemma3.cpp).
+ * ref: shared/spec/gemma3.md §5-6 (llama.cpp src/models/gemma3.cpp). layer_forward is the
+ * math, step by step; the matmuls and the FFN block run through the kernels' executor
+ * (kern_exec.h), the KV rules live in kv_cache.h.
  *
  * Layout of the per-context scratch (all from one arena, sized at init for n_batch tokens):
  *   x      [n_batch][n_embd]     residual stream
@@ -7,7 +9,7 @@
  *   q      [n_batch][q_dim], k/v [n_batch][kv_dim]
  *   g, u   [n_batch][n_ff]       FFN gate and up
  *   o      [n_batch][n_embd]     matmul output before post-norm
- *   act[4] [n_batch][act row of max(n_ff, q_dim, n_embd)]  converted activations by format
+ *   exec   the matmul executor's converted activations (kern_exec.h), n_batch rows
  *   rope   [n_batch][hd/2] cos/sin for local and global layers
  *   scores [n_threads][64 heads][ATTN_CHUNK keys]  one KV group's scores of a key chunk
  * then the KV cache (kv_cache.h: its layout, slots and visibility rules). The token loop
@@ -19,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ACT_F32, ACT_Q8_0, ACT_Q8_1, ACT_Q8_K, ACT_COUNT };
-
 struct model_ctx {
     const model *m;
     model_ctx_params p;
@@ -28,25 +28,13 @@ struct model_ctx {
     pp_arena arena;
     model_kv_cache kv; /* holds n_past, the positions done */
     uint64_t kv_bytes;
+    kern_exec exec; /* the matmuls, over pool */
     float *x, *xn, *q, *k, *v, *g, *u, *o;
-    void *act[ACT_COUNT];
-    size_t act_stride[ACT_COUNT];
     float *rope_cos[2], *rope_sin[2]; /* [0] local, [1] global */
     float *scores;
     size_t scores_per_thread; /* floats: 64 heads x ATTN_CHUNK keys */
-    int32_t *rows; /* selected token indices for the output */
     const kern_vec_ops *vec;
-    bool no_fuse; /* PIPPA_NO_FUSE=1: separate gate/up matmuls and GELU (for A/B and tests) */
 };
-
-static int act_slot(uint32_t act_type) {
-    switch (act_type) {
-    case GGUF_TTYPE_Q8_0: return ACT_Q8_0;
-    case GGUF_TTYPE_Q8_1: return ACT_Q8_1;
-    case GGUF_TTYPE_Q8_K: return ACT_Q8_K;
-    default: return ACT_F32;
-    }
-}
 
 model_ctx_params model_ctx_default_params(void) {
     model_ctx_params p = {0, 256, 0, GGUF_TTYPE_F16};
@@ -70,8 +58,6 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     c->m = m;
     c->p = p;
     c->vec = kern_vec();
-    const char *nf = getenv("PIPPA_NO_FUSE");
-    c->no_fuse = nf && *nf && strcmp(nf, "0") != 0;
     pp_status st = pp_pool_init(p.n_threads, &c->pool, err);
     if (st) { free(c); return st; }
 
@@ -80,15 +66,16 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     size_t max_in = FF > QD ? FF : QD;
     if (E > max_in) max_in = E;
     size_t xn_w = E > QD ? E : QD;
-    size_t act_bytes[ACT_COUNT] = {
-        max_in * 4, (max_in / 32) * sizeof(block_q8_0), (max_in / 32) * sizeof(block_q8_1),
-        (max_in / 256 + 1) * sizeof(block_q8_K)};
+    kern_exec_params xp = kern_exec_default_params();
+    xp.max_in = (int64_t)max_in;
+    xp.max_rows = (int)B;
+    const char *nf = getenv("PIPPA_NO_FUSE");
+    xp.no_fuse = nf && *nf && strcmp(nf, "0") != 0;
     c->kv_bytes = model_kv_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
     c->scores_per_thread = 64 * 64; /* heads of one KV group (<= 64) x ATTN_CHUNK keys */
     size_t need = sizeof(float) * B * (E + xn_w + QD + 2 * KVD + 2 * FF + E) +
                   sizeof(float) * 4 * B * (HD / 2) + sizeof(float) * (size_t)p.n_threads * c->scores_per_thread +
-                  sizeof(int32_t) * B + 64 * 64 + model_kv_arena_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
-    for (int a = 0; a < ACT_COUNT; a++) need += B * act_bytes[a] + 64;
+                  64 * 64 + kern_exec_arena_bytes(xp) + model_kv_arena_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
     if ((st = pp_arena_init(&c->arena, need, err))) goto fail;
 #define ALLOC(ptr, bytes)                                                                 \
     do {                                                                                  \
@@ -103,17 +90,13 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     ALLOC(c->g, sizeof(float) * B * FF);
     ALLOC(c->u, sizeof(float) * B * FF);
     ALLOC(c->o, sizeof(float) * B * E);
-    for (int a = 0; a < ACT_COUNT; a++) {
-        c->act_stride[a] = act_bytes[a];
-        ALLOC(c->act[a], B * act_bytes[a]);
-    }
     for (int i = 0; i < 2; i++) {
         ALLOC(c->rope_cos[i], sizeof(float) * B * (HD / 2));
         ALLOC(c->rope_sin[i], sizeof(float) * B * (HD / 2));
     }
     ALLOC(c->scores, sizeof(float) * (size_t)p.n_threads * c->scores_per_thread);
-    ALLOC(c->rows, sizeof(int32_t) * B);
 #undef ALLOC
+    if ((st = kern_exec_init(&c->exec, xp, c->pool, &c->arena, err))) goto fail;
     if ((st = model_kv_init(&c->kv, hp, p.n_ctx, p.n_batch, p.kv_type, &c->arena, err))) goto fail;
     /* Not touched here: the KV cache and scratch become resident as positions and batch rows
      * are used, so a short chat does not pay for num_ctx up front. */
@@ -142,79 +125,18 @@ pp_status model_ctx_truncate(model_ctx *c, uint32_t n_past, pp_err *err) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * Parallel ops. Each op splits its work into contiguous shares (STYLE.md §6). */
+ * Parallel ops between the matmuls (kern_exec runs those): attention, and the per-token
+ * steps, each token's rows written by one thread (STYLE.md §6). */
 
-typedef enum op_kind { OP_QUANT, OP_MATMUL, OP_ATTN, OP_TOKENS } op_kind;
+typedef enum op_kind { OP_ATTN, OP_TOKENS } op_kind;
 
 typedef struct op {
     op_kind kind;
     model_ctx *c;
     int n_tok;
-    /* OP_QUANT: convert src rows (n_in wide, stride src_stride) into the act buffers in mask */
-    const float *src;
-    int64_t n_in, src_stride;
-    unsigned mask;
-    /* OP_MATMUL: up to 3 weights sharing the input; outputs with their strides */
-    const model_weight *w[3];
-    float *y[3];
-    int64_t y_stride[3];
-    int n_w;
-    bool geglu; /* w[0] gate, w[1] up, packed alike: y[0] = geglu(gate) * up (gemm_packed_geglu) */
-    void *yq;   /* with geglu: the result only as Q8_0 rows here (stride yq_stride), not in y[0] */
-    size_t yq_stride;
-    const void *act_in; /* not NULL: the input already converted (Q8_0 rows, stride act_in_stride) */
-    size_t act_in_stride;
-    /* OP_ATTN, OP_TOKENS */
     uint32_t il;
-    void (*tok_fn)(model_ctx *c, uint32_t il, int t);
+    void (*tok_fn)(model_ctx *c, uint32_t il, int t); /* OP_TOKENS */
 } op;
-
-static void op_quant(const op *o, int ith, int nth) {
-    model_ctx *c = o->c;
-    int64_t lo, hi;
-    pp_split(o->n_tok, ith, nth, &lo, &hi);
-    for (int a = 0; a < ACT_COUNT; a++) {
-        if (!(o->mask & (1u << a))) continue;
-        /* any traits entry with this act format converts the same way */
-        static const uint32_t rep[ACT_COUNT] = {GGUF_TTYPE_F32, GGUF_TTYPE_Q8_0, GGUF_TTYPE_Q4_1, GGUF_TTYPE_Q4_K};
-        const kern_type_traits *tt = kern_traits(rep[a]);
-        for (int64_t t = lo; t < hi; t++)
-            tt->quantize_act(o->src + t * o->src_stride, (uint8_t *)c->act[a] + (size_t)t * c->act_stride[a], o->n_in);
-    }
-}
-
-static void op_matmul(const op *o, int ith, int nth) {
-    model_ctx *c = o->c;
-    if (o->geglu) {
-        const model_weight *g = o->w[0], *u = o->w[1];
-        const int64_t pr = o->yq ? 32 : g->tt->pack_rows; /* Q8_0 output: whole blocks per thread */
-        const int a = act_slot(g->tt->act_type);
-        int64_t lo, hi;
-        pp_split(g->n_out / pr, ith, nth, &lo, &hi);
-        if (hi > lo)
-            g->tt->gemm_packed_geglu(g->n_in, g->packed, u->packed, g->group_bytes, c->act[a], c->act_stride[a],
-                                     o->n_tok, o->y[0], o->y_stride[0], lo * pr, hi * pr, o->yq, o->yq_stride);
-        return;
-    }
-    for (int i = 0; i < o->n_w; i++) {
-        const model_weight *w = o->w[i];
-        int64_t lo, hi;
-        int a = act_slot(w->tt->act_type);
-        const void *act = o->act_in ? o->act_in : c->act[a];
-        const size_t act_stride = o->act_in ? o->act_in_stride : c->act_stride[a];
-        if (w->packed) { /* whole groups of rows per thread */
-            const int64_t pr = w->tt->pack_rows;
-            pp_split(w->n_out / pr, ith, nth, &lo, &hi);
-            if (hi > lo)
-                w->tt->gemm_packed(w->n_in, w->packed, w->group_bytes, act, act_stride, o->n_tok, o->y[i],
-                                   o->y_stride[i], lo * pr, hi * pr);
-            continue;
-        }
-        pp_split(w->n_out, ith, nth, &lo, &hi);
-        kern_matmul(w->tt, w->n_in, w->t->data, w->row_bytes, act, act_stride, o->n_tok, o->y[i],
-                    o->y_stride[i], lo, hi);
-    }
-}
 
 /* Attention for query token t and query heads [h0, h0 + nh), all of one KV head g, as a
  * streaming softmax over chunks of ATTN_CHUNK keys: scores of a chunk, the running max and
@@ -292,52 +214,9 @@ static void op_tokens(const op *o, int ith, int nth) {
 static void op_run(void *ctx, int ith, int nth) {
     const op *o = ctx;
     switch (o->kind) {
-    case OP_QUANT: op_quant(o, ith, nth); break;
-    case OP_MATMUL: op_matmul(o, ith, nth); break;
     case OP_ATTN: op_attn(o, ith, nth); break;
     case OP_TOKENS: op_tokens(o, ith, nth); break;
     }
-}
-
-/* Converts rows of src for the given weights, then runs the weights' matmuls in one pass;
- * with geglu, w are the FFN gate and up, fused into y[0] = geglu(gate) * up, or with yq into
- * Q8_0 rows at yq instead. src NULL: the input is already Q8_0 rows at q8_in. */
-static void matmuls_q(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
-                      const model_weight *const *w, float *const *y, const int64_t *y_stride, bool geglu, void *yq,
-                      const void *q8_in) {
-    op o;
-    memset(&o, 0, sizeof o);
-    o.c = c;
-    o.n_tok = n_tok;
-    if (src) {
-        o.kind = OP_QUANT;
-        o.src = src;
-        o.src_stride = src_stride;
-        o.n_in = w[0]->n_in;
-        for (int i = 0; i < n_w; i++) o.mask |= 1u << act_slot(w[i]->tt->act_type);
-        if (n_tok == 1) op_quant(&o, 0, 1); /* decode: one row, no barrier */
-        else pp_pool_run(c->pool, op_run, &o);
-    } else {
-        for (int i = 0; i < n_w; i++) PP_ASSERT(act_slot(w[i]->tt->act_type) == ACT_Q8_0);
-        o.act_in = q8_in;
-        o.act_in_stride = c->act_stride[ACT_Q8_0];
-    }
-    o.kind = OP_MATMUL;
-    o.n_w = n_w;
-    o.geglu = geglu;
-    o.yq = yq;
-    o.yq_stride = c->act_stride[ACT_Q8_0];
-    for (int i = 0; i < n_w; i++) {
-        o.w[i] = w[i];
-        o.y[i] = y[i];
-        o.y_stride[i] = y_stride[i];
-    }
-    pp_pool_run(c->pool, op_run, &o);
-}
-
-static void matmuls(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
-                    const model_weight *const *w, float *const *y, const int64_t *y_stride) {
-    matmuls_q(c, n_tok, src, src_stride, n_w, w, y, y_stride, false, NULL, NULL);
 }
 
 /* RoPE tables for the chunk's positions: NEOX pairs (i, i + hd/2), theta_i = fs * pos * ts^i
@@ -410,12 +289,6 @@ static void tok_post_attn(model_ctx *c, uint32_t il, int t) {
     kern_rmsnorm(c->xn + t * E, xt, L->ffn_norm, E, hp->eps);
 }
 
-static void tok_geglu(model_ctx *c, uint32_t il, int t) {
-    (void)il;
-    const int64_t FF = c->m->hp.n_ff;
-    c->vec->geglu(c->g + t * FF, c->u + t * FF, FF);
-}
-
 static void tok_post_ffn(model_ctx *c, uint32_t il, int t) {
     const model_hparams *hp = &c->m->hp;
     const int64_t E = hp->n_embd;
@@ -440,22 +313,17 @@ static void for_tokens(model_ctx *c, uint32_t il, int n_tok, void (*fn)(model_ct
     pp_pool_run(c->pool, op_run, &o);
 }
 
-static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
-    const model *m = c->m;
-    const model_hparams *hp = &m->hp;
-    const model_layer *L = &m->layers[il];
-    const int64_t E = hp->n_embd, HD = hp->head_dim, QD = (int64_t)hp->n_head * HD;
-    const int64_t KVD = (int64_t)hp->n_head_kv * HD, FF = hp->n_ff;
-    bool q8_ffn = false; /* the FFN down input left as Q8_0 rows in c->u by the fused kernel */
+/* y = W src for one weight, every row (n_tok). */
+static void matmul(model_ctx *c, int n_tok, const float *src, int64_t src_stride, const model_weight *w, float *y,
+                   int64_t y_stride) {
+    const kern_weight *kw[1] = {&w->k};
+    float *ky[1] = {y};
+    const int64_t ks[1] = {y_stride};
+    kern_exec_matmul(&c->exec, n_tok, src, src_stride, 1, kw, ky, ks);
+}
 
-    for_tokens(c, il, n_tok, tok_attn_norm);
-    {
-        const model_weight *w[3] = {&L->wq, &L->wk, &L->wv};
-        float *y[3] = {c->q, c->k, c->v};
-        int64_t ys[3] = {QD, KVD, KVD};
-        matmuls(c, n_tok, c->xn, E, 3, w, y, ys);
-    }
-    for_tokens(c, il, n_tok, tok_qk);
+/* xn = softmax(q K^T) V per head, for every token's query (the jobs of op_attn). */
+static void attention(model_ctx *c, uint32_t il, int n_tok) {
     op o;
     memset(&o, 0, sizeof o);
     o.kind = OP_ATTN;
@@ -463,35 +331,27 @@ static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
     o.n_tok = n_tok;
     o.il = il;
     pp_pool_run(c->pool, op_run, &o);
-    {
-        const model_weight *w[1] = {&L->wo};
-        float *y[1] = {c->o};
-        int64_t ys[1] = {E};
-        matmuls(c, n_tok, c->xn, QD, 1, w, y, ys);
-    }
-    for_tokens(c, il, n_tok, tok_post_attn);
-    {
-        const model_weight *w[2] = {&L->wgate, &L->wup};
-        float *y[2] = {c->g, c->u};
-        int64_t ys[2] = {FF, FF};
-        /* gate and up packed alike with a fused kernel: the GELU product in the same pass, and
-         * when the down projection takes Q8_0 rows, written as those (into the unused u) */
-        const bool fused = L->wgate.packed && L->wup.packed && L->wgate.tt == L->wup.tt &&
-                           L->wgate.tt->gemm_packed_geglu && L->wgate.group_bytes == L->wup.group_bytes &&
-                           L->wgate.n_out == L->wup.n_out && !c->no_fuse;
-        q8_ffn = fused && FF % 32 == 0 && act_slot(L->wdown.tt->act_type) == ACT_Q8_0 &&
-                 c->act_stride[ACT_Q8_0] <= (size_t)FF * sizeof(float); /* fits u's rows */
-        matmuls_q(c, n_tok, c->xn, E, 2, w, y, ys, fused, q8_ffn ? (void *)c->u : NULL, NULL);
-        if (!fused) for_tokens(c, il, n_tok, tok_geglu);
-    }
-    {
-        const model_weight *w[1] = {&L->wdown};
-        float *y[1] = {c->o};
-        int64_t ys[1] = {E};
-        if (q8_ffn) matmuls_q(c, n_tok, NULL, 0, 1, w, y, ys, false, NULL, c->u);
-        else matmuls(c, n_tok, c->g, FF, 1, w, y, ys);
-    }
-    for_tokens(c, il, n_tok, tok_post_ffn);
+}
+
+/* One layer, in the steps of gemma3.md §6.3 (x is the residual stream). */
+static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
+    const model_hparams *hp = &c->m->hp;
+    const model_layer *L = &c->m->layers[il];
+    const int64_t E = hp->n_embd, QD = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t KVD = (int64_t)hp->n_head_kv * hp->head_dim;
+
+    for_tokens(c, il, n_tok, tok_attn_norm);           /* 1. xn = norm(x, attn_norm) */
+    const kern_weight *qkv[3] = {&L->wq.k, &L->wk.k, &L->wv.k};
+    float *qkv_y[3] = {c->q, c->k, c->v};
+    const int64_t qkv_stride[3] = {QD, KVD, KVD};
+    kern_exec_matmul(&c->exec, n_tok, c->xn, E, 3, qkv, qkv_y, qkv_stride); /* 2. q, k, v = Wq, Wk, Wv xn */
+    for_tokens(c, il, n_tok, tok_qk);                  /* 3-6. QK-norm, RoPE, q scale; k, v cached */
+    attention(c, il, n_tok);                           /* 7. xn = softmax(q K^T) V */
+    matmul(c, n_tok, c->xn, QD, &L->wo, c->o, E);      /* 8. o = Wo xn */
+    for_tokens(c, il, n_tok, tok_post_attn);           /* 9-10. x += norm(o); xn = norm(x, ffn_norm) */
+    kern_exec_ffn(&c->exec, n_tok, c->xn, E, &L->wgate.k, &L->wup.k, &L->wdown.k, c->g, c->u, c->o,
+                  E);                                  /* 10. o = Wdown (gelu(Wgate xn) * Wup xn) */
+    for_tokens(c, il, n_tok, tok_post_ffn);            /* 11. x += norm(o, post_ffw_norm) */
 }
 
 /* One chunk of at most n_batch tokens. */
@@ -504,13 +364,13 @@ static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, cons
     /* A tied output repacked at load is resident only packed (the mapped pages were dropped):
      * the lookup takes its rows from there, through c->o (free until the first layer; E floats
      * hold any packed type's row). */
-    const model_weight *ow = &m->output;
+    const kern_weight *ow = &m->output.k;
     const bool from_packed = hp->tied_output && ow->packed && ow->tt->unpack_row;
     for (int t = 0; t < n_tok; t++) {
         float *xt = c->x + t * E;
-        const uint8_t *row = (const uint8_t *)te->data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        const uint8_t *row = (const uint8_t *)te->data + (size_t)tokens[t] * m->tok_embd.k.row_bytes;
         if (from_packed) {
-            PP_ASSERT(m->tok_embd.row_bytes <= sizeof(float) * (size_t)E);
+            PP_ASSERT(m->tok_embd.k.row_bytes <= sizeof(float) * (size_t)E);
             ow->tt->unpack_row(E, ow->packed, ow->group_bytes, tokens[t], c->o);
             row = (const uint8_t *)c->o;
         }
@@ -528,10 +388,7 @@ static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, cons
             n_sel++;
         }
     if (n_sel) {
-        const model_weight *w[1] = {&m->output};
-        float *y[1] = {logits};
-        int64_t ys[1] = {hp->n_vocab};
-        matmuls(c, n_sel, c->xn, E, 1, w, y, ys);
+        matmul(c, n_sel, c->xn, E, &m->output, logits, hp->n_vocab);
         if (hp->final_softcap > 0) {
             float cap = hp->final_softcap;
             for (size_t i = 0; i < (size_t)n_sel * hp->n_vocab; i++) logits[i] = cap * tanhf(logits[i] / cap);
