@@ -37,7 +37,7 @@ struct model_ctx {
 };
 
 model_ctx_params model_ctx_default_params(void) {
-    model_ctx_params p = {0, 256, 0, GGUF_TTYPE_F16};
+    model_ctx_params p = {0, 256, 0, GGUF_TTYPE_F16, false};
     return p;
 }
 
@@ -69,8 +69,7 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     kern_exec_params xp = kern_exec_default_params();
     xp.max_in = (int64_t)max_in;
     xp.max_rows = (int)B;
-    const char *nf = getenv("PIPPA_NO_FUSE");
-    xp.no_fuse = nf && *nf && strcmp(nf, "0") != 0;
+    xp.no_fuse = p.no_fuse;
     c->kv_bytes = model_kv_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
     c->scores_per_thread = 64 * 64; /* heads of one KV group (<= 64) x ATTN_CHUNK keys */
     size_t need = sizeof(float) * B * (E + xn_w + QD + 2 * KVD + 2 * FF + E) +

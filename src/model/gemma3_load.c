@@ -209,14 +209,13 @@ static pp_status get_norm(const model *m, const char *name, int64_t n, float **o
 }
 
 /* Repacks a weight into the active ISA's layout when it has one, then drops the mapped
- * original pages, so the weight stays resident once (PIPPA_NO_REPACK=1 disables). The mapping
+ * original pages, so the weight stays resident once (model_load_params.no_repack disables). The mapping
  * stays valid: it is private, read-only and never written, so a later read faults just
  * those pages back in from the file (the embedding lookup of a tied output does not: it reads
  * the packed copy through unpack_row). */
 static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
     kern_weight *k = &w->k;
-    const char *env = getenv("PIPPA_NO_REPACK");
-    if ((env && *env && strcmp(env, "0") != 0) || !w->t || !k->tt->pack || k->n_out % k->tt->pack_rows != 0 ||
+    if (!w->t || !k->tt->pack || k->n_out % k->tt->pack_rows != 0 ||
         k->n_in > KERN_PACK_MAX_N)
         return PP_OK;
     size_t gb = k->tt->pack_group_bytes(k->n_in), total = gb * (size_t)(k->n_out / k->tt->pack_rows);
@@ -255,7 +254,12 @@ static void count_weight(model *m, const model_weight *w, uint64_t *type_bytes) 
     if (w->t->type < GGUF_TTYPE_COUNT && w != &m->tok_embd) type_bytes[w->t->type] += w->t->nbytes;
 }
 
-pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
+model_load_params model_load_default_params(void) {
+    model_load_params p = {false};
+    return p;
+}
+
+pp_status model_load_gguf(gguf_file *f, model_load_params p, model **out, pp_err *err) {
     model *m = calloc(1, sizeof *m);
     if (!m) {
         gguf_close(f);
@@ -304,7 +308,7 @@ pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
         if ((st = get_weight(m, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, true, &L->wdown, err))) goto fail;
     }
 #undef NAME
-    for (uint32_t il = 0; il < hp->n_layer; il++) {
+    for (uint32_t il = 0; il < hp->n_layer && !p.no_repack; il++) {
         model_layer *L = &m->layers[il];
         model_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
@@ -312,7 +316,7 @@ pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
     }
     /* tied: m->output is a copy of tok_embd's descriptor, so only the output gets the packed
      * buffer; the lookup then reads its rows from there (unpack_row), never the mapping */
-    if ((st = pack_weight(m, &m->output, err))) goto fail;
+    if (!p.no_repack && (st = pack_weight(m, &m->output, err))) goto fail;
     uint64_t type_bytes[GGUF_TTYPE_COUNT] = {0};
     count_weight(m, &m->tok_embd, type_bytes);
     if (!hp->tied_output) count_weight(m, &m->output, type_bytes);
@@ -338,11 +342,11 @@ fail:
     return st;
 }
 
-pp_status model_load(const char *path, model **out, pp_err *err) {
+pp_status model_load(const char *path, model_load_params p, model **out, pp_err *err) {
     gguf_file *f = NULL;
     pp_status st = gguf_open(path, &f, err);
     if (st != PP_OK) return st;
-    return model_load_gguf(f, out, err);
+    return model_load_gguf(f, p, out, err);
 }
 
 void model_free(model *m) {
