@@ -33,11 +33,30 @@ static engine_model *load(const char *name) {
     snprintf(path, sizeof path, "%s/%s", fx, name);
     engine_model *em = NULL;
     pp_err err = {0};
-    if (engine_model_load(path, &em, &err) != PP_OK) {
+    if (engine_model_load(path, engine_model_default_params(), &em, &err) != PP_OK) {
         T_CHECK_MSG(0, "%s", err.msg);
         return NULL;
     }
     return em;
+}
+
+/* engine_model_params are kept with the model and reach the loader: no_repack leaves
+ * nothing packed (no_fuse goes to each session's model_ctx_params). */
+static void test_model_params(void) {
+    const char *fx = t_fixtures_dir();
+    if (!fx) { t_skip("../shared/fixtures not found"); return; }
+    char path[512];
+    snprintf(path, sizeof path, "%s/fx.Q4_0.gguf", fx);
+    engine_model_params mp = engine_model_default_params();
+    T_CHECK(!mp.no_repack && !mp.no_fuse);
+    mp.no_repack = true;
+    mp.no_fuse = true;
+    engine_model *em = NULL;
+    pp_err err = {0};
+    if (engine_model_load(path, mp, &em, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
+    T_CHECK(engine_model_get_params(em).no_repack && engine_model_get_params(em).no_fuse);
+    T_CHECK(model_packed_bytes(engine_model_get(em)) == 0);
+    engine_model_free(em);
 }
 
 typedef struct sink { char buf[8192]; size_t n; } sink;
@@ -262,6 +281,7 @@ static void test_no_alloc_in_token_loop(void) {
 
 int main(void) {
     T_RUN(test_render_matches_llamacpp);
+    T_RUN(test_model_params);
     T_RUN(test_prefix_reuse_and_overflow);
     T_RUN(test_seed_determinism_threads);
     T_RUN(test_stop_sequences);

@@ -89,7 +89,7 @@ static void check_model(const char *name, uint32_t kv_type, int n_threads) {
     snprintf(path, sizeof path, "%s/%s.gguf", fx, name);
     model *m = NULL;
     pp_err err = {0};
-    T_CHECK_MSG(model_load(path, &m, &err) == PP_OK, "%s", err.msg);
+    T_CHECK_MSG(model_load(path, model_load_default_params(), &m, &err) == PP_OK, "%s", err.msg);
     if (!m) return;
     const model_hparams *hp = model_get_hparams(m);
     size_t V = hp->n_vocab;
@@ -193,7 +193,7 @@ static void test_fixtures_default_f16_kv(void) {
 
 /* Same logits at 1, 2 and 3 threads, bit for bit (fixed reduction order). */
 /* The fused gate/up/GELU kernel (AVX-512 Q4_0/Q5_0/Q8_0) gives the same logits, bit for bit,
- * as separate matmuls and GELU (PIPPA_NO_FUSE=1), for a prompt and a decode step. */
+ * as separate matmuls and GELU (model_ctx_params.no_fuse), for a prompt and a decode step. */
 static void test_fused_ffn(void) {
     const char *fx = t_fixtures_dir();
     if (!fx) { t_skip("../shared/fixtures not found"); return; }
@@ -203,16 +203,16 @@ static void test_fused_ffn(void) {
         snprintf(path, sizeof path, "%s/%s.gguf", fx, names[mi]);
         model *m = NULL;
         pp_err err = {0};
-        if (model_load(path, &m, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
+        if (model_load(path, model_load_default_params(), &m, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
         const size_t V = model_get_hparams(m)->n_vocab;
         int32_t tok[40];
         for (int i = 0; i < 40; i++) tok[i] = 300 + (i * 53) % 4000;
         float *l[2];
         for (int nf = 0; nf < 2; nf++) {
-            setenv("PIPPA_NO_FUSE", nf ? "1" : "0", 1);
             model_ctx_params cp = model_ctx_default_params();
             cp.n_ctx = 64;
             cp.n_threads = 2;
+            cp.no_fuse = nf;
             model_ctx *c = NULL;
             T_CHECK(model_ctx_init(m, cp, &c, &err) == PP_OK);
             l[nf] = malloc(2 * V * sizeof(float));
@@ -221,11 +221,46 @@ static void test_fused_ffn(void) {
             T_CHECK(model_ctx_eval(c, &one, 1, NULL, l[nf] + V, &err) == PP_OK);
             model_ctx_free(c);
         }
-        unsetenv("PIPPA_NO_FUSE");
         T_CHECK_MSG(!memcmp(l[0], l[1], 2 * V * sizeof(float)), "%s: fused FFN logits differ from unfused", names[mi]);
         free(l[0]), free(l[1]);
         model_free(m);
     }
+}
+
+/* model_load_params.no_repack keeps every weight in the file's layout: nothing packed, and
+ * the logits those kernels give stay within rounding of the packed ones. */
+static void test_no_repack(void) {
+    const char *fx = t_fixtures_dir();
+    if (!fx) { t_skip("../shared/fixtures not found"); return; }
+    char path[512];
+    snprintf(path, sizeof path, "%s/fx.Q4_0.gguf", fx);
+    const bool can_pack = kern_traits(GGUF_TTYPE_Q4_0)->pack != NULL;
+    float *l[2] = {NULL, NULL};
+    size_t V = 0;
+    for (int nr = 0; nr < 2; nr++) {
+        model_load_params lp = model_load_default_params();
+        lp.no_repack = nr;
+        model *m = NULL;
+        pp_err err = {0};
+        if (model_load(path, lp, &m, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
+        T_CHECK_MSG((model_packed_bytes(m) > 0) == (can_pack && !nr), "no_repack %d: %llu packed bytes", nr,
+                    (unsigned long long)model_packed_bytes(m));
+        V = model_get_hparams(m)->n_vocab;
+        int32_t tok[20];
+        for (int i = 0; i < 20; i++) tok[i] = 400 + i * 31;
+        model_ctx_params cp = model_ctx_default_params();
+        cp.n_ctx = 32;
+        model_ctx *c = NULL;
+        T_CHECK(model_ctx_init(m, cp, &c, &err) == PP_OK);
+        l[nr] = malloc(V * sizeof(float));
+        T_CHECK(model_ctx_eval(c, tok, 20, NULL, l[nr], &err) == PP_OK);
+        model_ctx_free(c);
+        model_free(m);
+    }
+    double mx = 0, ss = 0;
+    diff_stats(l[0], l[1], V, &mx, &ss);
+    T_CHECK_MSG(mx < 1e-3, "packed and unpacked logits differ by %g", mx);
+    free(l[0]), free(l[1]);
 }
 
 static void test_thread_determinism(void) {
@@ -237,7 +272,7 @@ static void test_thread_determinism(void) {
         snprintf(path, sizeof path, "%s/%s.gguf", fx, names[mi]);
         model *m = NULL;
         pp_err err = {0};
-        if (model_load(path, &m, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
+        if (model_load(path, model_load_default_params(), &m, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
         size_t V = model_get_hparams(m)->n_vocab;
         int32_t tok[70];
         for (int i = 0; i < 70; i++) tok[i] = 500 + (i * 37) % 3000;
@@ -274,7 +309,7 @@ static void test_truncate(void) {
     snprintf(path, sizeof path, "%s/fx.f32.gguf", fx);
     model *m = NULL;
     pp_err err = {0};
-    if (model_load(path, &m, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
+    if (model_load(path, model_load_default_params(), &m, &err) != PP_OK) { T_CHECK_MSG(0, "%s", err.msg); return; }
     size_t V = model_get_hparams(m)->n_vocab;
     int32_t tok[200];
     for (int i = 0; i < 200; i++) tok[i] = 494 + (i * 53) % 3500;
@@ -347,7 +382,7 @@ static pp_status load_edited(const char *src, edit e, pp_err *err) {
     gguf_writer_free(w);
     gguf_close(f);
     model *m = NULL;
-    pp_status st = model_load(out, &m, err);
+    pp_status st = model_load(out, model_load_default_params(), &m, err);
     model_free(m);
     return st;
 }
@@ -385,6 +420,7 @@ int main(void) {
     T_RUN(test_fixtures_exact);
     T_RUN(test_fixtures_default_f16_kv);
     T_RUN(test_fused_ffn);
+    T_RUN(test_no_repack);
     T_RUN(test_thread_determinism);
     T_RUN(test_truncate);
     json_decref(ref);

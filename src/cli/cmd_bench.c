@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_env.h"
 #include "cli_eval.h"
 
 static const char USAGE[] =
@@ -113,10 +114,11 @@ int cli_cmd_bench(int argc, char **argv) {
     float *logits = NULL;
     double *samples = NULL;
     rc = 1;
-    if (engine_model_load(path, &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+    if (engine_model_load(path, cli_model_params(), &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     const model *m = engine_model_get(em);
     const model_hparams *hp = model_get_hparams(m);
     model_ctx_params cp = model_ctx_default_params();
+    cp.no_fuse = engine_model_get_params(em).no_fuse;
     cp.n_ctx = (uint32_t)(n_prompt > n_gen ? n_prompt : n_gen) + 1;
     cp.n_batch = (uint32_t)batch;
     cp.n_threads = (int)threads;

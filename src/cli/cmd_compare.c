@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cli_env.h"
 #include "cli_eval.h"
 
 static const char USAGE[] =
@@ -288,7 +289,7 @@ int cli_cmd_compare(int argc, char **argv) {
         r->path = paths[k];
         const char *b = strrchr(paths[k], '/');
         r->name = b ? b + 1 : paths[k];
-        if (engine_model_load(paths[k], &em[k], &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+        if (engine_model_load(paths[k], cli_model_params(), &em[k], &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
         if (k > 0 && cli_ppl_check_vocab(paths[0], engine_model_vocab(em[0]), paths[k], engine_model_vocab(em[k])))
             goto done;
         const model *m = engine_model_get(em[k]);
@@ -314,6 +315,7 @@ int cli_cmd_compare(int argc, char **argv) {
         r->kv_bytes_ctx = model_kv_bytes(hp, (uint32_t)ctx, (uint32_t)ctx, kv);
         /* speed */
         model_ctx_params cp = model_ctx_default_params();
+        cp.no_fuse = engine_model_get_params(em[k]).no_fuse;
         cp.n_ctx = BENCH_PREFILL + BENCH_DECODE + 1;
         cp.n_batch = 512;
         cp.n_threads = (int)threads;
@@ -358,6 +360,7 @@ int cli_cmd_compare(int argc, char **argv) {
         if (max_chunks && (uint32_t)max_chunks < n_chunks) n_chunks = (uint32_t)max_chunks;
         info.n_chunks = n_chunks;
         engine_ppl_params pp = engine_ppl_default_params();
+        pp.no_fuse = cli_model_params().no_fuse;
         pp.n_ctx = (uint32_t)ctx;
         pp.n_threads = (int)threads;
         pp.kv_type = kv;

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "../gguf/gguf.h"
+#include "cli_env.h"
 
 #define INSPECT_STR_SHOWN 72   /* bytes of a string value shown in text mode */
 #define INSPECT_ARR_HEAD_TEXT 3
@@ -348,7 +349,9 @@ static json_t *describe_run(const char *path, const gguf_file *f, uint32_t num_c
     model *m = NULL;
     pp_err err = {0};
     json_t *o = json_object();
-    if (model_load(path, &m, &err) != PP_OK) {
+    model_load_params lp = model_load_default_params();
+    lp.no_repack = cli_model_params().no_repack;
+    if (model_load(path, lp, &m, &err) != PP_OK) {
         snprintf(line, cap, "run: pippa cannot run this file: %s", err.msg);
         json_object_set_new(o, "ok", json_false());
         json_object_set_new(o, "error", json_string(err.msg));

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../engine/engine.h"
+#include "cli_env.h"
 
 static const char USAGE[] =
     "usage: pippa logits MODEL.gguf (--prompt TEXT | --tokens ID,ID,...) [--parse-special] [--no-bos] [--top K]\n"
@@ -90,7 +91,7 @@ int cli_cmd_logits(int argc, char **argv) {
     json_t *root = NULL;
     size_t n = 0;
     rc = 1;
-    if (engine_model_load(path, &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+    if (engine_model_load(path, cli_model_params(), &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     const model *m = engine_model_get(em);
     const size_t V = model_get_hparams(m)->n_vocab;
     if (tokens_arg) {
@@ -140,6 +141,7 @@ int cli_cmd_logits(int argc, char **argv) {
     bool need_last = full || gen;
     if (need_last && !want[n - 1]) { want[n - 1] = true; n_sel++; }
     model_ctx_params cp = model_ctx_default_params();
+    cp.no_fuse = engine_model_get_params(em).no_fuse;
     cp.n_ctx = (uint32_t)(n + (size_t)gen + 1);
     cp.n_batch = cp.n_ctx < 512 ? cp.n_ctx : 512;
     cp.n_threads = (int)threads;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_env.h"
 #include "cli_eval.h"
 
 static const char USAGE[] =
@@ -194,7 +195,7 @@ int cli_cmd_perplexity(int argc, char **argv) {
     rc = 1;
     if (text_path && (rc = cli_ppl_read_text(text_path, &text, &text_len))) goto done;
     rc = 1;
-    if (engine_model_load(path, &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+    if (engine_model_load(path, cli_model_params(), &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     const model *m = engine_model_get(em);
     const tok_vocab *v = engine_model_vocab(em);
     const model_hparams *hp = model_get_hparams(m);
@@ -246,13 +247,14 @@ int cli_cmd_perplexity(int argc, char **argv) {
     }
     if (max_chunks && (uint32_t)max_chunks < n_chunks) n_chunks = (uint32_t)max_chunks;
     engine_ppl_params pp = engine_ppl_default_params();
+    pp.no_fuse = cli_model_params().no_fuse;
     pp.n_ctx = (uint32_t)ctx;
     pp.n_batch = (uint32_t)batch;
     pp.n_threads = (int)threads;
     pp.kv_type = kv;
     size_t n_run = 0;
     if (kl_base) {
-        if (engine_model_load(kl_base, &eb, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+        if (engine_model_load(kl_base, cli_model_params(), &eb, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
         if (cli_ppl_check_vocab(path, v, kl_base, engine_model_vocab(eb))) goto done;
         if ((uint32_t)ctx > model_get_hparams(engine_model_get(eb))->n_ctx_train) {
             cli_error("perplexity: -c %ld exceeds %s's trained context length", ctx, kl_base);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "../engine/engine.h"
+#include "cli_env.h"
 #include "cli_model.h"
 
 #define RUN_MAX_INPUT (64u << 20) /* bytes read from stdin or one REPL message */
@@ -615,7 +616,7 @@ int cli_cmd_run(int argc, char **argv) {
         for (size_t k = 0; k < cm.n_msgs; k++) msgs_push(&st.msgs, cm.msg_role[k], cm.msg_content[k], NULL, 0);
     }
     pp_err err = {0};
-    if (engine_model_load(st.path, &st.em, &err) != PP_OK) {
+    if (engine_model_load(st.path, cli_model_params(), &st.em, &err) != PP_OK) {
         cli_error("%s", err.msg);
         rc = 1;
         goto out;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../server/server.h"
+#include "cli_env.h"
 
 static const char USAGE[] = "usage: pippa serve [--model NAME=PATH.gguf]...";
 
@@ -20,6 +21,8 @@ int cli_cmd_serve(int argc, char **argv) {
         cli_error("serve: %s", err.msg);
         return 2;
     }
+    p.no_repack = cli_model_params().no_repack;
+    p.no_fuse = cli_model_params().no_fuse;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) {
             char *eq = strchr(argv[++i], '=');

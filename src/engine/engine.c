@@ -12,14 +12,23 @@ struct engine_model {
     model *m;
     tok_vocab *v;
     uint64_t load_ns;
+    engine_model_params p;
 };
 
-pp_status engine_model_load(const char *path, engine_model **out, pp_err *err) {
+engine_model_params engine_model_default_params(void) {
+    engine_model_params p = {false, false};
+    return p;
+}
+
+pp_status engine_model_load(const char *path, engine_model_params p, engine_model **out, pp_err *err) {
     uint64_t t0 = pp_time_ns();
     engine_model *em = calloc(1, sizeof *em);
     if (!em) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    em->p = p;
     kern_init(KERN_ISA_AUTO);
-    pp_status st = model_load(path, &em->m, err);
+    model_load_params lp = model_load_default_params();
+    lp.no_repack = p.no_repack;
+    pp_status st = model_load(path, lp, &em->m, err);
     if (st) goto fail;
     if ((st = tok_vocab_init_from_gguf(model_get_gguf(em->m), &em->v, err))) goto fail;
     if (tok_n_vocab(em->v) < model_get_hparams(em->m)->n_vocab) {
@@ -45,6 +54,7 @@ void engine_model_free(engine_model *em) {
 const model *engine_model_get(const engine_model *em) { return em->m; }
 const tok_vocab *engine_model_vocab(const engine_model *em) { return em->v; }
 uint64_t engine_model_load_ns(const engine_model *em) { return em->load_ns; }
+engine_model_params engine_model_get_params(const engine_model *em) { return em->p; }
 
 static uint32_t n_ctx_of(const struct engine_session *s);
 
@@ -71,6 +81,7 @@ static pp_status session_build(engine_session *s, pp_err *err) {
     cp.n_batch = s->opt.num_batch;
     cp.n_threads = s->opt.num_thread;
     cp.kv_type = s->opt.kv_type;
+    cp.no_fuse = s->em->p.no_fuse;
     uint64_t t0 = pp_time_ns();
     model_ctx *ctx = NULL;
     pp_status st = model_ctx_init(s->em->m, cp, &ctx, err);

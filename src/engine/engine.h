@@ -4,7 +4,7 @@
  *
  * Usage:
  *     engine_model *em; engine_session *s; pp_err err;
- *     engine_model_load("m.gguf", &em, &err);
+ *     engine_model_load("m.gguf", engine_model_default_params(), &em, &err);
  *     engine_options o = engine_default_options();
  *     engine_session_init(em, &o, &s, &err);
  *     engine_msg msgs[] = {{"user", "Hello", NULL, 0}};
@@ -48,9 +48,19 @@ pp_status engine_options_set(engine_options *o, const char *name, const char *va
 /* True if changing from a to b needs a new model context (num_ctx, num_batch, threads, kv). */
 bool engine_options_need_reload(const engine_options *a, const engine_options *b);
 
+/* How a model is loaded and run: switches for A/B timing and bisecting, read from the
+ * environment by the front ends' main (PIPPA_NO_REPACK, PIPPA_NO_FUSE), never below. */
+typedef struct engine_model_params {
+    bool no_repack;  /* model_load_params.no_repack: weights stay in the file's layout */
+    bool no_fuse;    /* model_ctx_params.no_fuse of every context made for this model */
+} engine_model_params;
+engine_model_params engine_model_default_params(void);   /* both false */
+
 /* Model + vocabulary, loaded once and shared. */
 typedef struct engine_model engine_model;
-pp_status engine_model_load(const char *path, engine_model **out, pp_err *err);
+pp_status engine_model_load(const char *path, engine_model_params p, engine_model **out, pp_err *err);
+/* The parameters it was loaded with (callers that make their own model_ctx copy no_fuse). */
+engine_model_params engine_model_get_params(const engine_model *em);
 void engine_model_free(engine_model *em);
 const model *engine_model_get(const engine_model *em);
 const tok_vocab *engine_model_vocab(const engine_model *em);
@@ -145,6 +155,7 @@ typedef struct engine_ppl_params {
     uint32_t n_batch;    /* 0: n_ctx */
     int n_threads;       /* 0: all CPUs */
     uint32_t kv_type;    /* GGUF_TTYPE_F16 or GGUF_TTYPE_F32 */
+    bool no_fuse;        /* model_ctx_params.no_fuse */
 } engine_ppl_params;
 engine_ppl_params engine_ppl_default_params(void);   /* n_ctx 512, F16 KV */
 

@@ -23,7 +23,7 @@ struct engine_ppl_runner {
 };
 
 engine_ppl_params engine_ppl_default_params(void) {
-    engine_ppl_params p = {512, 0, 0, GGUF_TTYPE_F16};
+    engine_ppl_params p = {512, 0, 0, GGUF_TTYPE_F16, false};
     return p;
 }
 
@@ -78,6 +78,7 @@ pp_status engine_ppl_runner_init(const model *m, engine_ppl_params p, engine_ppl
     cp.n_batch = p.n_batch && p.n_batch < p.n_ctx ? p.n_batch : p.n_ctx;
     cp.n_threads = p.n_threads;
     cp.kv_type = p.kv_type;
+    cp.no_fuse = p.no_fuse;
     pp_status st = model_ctx_init(m, cp, &r->ctx, err);
     if (st != PP_OK) {
         engine_ppl_runner_free(r);

@@ -1,5 +1,7 @@
 /* gemma3_forward.c - the Gemma 3 forward pass over a batch of tokens, with the KV cache.
- * ref: shared/spec/gemma3.md §5-6 (llama.cpp src/models/gemma3.cpp).
+ * ref: shared/spec/gemma3.md §5-6 (llama.cpp src/models/gemma3.cpp). layer_forward is the
+ * math, step by step; the matmuls and the FFN block run through the kernels' executor
+ * (kern_exec.h), the KV rules live in kv_cache.h.
  *
  * Layout of the per-context scratch (all from one arena, sized at init for n_batch tokens):
  *   x      [n_batch][n_embd]     residual stream
@@ -7,71 +9,36 @@
  *   q      [n_batch][q_dim], k/v [n_batch][kv_dim]
  *   g, u   [n_batch][n_ff]       FFN gate and up
  *   o      [n_batch][n_embd]     matmul output before post-norm
- *   act[4] [n_batch][act row of max(n_ff, q_dim, n_embd)]  converted activations by format
+ *   exec   the matmul executor's converted activations (kern_exec.h), n_batch rows
  *   rope   [n_batch][hd/2] cos/sin for local and global layers
- *   scores [n_threads][n_ctx]
- * KV cache per layer: K and V as [slots][n_head_kv][head_dim] of kv_type; sliding layers use
- * slots = min(n_ctx, window + n_batch - 1) as a ring indexed by pos % slots, global layers
- * slots = n_ctx indexed by pos. The token loop allocates nothing. */
+ *   scores [n_threads][64 heads][ATTN_CHUNK keys]  one KV group's scores of a key chunk
+ * then the KV cache (kv_cache.h: its layout, slots and visibility rules). The token loop
+ * allocates nothing. */
+#include "kv_cache.h"
 #include "model_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { ACT_F32, ACT_Q8_0, ACT_Q8_1, ACT_Q8_K, ACT_COUNT };
-
-typedef struct kv_layer {
-    uint8_t *k, *v;
-    uint32_t slots;
-    bool ring;
-} kv_layer;
-
 struct model_ctx {
     const model *m;
     model_ctx_params p;
     pp_pool *pool;
     pp_arena arena;
-    uint32_t n_past;
-    kv_layer *kv;
-    size_t kv_elem;
+    model_kv_cache kv; /* holds n_past, the positions done */
     uint64_t kv_bytes;
+    kern_exec exec; /* the matmuls, over pool */
     float *x, *xn, *q, *k, *v, *g, *u, *o;
-    void *act[ACT_COUNT];
-    size_t act_stride[ACT_COUNT];
     float *rope_cos[2], *rope_sin[2]; /* [0] local, [1] global */
     float *scores;
     size_t scores_per_thread; /* floats: 64 heads x ATTN_CHUNK keys */
-    int32_t *rows; /* selected token indices for the output */
     const kern_vec_ops *vec;
-    bool no_fuse; /* PIPPA_NO_FUSE=1: separate gate/up matmuls and GELU (for A/B and tests) */
 };
 
-static int act_slot(uint32_t act_type) {
-    switch (act_type) {
-    case GGUF_TTYPE_Q8_0: return ACT_Q8_0;
-    case GGUF_TTYPE_Q8_1: return ACT_Q8_1;
-    case GGUF_TTYPE_Q8_K: return ACT_Q8_K;
-    default: return ACT_F32;
-    }
-}
-
 model_ctx_params model_ctx_default_params(void) {
-    model_ctx_params p = {0, 256, 0, GGUF_TTYPE_F16};
+    model_ctx_params p = {0, 256, 0, GGUF_TTYPE_F16, false};
     return p;
-}
-
-static uint32_t ring_slots(const model_hparams *hp, uint32_t n_ctx, uint32_t n_batch) {
-    uint64_t r = (uint64_t)hp->sliding_window + n_batch - 1;
-    return r < n_ctx ? (uint32_t)r : n_ctx;
-}
-
-uint64_t model_kv_bytes(const model_hparams *hp, uint32_t n_ctx, uint32_t n_batch, uint32_t kv_type) {
-    uint64_t elem = kv_type == GGUF_TTYPE_F32 ? 4 : 2, total = 0;
-    uint64_t per_pos = 2ull * hp->n_head_kv * hp->head_dim * elem;
-    for (uint32_t il = 0; il < hp->n_layer; il++)
-        total += per_pos * (hp->is_swa[il] ? ring_slots(hp, n_ctx, n_batch) : n_ctx);
-    return total;
 }
 
 pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp_err *err) {
@@ -83,17 +50,14 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
     if (p.n_batch > 4096) p.n_batch = 4096;
     if (p.n_threads <= 0) p.n_threads = pp_cpu_count();
-    if (p.kv_type != GGUF_TTYPE_F16 && p.kv_type != GGUF_TTYPE_F32)
+    if (model_kv_type_bytes(p.kv_type) == 0)
         return pp_err_set(err, PP_ERR_ARG, "KV cache type %s is not supported (F16 or F32)",
                           gguf_ttype_info_get(p.kv_type).name);
     model_ctx *c = calloc(1, sizeof *c);
     if (!c) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
     c->m = m;
     c->p = p;
-    c->kv_elem = p.kv_type == GGUF_TTYPE_F32 ? 4 : 2;
     c->vec = kern_vec();
-    const char *nf = getenv("PIPPA_NO_FUSE");
-    c->no_fuse = nf && *nf && strcmp(nf, "0") != 0;
     pp_status st = pp_pool_init(p.n_threads, &c->pool, err);
     if (st) { free(c); return st; }
 
@@ -102,18 +66,16 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     size_t max_in = FF > QD ? FF : QD;
     if (E > max_in) max_in = E;
     size_t xn_w = E > QD ? E : QD;
-    size_t act_bytes[ACT_COUNT] = {
-        max_in * 4, (max_in / 32) * sizeof(block_q8_0), (max_in / 32) * sizeof(block_q8_1),
-        (max_in / 256 + 1) * sizeof(block_q8_K)};
+    kern_exec_params xp = kern_exec_default_params();
+    xp.max_in = (int64_t)max_in;
+    xp.max_rows = (int)B;
+    xp.no_fuse = p.no_fuse;
     c->kv_bytes = model_kv_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
     c->scores_per_thread = 64 * 64; /* heads of one KV group (<= 64) x ATTN_CHUNK keys */
     size_t need = sizeof(float) * B * (E + xn_w + QD + 2 * KVD + 2 * FF + E) +
                   sizeof(float) * 4 * B * (HD / 2) + sizeof(float) * (size_t)p.n_threads * c->scores_per_thread +
-                  sizeof(int32_t) * B + (size_t)c->kv_bytes + 64 * 64 + hp->n_layer * 2 * 64;
-    for (int a = 0; a < ACT_COUNT; a++) need += B * act_bytes[a] + 64;
+                  64 * 64 + kern_exec_arena_bytes(xp) + model_kv_arena_bytes(hp, p.n_ctx, p.n_batch, p.kv_type);
     if ((st = pp_arena_init(&c->arena, need, err))) goto fail;
-    c->kv = calloc(hp->n_layer, sizeof *c->kv);
-    if (!c->kv) { st = pp_err_set(err, PP_ERR_NOMEM, "out of memory"); goto fail; }
 #define ALLOC(ptr, bytes)                                                                 \
     do {                                                                                  \
         ptr = pp_arena_alloc(&c->arena, (bytes), 64);                                     \
@@ -127,25 +89,14 @@ pp_status model_ctx_init(const model *m, model_ctx_params p, model_ctx **out, pp
     ALLOC(c->g, sizeof(float) * B * FF);
     ALLOC(c->u, sizeof(float) * B * FF);
     ALLOC(c->o, sizeof(float) * B * E);
-    for (int a = 0; a < ACT_COUNT; a++) {
-        c->act_stride[a] = act_bytes[a];
-        ALLOC(c->act[a], B * act_bytes[a]);
-    }
     for (int i = 0; i < 2; i++) {
         ALLOC(c->rope_cos[i], sizeof(float) * B * (HD / 2));
         ALLOC(c->rope_sin[i], sizeof(float) * B * (HD / 2));
     }
     ALLOC(c->scores, sizeof(float) * (size_t)p.n_threads * c->scores_per_thread);
-    ALLOC(c->rows, sizeof(int32_t) * B);
-    for (uint32_t il = 0; il < hp->n_layer; il++) {
-        kv_layer *L = &c->kv[il];
-        L->ring = hp->is_swa[il];
-        L->slots = L->ring ? ring_slots(hp, p.n_ctx, p.n_batch) : p.n_ctx;
-        size_t bytes = (size_t)L->slots * KVD * c->kv_elem;
-        ALLOC(L->k, bytes);
-        ALLOC(L->v, bytes);
-    }
 #undef ALLOC
+    if ((st = kern_exec_init(&c->exec, xp, c->pool, &c->arena, err))) goto fail;
+    if ((st = model_kv_init(&c->kv, hp, p.n_ctx, p.n_batch, p.kv_type, &c->arena, err))) goto fail;
     /* Not touched here: the KV cache and scratch become resident as positions and batch rows
      * are used, so a short chat does not pay for num_ctx up front. */
     *out = c;
@@ -159,130 +110,47 @@ void model_ctx_free(model_ctx *c) {
     if (!c) return;
     pp_pool_free(c->pool);
     pp_arena_free(&c->arena);
-    free(c->kv);
     free(c);
 }
 
 const model *model_ctx_model(const model_ctx *c) { return c->m; }
 model_ctx_params model_ctx_get_params(const model_ctx *c) { return c->p; }
 uint64_t model_ctx_kv_bytes(const model_ctx *c) { return c->kv_bytes; }
-uint32_t model_ctx_n_past(const model_ctx *c) { return c->n_past; }
-void model_ctx_reset(model_ctx *c) { c->n_past = 0; }
-
-bool model_ctx_can_truncate(const model_ctx *c, uint32_t n_past) {
-    if (n_past > c->n_past) return false;
-    if (n_past == c->n_past || n_past == 0) return true;
-    /* positions n_past..c->n_past-1 overwrote ring slots of positions (that - slots); the
-     * window before n_past must not be among them. */
-    const model_hparams *hp = &c->m->hp;
-    for (uint32_t il = 0; il < hp->n_layer; il++) {
-        const kv_layer *L = &c->kv[il];
-        if (!L->ring) continue;
-        uint64_t need_from = n_past >= hp->sliding_window ? n_past - hp->sliding_window + 1 : 0;
-        /* the oldest position still intact in the ring is c->n_past - slots */
-        uint64_t oldest = c->n_past >= L->slots ? c->n_past - L->slots : 0;
-        if (need_from < oldest) return false;
-    }
-    return true;
-}
-
+uint32_t model_ctx_n_past(const model_ctx *c) { return c->kv.n_past; }
+void model_ctx_reset(model_ctx *c) { model_kv_clear(&c->kv); }
+bool model_ctx_can_truncate(const model_ctx *c, uint32_t n_past) { return model_kv_can_truncate(&c->kv, n_past); }
 pp_status model_ctx_truncate(model_ctx *c, uint32_t n_past, pp_err *err) {
-    if (!model_ctx_can_truncate(c, n_past))
-        return pp_err_set(err, PP_ERR_ARG, "cannot roll the cache back from %u to %u positions", c->n_past, n_past);
-    c->n_past = n_past;
-    return PP_OK;
+    return model_kv_truncate(&c->kv, n_past, err);
 }
 
 /* ------------------------------------------------------------------------------------------
- * Parallel ops. Each op splits its work into contiguous shares (STYLE.md §6). */
+ * Parallel ops between the matmuls (kern_exec runs those): attention, and the per-token
+ * steps, each token's rows written by one thread (STYLE.md §6). */
 
-typedef enum op_kind { OP_QUANT, OP_MATMUL, OP_ATTN, OP_TOKENS } op_kind;
+typedef enum op_kind { OP_ATTN, OP_TOKENS } op_kind;
 
 typedef struct op {
     op_kind kind;
     model_ctx *c;
     int n_tok;
-    /* OP_QUANT: convert src rows (n_in wide, stride src_stride) into the act buffers in mask */
-    const float *src;
-    int64_t n_in, src_stride;
-    unsigned mask;
-    /* OP_MATMUL: up to 3 weights sharing the input; outputs with their strides */
-    const model_weight *w[3];
-    float *y[3];
-    int64_t y_stride[3];
-    int n_w;
-    bool geglu; /* w[0] gate, w[1] up, packed alike: y[0] = geglu(gate) * up (gemm_packed_geglu) */
-    void *yq;   /* with geglu: the result only as Q8_0 rows here (stride yq_stride), not in y[0] */
-    size_t yq_stride;
-    const void *act_in; /* not NULL: the input already converted (Q8_0 rows, stride act_in_stride) */
-    size_t act_in_stride;
-    /* OP_ATTN, OP_TOKENS */
     uint32_t il;
-    void (*tok_fn)(model_ctx *c, uint32_t il, int t);
+    void (*tok_fn)(model_ctx *c, uint32_t il, int t); /* OP_TOKENS */
 } op;
-
-static void op_quant(const op *o, int ith, int nth) {
-    model_ctx *c = o->c;
-    int64_t lo, hi;
-    pp_split(o->n_tok, ith, nth, &lo, &hi);
-    for (int a = 0; a < ACT_COUNT; a++) {
-        if (!(o->mask & (1u << a))) continue;
-        /* any traits entry with this act format converts the same way */
-        static const uint32_t rep[ACT_COUNT] = {GGUF_TTYPE_F32, GGUF_TTYPE_Q8_0, GGUF_TTYPE_Q4_1, GGUF_TTYPE_Q4_K};
-        const kern_type_traits *tt = kern_traits(rep[a]);
-        for (int64_t t = lo; t < hi; t++)
-            tt->quantize_act(o->src + t * o->src_stride, (uint8_t *)c->act[a] + (size_t)t * c->act_stride[a], o->n_in);
-    }
-}
-
-static void op_matmul(const op *o, int ith, int nth) {
-    model_ctx *c = o->c;
-    if (o->geglu) {
-        const model_weight *g = o->w[0], *u = o->w[1];
-        const int64_t pr = o->yq ? 32 : g->tt->pack_rows; /* Q8_0 output: whole blocks per thread */
-        const int a = act_slot(g->tt->act_type);
-        int64_t lo, hi;
-        pp_split(g->n_out / pr, ith, nth, &lo, &hi);
-        if (hi > lo)
-            g->tt->gemm_packed_geglu(g->n_in, g->packed, u->packed, g->group_bytes, c->act[a], c->act_stride[a],
-                                     o->n_tok, o->y[0], o->y_stride[0], lo * pr, hi * pr, o->yq, o->yq_stride);
-        return;
-    }
-    for (int i = 0; i < o->n_w; i++) {
-        const model_weight *w = o->w[i];
-        int64_t lo, hi;
-        int a = act_slot(w->tt->act_type);
-        const void *act = o->act_in ? o->act_in : c->act[a];
-        const size_t act_stride = o->act_in ? o->act_in_stride : c->act_stride[a];
-        if (w->packed) { /* whole groups of rows per thread */
-            const int64_t pr = w->tt->pack_rows;
-            pp_split(w->n_out / pr, ith, nth, &lo, &hi);
-            if (hi > lo)
-                w->tt->gemm_packed(w->n_in, w->packed, w->group_bytes, act, act_stride, o->n_tok, o->y[i],
-                                   o->y_stride[i], lo * pr, hi * pr);
-            continue;
-        }
-        pp_split(w->n_out, ith, nth, &lo, &hi);
-        kern_matmul(w->tt, w->n_in, w->t->data, w->row_bytes, act, act_stride, o->n_tok, o->y[i],
-                    o->y_stride[i], lo, hi);
-    }
-}
 
 /* Attention for query token t and query heads [h0, h0 + nh), all of one KV head g, as a
  * streaming softmax over chunks of ATTN_CHUNK keys: scores of a chunk, the running max and
  * sum rescaled once per chunk, then the chunk's values accumulated, so every cached K/V row
  * is read once for the nh heads while it is still in cache. */
 #define ATTN_CHUNK 64
-static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, int64_t nh, float *scores) {
+static void attn_heads(model_ctx *c, const model_kv_layer *L, int64_t t, int64_t h0, int64_t nh, float *scores) {
     const model_hparams *hp = &c->m->hp;
     const kern_vec_ops *vo = c->vec;
-    const int64_t HD = hp->head_dim, QD = (int64_t)hp->n_head * HD, KVD = (int64_t)hp->n_head_kv * HD;
+    const int64_t HD = hp->head_dim, QD = (int64_t)hp->n_head * HD;
     const int64_t g = h0 / (hp->n_head / hp->n_head_kv);
-    uint64_t pos = (uint64_t)c->n_past + (uint64_t)t, first = 0;
-    if (L->ring && pos + 1 > hp->sliding_window) first = pos + 1 - hp->sliding_window;
+    const uint64_t pos = (uint64_t)c->kv.n_past + (uint64_t)t, first = model_kv_first_visible(L, pos);
     const int64_t n = (int64_t)(pos - first + 1);
     const float *q = c->q + t * QD + h0 * HD;
-    const bool f16 = c->kv_elem == 2;
+    const bool f16 = c->kv.type == GGUF_TTYPE_F16;
     float *out0 = c->xn + t * QD + h0 * HD; /* the nh output rows, HD apart */
     float mx[64], sum[64];
     for (int64_t hh = 0; hh < nh; hh++) {
@@ -294,10 +162,9 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
         const int64_t m = n - j0 < ATTN_CHUNK ? n - j0 : ATTN_CHUNK;
         const void *vrow[ATTN_CHUNK];
         for (int64_t j = 0; j < m; j++) {
-            uint64_t kp = first + (uint64_t)(j0 + j);
-            size_t off = ((size_t)(L->ring ? kp % L->slots : kp) * (size_t)KVD + (size_t)g * (size_t)HD) * c->kv_elem;
-            vrow[j] = (const uint8_t *)L->v + off;
-            vo->attn_qk(HD, nh, q, HD, (const uint8_t *)L->k + off, f16, scores + j, ATTN_CHUNK);
+            const void *krow;
+            model_kv_rows(&c->kv, L, first + (uint64_t)(j0 + j), g, &krow, &vrow[j]);
+            vo->attn_qk(HD, nh, q, HD, krow, f16, scores + j, ATTN_CHUNK);
         }
         for (int64_t hh = 0; hh < nh; hh++) {
             float *sc = scores + hh * ATTN_CHUNK, cm = mx[hh];
@@ -326,7 +193,7 @@ static void attn_heads(model_ctx *c, const kv_layer *L, int64_t t, int64_t h0, i
 static void op_attn(const op *o, int ith, int nth) {
     model_ctx *c = o->c;
     const model_hparams *hp = &c->m->hp;
-    const kv_layer *L = &c->kv[o->il];
+    const model_kv_layer *L = &c->kv.layer[o->il];
     const int64_t group = hp->n_head / hp->n_head_kv;
     const bool by_group = (int64_t)o->n_tok * hp->n_head_kv >= 4 * (int64_t)nth && group <= 64;
     const int64_t per_tok = by_group ? hp->n_head_kv : hp->n_head, width = by_group ? group : 1;
@@ -346,52 +213,9 @@ static void op_tokens(const op *o, int ith, int nth) {
 static void op_run(void *ctx, int ith, int nth) {
     const op *o = ctx;
     switch (o->kind) {
-    case OP_QUANT: op_quant(o, ith, nth); break;
-    case OP_MATMUL: op_matmul(o, ith, nth); break;
     case OP_ATTN: op_attn(o, ith, nth); break;
     case OP_TOKENS: op_tokens(o, ith, nth); break;
     }
-}
-
-/* Converts rows of src for the given weights, then runs the weights' matmuls in one pass;
- * with geglu, w are the FFN gate and up, fused into y[0] = geglu(gate) * up, or with yq into
- * Q8_0 rows at yq instead. src NULL: the input is already Q8_0 rows at q8_in. */
-static void matmuls_q(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
-                      const model_weight *const *w, float *const *y, const int64_t *y_stride, bool geglu, void *yq,
-                      const void *q8_in) {
-    op o;
-    memset(&o, 0, sizeof o);
-    o.c = c;
-    o.n_tok = n_tok;
-    if (src) {
-        o.kind = OP_QUANT;
-        o.src = src;
-        o.src_stride = src_stride;
-        o.n_in = w[0]->n_in;
-        for (int i = 0; i < n_w; i++) o.mask |= 1u << act_slot(w[i]->tt->act_type);
-        if (n_tok == 1) op_quant(&o, 0, 1); /* decode: one row, no barrier */
-        else pp_pool_run(c->pool, op_run, &o);
-    } else {
-        for (int i = 0; i < n_w; i++) PP_ASSERT(act_slot(w[i]->tt->act_type) == ACT_Q8_0);
-        o.act_in = q8_in;
-        o.act_in_stride = c->act_stride[ACT_Q8_0];
-    }
-    o.kind = OP_MATMUL;
-    o.n_w = n_w;
-    o.geglu = geglu;
-    o.yq = yq;
-    o.yq_stride = c->act_stride[ACT_Q8_0];
-    for (int i = 0; i < n_w; i++) {
-        o.w[i] = w[i];
-        o.y[i] = y[i];
-        o.y_stride[i] = y_stride[i];
-    }
-    pp_pool_run(c->pool, op_run, &o);
-}
-
-static void matmuls(model_ctx *c, int n_tok, const float *src, int64_t src_stride, int n_w,
-                    const model_weight *const *w, float *const *y, const int64_t *y_stride) {
-    matmuls_q(c, n_tok, src, src_stride, n_w, w, y, y_stride, false, NULL, NULL);
 }
 
 /* RoPE tables for the chunk's positions: NEOX pairs (i, i + hd/2), theta_i = fs * pos * ts^i
@@ -404,7 +228,7 @@ static void rope_tables(model_ctx *c, int n_tok) {
         float fs = which ? hp->rope_scale_global : 1.0f;
         float ts = powf(base, -2.0f / (float)hp->head_dim);
         for (int t = 0; t < n_tok; t++) {
-            float th = (float)(c->n_past + (uint32_t)t);
+            float th = (float)(c->kv.n_past + (uint32_t)t);
             for (int i = 0; i < half; i++) {
                 float theta = fs * th;
                 c->rope_cos[which][t * half + i] = cosf(theta);
@@ -435,7 +259,6 @@ static void tok_attn_norm(model_ctx *c, uint32_t il, int t) {
 static void tok_qk(model_ctx *c, uint32_t il, int t) {
     const model_hparams *hp = &c->m->hp;
     const model_layer *L = &c->m->layers[il];
-    kv_layer *kv = &c->kv[il];
     const int64_t HD = hp->head_dim, QD = (int64_t)hp->n_head * HD, KVD = (int64_t)hp->n_head_kv * HD;
     const int half = (int)HD / 2, which = hp->is_swa[il] ? 0 : 1;
     const float *cs = c->rope_cos[which] + t * half, *sn = c->rope_sin[which] + t * half;
@@ -451,15 +274,7 @@ static void tok_qk(model_ctx *c, uint32_t il, int t) {
         kern_rmsnorm(kh, kh, L->k_norm, HD, hp->eps);
         rope_apply(kh, cs, sn, half);
     }
-    uint64_t pos = (uint64_t)c->n_past + (uint64_t)t;
-    size_t slot = (size_t)(kv->ring ? pos % kv->slots : pos);
-    if (c->kv_elem == 4) {
-        memcpy((float *)kv->k + slot * (size_t)KVD, kt, (size_t)KVD * 4);
-        memcpy((float *)kv->v + slot * (size_t)KVD, vt, (size_t)KVD * 4);
-    } else {
-        c->vec->f32_to_f16(kt, (uint16_t *)kv->k + slot * (size_t)KVD, KVD);
-        c->vec->f32_to_f16(vt, (uint16_t *)kv->v + slot * (size_t)KVD, KVD);
-    }
+    model_kv_store(&c->kv, il, (uint64_t)c->kv.n_past + (uint64_t)t, kt, vt);
 }
 
 /* Post-attention norm, residual, pre-FFN norm. */
@@ -471,12 +286,6 @@ static void tok_post_attn(model_ctx *c, uint32_t il, int t) {
     kern_rmsnorm(ot, ot, L->post_attn_norm, E, hp->eps);
     for (int64_t i = 0; i < E; i++) xt[i] += ot[i];
     kern_rmsnorm(c->xn + t * E, xt, L->ffn_norm, E, hp->eps);
-}
-
-static void tok_geglu(model_ctx *c, uint32_t il, int t) {
-    (void)il;
-    const int64_t FF = c->m->hp.n_ff;
-    c->vec->geglu(c->g + t * FF, c->u + t * FF, FF);
 }
 
 static void tok_post_ffn(model_ctx *c, uint32_t il, int t) {
@@ -503,22 +312,17 @@ static void for_tokens(model_ctx *c, uint32_t il, int n_tok, void (*fn)(model_ct
     pp_pool_run(c->pool, op_run, &o);
 }
 
-static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
-    const model *m = c->m;
-    const model_hparams *hp = &m->hp;
-    const model_layer *L = &m->layers[il];
-    const int64_t E = hp->n_embd, HD = hp->head_dim, QD = (int64_t)hp->n_head * HD;
-    const int64_t KVD = (int64_t)hp->n_head_kv * HD, FF = hp->n_ff;
-    bool q8_ffn = false; /* the FFN down input left as Q8_0 rows in c->u by the fused kernel */
+/* y = W src for one weight, every row (n_tok). */
+static void matmul(model_ctx *c, int n_tok, const float *src, int64_t src_stride, const model_weight *w, float *y,
+                   int64_t y_stride) {
+    const kern_weight *kw[1] = {&w->k};
+    float *ky[1] = {y};
+    const int64_t ks[1] = {y_stride};
+    kern_exec_matmul(&c->exec, n_tok, src, src_stride, 1, kw, ky, ks);
+}
 
-    for_tokens(c, il, n_tok, tok_attn_norm);
-    {
-        const model_weight *w[3] = {&L->wq, &L->wk, &L->wv};
-        float *y[3] = {c->q, c->k, c->v};
-        int64_t ys[3] = {QD, KVD, KVD};
-        matmuls(c, n_tok, c->xn, E, 3, w, y, ys);
-    }
-    for_tokens(c, il, n_tok, tok_qk);
+/* xn = softmax(q K^T) V per head, for every token's query (the jobs of op_attn). */
+static void attention(model_ctx *c, uint32_t il, int n_tok) {
     op o;
     memset(&o, 0, sizeof o);
     o.kind = OP_ATTN;
@@ -526,35 +330,27 @@ static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
     o.n_tok = n_tok;
     o.il = il;
     pp_pool_run(c->pool, op_run, &o);
-    {
-        const model_weight *w[1] = {&L->wo};
-        float *y[1] = {c->o};
-        int64_t ys[1] = {E};
-        matmuls(c, n_tok, c->xn, QD, 1, w, y, ys);
-    }
-    for_tokens(c, il, n_tok, tok_post_attn);
-    {
-        const model_weight *w[2] = {&L->wgate, &L->wup};
-        float *y[2] = {c->g, c->u};
-        int64_t ys[2] = {FF, FF};
-        /* gate and up packed alike with a fused kernel: the GELU product in the same pass, and
-         * when the down projection takes Q8_0 rows, written as those (into the unused u) */
-        const bool fused = L->wgate.packed && L->wup.packed && L->wgate.tt == L->wup.tt &&
-                           L->wgate.tt->gemm_packed_geglu && L->wgate.group_bytes == L->wup.group_bytes &&
-                           L->wgate.n_out == L->wup.n_out && !c->no_fuse;
-        q8_ffn = fused && FF % 32 == 0 && act_slot(L->wdown.tt->act_type) == ACT_Q8_0 &&
-                 c->act_stride[ACT_Q8_0] <= (size_t)FF * sizeof(float); /* fits u's rows */
-        matmuls_q(c, n_tok, c->xn, E, 2, w, y, ys, fused, q8_ffn ? (void *)c->u : NULL, NULL);
-        if (!fused) for_tokens(c, il, n_tok, tok_geglu);
-    }
-    {
-        const model_weight *w[1] = {&L->wdown};
-        float *y[1] = {c->o};
-        int64_t ys[1] = {E};
-        if (q8_ffn) matmuls_q(c, n_tok, NULL, 0, 1, w, y, ys, false, NULL, c->u);
-        else matmuls(c, n_tok, c->g, FF, 1, w, y, ys);
-    }
-    for_tokens(c, il, n_tok, tok_post_ffn);
+}
+
+/* One layer, in the steps of gemma3.md §6.3 (x is the residual stream). */
+static void layer_forward(model_ctx *c, uint32_t il, int n_tok) {
+    const model_hparams *hp = &c->m->hp;
+    const model_layer *L = &c->m->layers[il];
+    const int64_t E = hp->n_embd, QD = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t KVD = (int64_t)hp->n_head_kv * hp->head_dim;
+
+    for_tokens(c, il, n_tok, tok_attn_norm);           /* 1. xn = norm(x, attn_norm) */
+    const kern_weight *qkv[3] = {&L->wq.k, &L->wk.k, &L->wv.k};
+    float *qkv_y[3] = {c->q, c->k, c->v};
+    const int64_t qkv_stride[3] = {QD, KVD, KVD};
+    kern_exec_matmul(&c->exec, n_tok, c->xn, E, 3, qkv, qkv_y, qkv_stride); /* 2. q, k, v = Wq, Wk, Wv xn */
+    for_tokens(c, il, n_tok, tok_qk);                  /* 3-6. QK-norm, RoPE, q scale; k, v cached */
+    attention(c, il, n_tok);                           /* 7. xn = softmax(q K^T) V */
+    matmul(c, n_tok, c->xn, QD, &L->wo, c->o, E);      /* 8. o = Wo xn */
+    for_tokens(c, il, n_tok, tok_post_attn);           /* 9-10. x += norm(o); xn = norm(x, ffn_norm) */
+    kern_exec_ffn(&c->exec, n_tok, c->xn, E, &L->wgate.k, &L->wup.k, &L->wdown.k, c->g, c->u, c->o,
+                  E);                                  /* 10. o = Wdown (gelu(Wgate xn) * Wup xn) */
+    for_tokens(c, il, n_tok, tok_post_ffn);            /* 11. x += norm(o, post_ffw_norm) */
 }
 
 /* One chunk of at most n_batch tokens. */
@@ -567,13 +363,13 @@ static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, cons
     /* A tied output repacked at load is resident only packed (the mapped pages were dropped):
      * the lookup takes its rows from there, through c->o (free until the first layer; E floats
      * hold any packed type's row). */
-    const model_weight *ow = &m->output;
+    const kern_weight *ow = &m->output.k;
     const bool from_packed = hp->tied_output && ow->packed && ow->tt->unpack_row;
     for (int t = 0; t < n_tok; t++) {
         float *xt = c->x + t * E;
-        const uint8_t *row = (const uint8_t *)te->data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        const uint8_t *row = (const uint8_t *)te->data + (size_t)tokens[t] * m->tok_embd.k.row_bytes;
         if (from_packed) {
-            PP_ASSERT(m->tok_embd.row_bytes <= sizeof(float) * (size_t)E);
+            PP_ASSERT(m->tok_embd.k.row_bytes <= sizeof(float) * (size_t)E);
             ow->tt->unpack_row(E, ow->packed, ow->group_bytes, tokens[t], c->o);
             row = (const uint8_t *)c->o;
         }
@@ -591,16 +387,13 @@ static pp_status eval_chunk(model_ctx *c, const int32_t *tokens, int n_tok, cons
             n_sel++;
         }
     if (n_sel) {
-        const model_weight *w[1] = {&m->output};
-        float *y[1] = {logits};
-        int64_t ys[1] = {hp->n_vocab};
-        matmuls(c, n_sel, c->xn, E, 1, w, y, ys);
+        matmul(c, n_sel, c->xn, E, &m->output, logits, hp->n_vocab);
         if (hp->final_softcap > 0) {
             float cap = hp->final_softcap;
             for (size_t i = 0; i < (size_t)n_sel * hp->n_vocab; i++) logits[i] = cap * tanhf(logits[i] / cap);
         }
     }
-    c->n_past += (uint32_t)n_tok;
+    c->kv.n_past += (uint32_t)n_tok;
     *n_out = n_sel;
     return PP_OK;
 }
@@ -609,9 +402,9 @@ pp_status model_ctx_eval(model_ctx *c, const int32_t *tokens, uint32_t n, const 
                          pp_err *err) {
     const model_hparams *hp = &c->m->hp;
     if (n == 0) return PP_OK;
-    if ((uint64_t)c->n_past + n > c->p.n_ctx)
+    if ((uint64_t)c->kv.n_past + n > c->p.n_ctx)
         return pp_err_set(err, PP_ERR_ARG, "context full: %u positions used + %u new tokens exceed num_ctx %u",
-                          c->n_past, n, c->p.n_ctx);
+                          c->kv.n_past, n, c->p.n_ctx);
     for (uint32_t i = 0; i < n; i++)
         if (tokens[i] < 0 || (uint32_t)tokens[i] >= hp->n_vocab)
             return pp_err_set(err, PP_ERR_ARG, "token id %d at index %u is outside the vocabulary [0, %u)", tokens[i],

@@ -177,10 +177,11 @@ static pp_status get_weight(const model *m, const char *name, int64_t n_in, int6
         return pp_err_set(err, PP_ERR_FORMAT, "%s: tensor '%s': row length %lld is not a multiple of %u (%s)",
                           gguf_name(m->f), name, (long long)n_in, tt->act_blck, gguf_ttype_info_get(t->type).name);
     w->t = t;
-    w->tt = tt;
-    w->row_bytes = (size_t)quant_row_bytes(t->type, (uint64_t)n_in);
-    w->n_in = n_in;
-    w->n_out = n_out;
+    w->k.tt = tt;
+    w->k.data = t->data;
+    w->k.row_bytes = (size_t)quant_row_bytes(t->type, (uint64_t)n_in);
+    w->k.n_in = n_in;
+    w->k.n_out = n_out;
     return PP_OK;
 }
 
@@ -208,16 +209,16 @@ static pp_status get_norm(const model *m, const char *name, int64_t n, float **o
 }
 
 /* Repacks a weight into the active ISA's layout when it has one, then drops the mapped
- * original pages, so the weight stays resident once (PIPPA_NO_REPACK=1 disables). The mapping
+ * original pages, so the weight stays resident once (model_load_params.no_repack disables). The mapping
  * stays valid: it is private, read-only and never written, so a later read faults just
  * those pages back in from the file (the embedding lookup of a tied output does not: it reads
  * the packed copy through unpack_row). */
 static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
-    const char *env = getenv("PIPPA_NO_REPACK");
-    if ((env && *env && strcmp(env, "0") != 0) || !w->t || !w->tt->pack || w->n_out % w->tt->pack_rows != 0 ||
-        w->n_in > KERN_PACK_MAX_N)
+    kern_weight *k = &w->k;
+    if (!w->t || !k->tt->pack || k->n_out % k->tt->pack_rows != 0 ||
+        k->n_in > KERN_PACK_MAX_N)
         return PP_OK;
-    size_t gb = w->tt->pack_group_bytes(w->n_in), total = gb * (size_t)(w->n_out / w->tt->pack_rows);
+    size_t gb = k->tt->pack_group_bytes(k->n_in), total = gb * (size_t)(k->n_out / k->tt->pack_rows);
     /* 2 MiB-aligned and advised for transparent huge pages: fewer page faults while packing
      * and fewer TLB misses when every token streams the weights */
     const size_t huge = (size_t)2 << 20;
@@ -228,22 +229,22 @@ static pp_status pack_weight(const model *m, model_weight *w, pp_err *err) {
     if (total >= huge) madvise(p, total & ~(huge - 1), MADV_HUGEPAGE); /* best effort */
     /* in slices of ~8 MiB of the source, each dropped right after, so loading never holds a
      * weight twice (peak resident stays near the file size) */
-    const int64_t n_groups = w->n_out / w->tt->pack_rows;
-    const size_t src_group = w->row_bytes * w->tt->pack_rows;
+    const int64_t n_groups = k->n_out / k->tt->pack_rows;
+    const size_t src_group = k->row_bytes * k->tt->pack_rows;
     int64_t step = (int64_t)(((size_t)8 << 20) / src_group);
     if (step < 1) step = 1;
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     const uintptr_t base = (uintptr_t)w->t->data, end = base + w->t->nbytes;
     for (int64_t g0 = 0; g0 < n_groups; g0 += step) {
         const int64_t g1 = g0 + step < n_groups ? g0 + step : n_groups;
-        w->tt->pack(w->n_in, w->t->data, w->row_bytes, g0, g1, p);
+        k->tt->pack(k->n_in, w->t->data, k->row_bytes, g0, g1, p);
         /* whole pages of rows [g0, g1) only; a page shared with the next slice goes with it */
         uintptr_t lo = (base + (uintptr_t)g0 * src_group + page - 1) & ~(page - 1);
         uintptr_t hi = g1 == n_groups ? (end & ~(page - 1)) : ((base + (uintptr_t)g1 * src_group) & ~(page - 1));
         if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED); /* best effort */
     }
-    w->packed = p;
-    w->group_bytes = gb;
+    k->packed = p;
+    k->group_bytes = gb;
     return PP_OK;
 }
 
@@ -253,7 +254,12 @@ static void count_weight(model *m, const model_weight *w, uint64_t *type_bytes) 
     if (w->t->type < GGUF_TTYPE_COUNT && w != &m->tok_embd) type_bytes[w->t->type] += w->t->nbytes;
 }
 
-pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
+model_load_params model_load_default_params(void) {
+    model_load_params p = {false};
+    return p;
+}
+
+pp_status model_load_gguf(gguf_file *f, model_load_params p, model **out, pp_err *err) {
     model *m = calloc(1, sizeof *m);
     if (!m) {
         gguf_close(f);
@@ -302,7 +308,7 @@ pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
         if ((st = get_weight(m, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, true, &L->wdown, err))) goto fail;
     }
 #undef NAME
-    for (uint32_t il = 0; il < hp->n_layer; il++) {
+    for (uint32_t il = 0; il < hp->n_layer && !p.no_repack; il++) {
         model_layer *L = &m->layers[il];
         model_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
@@ -310,7 +316,7 @@ pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err) {
     }
     /* tied: m->output is a copy of tok_embd's descriptor, so only the output gets the packed
      * buffer; the lookup then reads its rows from there (unpack_row), never the mapping */
-    if ((st = pack_weight(m, &m->output, err))) goto fail;
+    if (!p.no_repack && (st = pack_weight(m, &m->output, err))) goto fail;
     uint64_t type_bytes[GGUF_TTYPE_COUNT] = {0};
     count_weight(m, &m->tok_embd, type_bytes);
     if (!hp->tied_output) count_weight(m, &m->output, type_bytes);
@@ -336,11 +342,11 @@ fail:
     return st;
 }
 
-pp_status model_load(const char *path, model **out, pp_err *err) {
+pp_status model_load(const char *path, model_load_params p, model **out, pp_err *err) {
     gguf_file *f = NULL;
     pp_status st = gguf_open(path, &f, err);
     if (st != PP_OK) return st;
-    return model_load_gguf(f, out, err);
+    return model_load_gguf(f, p, out, err);
 }
 
 void model_free(model *m) {
@@ -350,13 +356,13 @@ void model_free(model *m) {
             model_layer *L = &m->layers[il];
             free(L->attn_norm); free(L->q_norm); free(L->k_norm);
             free(L->post_attn_norm); free(L->ffn_norm); free(L->post_ffw_norm);
-            free(L->wq.packed); free(L->wk.packed); free(L->wv.packed); free(L->wo.packed);
-            free(L->wgate.packed); free(L->wup.packed); free(L->wdown.packed);
+            free(L->wq.k.packed); free(L->wk.k.packed); free(L->wv.k.packed); free(L->wo.k.packed);
+            free(L->wgate.k.packed); free(L->wup.k.packed); free(L->wdown.k.packed);
         }
         free(m->layers);
     }
     free(m->output_norm);
-    free(m->output.packed); /* its own buffer also when tied: tok_embd is never packed */
+    free(m->output.k.packed); /* its own buffer also when tied: tok_embd is never packed */
     gguf_close(m->f);
     free(m);
 }
@@ -367,12 +373,13 @@ uint32_t model_main_weight_type(const model *m) { return m->main_type; }
 uint64_t model_weight_bytes(const model *m) { return m->weight_bytes; }
 
 static uint64_t packed_bytes(const model_weight *w) {
-    return w->packed ? (uint64_t)w->group_bytes * (uint64_t)(w->n_out / w->tt->pack_rows) : 0;
+    const kern_weight *k = &w->k;
+    return k->packed ? (uint64_t)k->group_bytes * (uint64_t)(k->n_out / k->tt->pack_rows) : 0;
 }
 
 uint64_t model_packed_bytes(const model *m) {
     uint64_t n = packed_bytes(&m->tok_embd);
-    if (m->output.packed != m->tok_embd.packed) n += packed_bytes(&m->output);
+    if (m->output.k.packed != m->tok_embd.k.packed) n += packed_bytes(&m->output);
     for (uint32_t il = 0; il < m->hp.n_layer; il++) {
         const model_layer *L = &m->layers[il];
         const model_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};

@@ -3,7 +3,7 @@
  *
  * Usage:
  *     model *m; model_ctx *c; pp_err err;
- *     if (model_load("m.gguf", &m, &err) != PP_OK) die(err.msg);
+ *     if (model_load("m.gguf", model_load_default_params(), &m, &err) != PP_OK) die(err.msg);
  *     model_ctx_params cp = model_ctx_default_params();
  *     cp.n_ctx = 4096;
  *     if (model_ctx_init(m, cp, &c, &err) != PP_OK) die(err.msg);
@@ -20,7 +20,8 @@
  * 1/sqrt(n_embd/n_head) for 62-layer models (the 27B rule); GeGLU(tanh); embeddings scaled by
  * sqrtf(n_embd); tied output unless output.weight exists; optional final soft-capping.
  *
- * KV cache: sliding layers keep a ring of window + n_batch - 1 positions, global layers n_ctx.
+ * KV cache (kv_cache.h): sliding layers keep a ring of window + n_batch - 1 positions, global
+ * layers n_ctx.
  *
  * Thread safety: a loaded model is immutable and may be shared by any number of contexts in
  * any threads; a model_ctx is used by one thread at a time (it drives its own thread pool).
@@ -53,11 +54,17 @@ typedef struct model_hparams {
 
 typedef struct model model;
 
+typedef struct model_load_params {
+    bool no_repack;  /* keep every weight in the file's layout, never the ISA's packed one
+                        (A/B timing; the CLI sets it from PIPPA_NO_REPACK=1) */
+} model_load_params;
+model_load_params model_load_default_params(void);
+
 /* Loads and validates a gemma3 GGUF. Errors name the file and the key or tensor:
  * "m.gguf: tensor 'blk.3.attn_q.weight': type 23 (IQ4_XS) is not supported yet". */
-pp_status model_load(const char *path, model **out, pp_err *err);
+pp_status model_load(const char *path, model_load_params p, model **out, pp_err *err);
 /* Same, from an open file (the model takes ownership of f on success and on failure). */
-pp_status model_load_gguf(gguf_file *f, model **out, pp_err *err);
+pp_status model_load_gguf(gguf_file *f, model_load_params p, model **out, pp_err *err);
 void model_free(model *m);
 const model_hparams *model_get_hparams(const model *m);
 const gguf_file *model_get_gguf(const model *m);
@@ -74,6 +81,8 @@ typedef struct model_ctx_params {
     uint32_t n_batch;    /* tokens per forward chunk (prompt processing), default 256 */
     int n_threads;       /* 0 = all online CPUs */
     uint32_t kv_type;    /* GGUF_TTYPE_F16 (default) or GGUF_TTYPE_F32 */
+    bool no_fuse;        /* the FFN's gate, up and GELU as separate steps, never the fused kernel
+                            (same logits; A/B timing; the CLI sets it from PIPPA_NO_FUSE=1) */
 } model_ctx_params;
 model_ctx_params model_ctx_default_params(void);
 

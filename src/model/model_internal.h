@@ -3,16 +3,13 @@
 #ifndef PIPPA_MODEL_INTERNAL_H
 #define PIPPA_MODEL_INTERNAL_H
 
+#include "../kernels/kern_exec.h"
 #include "model.h"
 
-/* A 2-D weight used in a matmul: a view into the mapping plus its ops-table entry. */
+/* A 2-D weight used in a matmul: the tensor in the mapping plus what the kernels run. */
 typedef struct model_weight {
-    const gguf_tensor *t;
-    const kern_type_traits *tt;
-    size_t row_bytes;
-    int64_t n_in, n_out;   /* ne[0], ne[1] */
-    void *packed;          /* owned copy in the ISA's layout (tt->gemm_packed), or NULL */
-    size_t group_bytes;    /* bytes of one packed group of tt->pack_rows rows */
+    const gguf_tensor *t;  /* NULL: absent (an optional weight) */
+    kern_weight k;         /* traits, rows, and the repacked copy the model owns (k.packed) */
 } model_weight;
 
 typedef struct model_layer {

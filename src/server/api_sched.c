@@ -224,7 +224,10 @@ static pp_status runner_load(api_runner *r, const api_job *j, pp_err *err) {
     engine_model *em = NULL;
     engine_session *s = NULL;
     pp_log(PP_LOG_INFO, "loading model %s from %s", r->m.name, r->m.path);
-    pp_status st = engine_model_load(r->m.path, &em, err);
+    engine_model_params mp = engine_model_default_params();
+    mp.no_repack = r->srv->p.no_repack;
+    mp.no_fuse = r->srv->p.no_fuse;
+    pp_status st = engine_model_load(r->m.path, mp, &em, err);
     if (st) return st;
     if ((st = engine_session_init(em, &j->opt, &s, err))) {
         engine_model_free(em);

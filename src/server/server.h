@@ -62,6 +62,8 @@ typedef struct api_server_params {
     uint32_t max_queue;           /* queued requests over all models before 503: 512 */
     uint32_t max_loaded;          /* models kept in memory at once: 3 */
     uint32_t num_ctx;             /* default num_ctx (OLLAMA_CONTEXT_LENGTH); 0 = engine default */
+    bool no_repack, no_fuse;      /* engine_model_params of every model loaded (set by main from
+                                     PIPPA_NO_REPACK, PIPPA_NO_FUSE) */
     char origins[4096];           /* extra CORS origins, comma separated (OLLAMA_ORIGINS) */
     char gguf_dir[4096];          /* directory of NAME[:TAG].gguf files served as models ("" = none) */
     /* models registered by the operator (`pippa serve --model NAME=PATH`): borrowed strings,
