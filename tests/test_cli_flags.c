@@ -42,8 +42,9 @@ typedef struct params {
     const char *fn_value;
 } params;
 
-static int on_x(void *dest, const char *flag, const char *value) {
+static int on_x(void *dest, const char *cmd, const char *flag, const char *value) {
     params *p = dest;
+    (void)cmd;
     (void)flag;
     p->n_fn++;
     p->fn_value = value;

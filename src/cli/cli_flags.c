@@ -3,11 +3,13 @@
  * option"), as the commands always did; a CLI_FLAG_FN flag reports it itself. */
 #include "cli_flags.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "../gguf/gguf.h"
 
 int cli_flags_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
     char *end = NULL;
@@ -43,7 +45,10 @@ static int unknown(const cli_args *a, const char *s) {
 static int apply(const cli_args *a, const cli_flag *f, const char *s, const char *value) {
     switch (f->kind) {
     case CLI_FLAG_BOOL: *(bool *)f->dest = true; return 0;
-    case CLI_FLAG_FN: return f->fn(f->dest, s, value);
+    case CLI_FLAG_FN: {
+        int rc = f->fn(f->dest, a->cmd, s, value);
+        return rc == CLI_FLAGS_MISSING ? unknown(a, s) : rc;
+    }
     default: break;
     }
     if (!value) return unknown(a, s);
@@ -92,5 +97,27 @@ int cli_flags_parse(const cli_args *a, int argc, char **argv) {
         a->pos[n_pos++] = s;
     }
     if (a->n_pos) *a->n_pos = n_pos;
+    return 0;
+}
+
+int cli_flag_kernels(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)flag;
+    if (!value) return CLI_FLAGS_MISSING;
+    if (strcmp(value, "generic") != 0) {
+        cli_error("%s: --kernels takes 'generic'", cmd);
+        return 2;
+    }
+    *(bool *)dest = true;
+    return 0;
+}
+
+int cli_flag_kv(void *dest, const char *cmd, const char *flag, const char *value) {
+    if (!value) return CLI_FLAGS_MISSING;
+    if (!strcmp(value, "f16")) *(uint32_t *)dest = GGUF_TTYPE_F16;
+    else if (!strcmp(value, "f32")) *(uint32_t *)dest = GGUF_TTYPE_F32;
+    else {
+        cli_error("%s: %s: expected f16 or f32, got '%s'", cmd, flag, value);
+        return 2;
+    }
     return 0;
 }

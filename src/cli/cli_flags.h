@@ -22,7 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CLI_FLAGS_HELP (-1)   /* -h/--help: the usage was printed; exit 0 */
+#define CLI_FLAGS_HELP (-1)     /* -h/--help: the usage was printed; exit 0 */
+#define CLI_FLAGS_MISSING (-2)  /* from a CLI_FLAG_FN: report the flag as incomplete */
 #define CLI_LIST_MAX 256      /* values of one repeated flag */
 
 typedef enum cli_flag_kind {
@@ -30,7 +31,7 @@ typedef enum cli_flag_kind {
     CLI_FLAG_STR,    /* one value: *(const char **)dest = the argv string (borrowed) */
     CLI_FLAG_LONG,   /* an integer in [lo, hi]: *(long *)dest */
     CLI_FLAG_LIST,   /* repeatable: appended to *(cli_list *)dest */
-    CLI_FLAG_FN      /* fn(dest, flag as typed, value or NULL if missing) returns an exit status */
+    CLI_FLAG_FN      /* fn(dest, cmd, flag as typed, value or NULL if missing): an exit status */
 } cli_flag_kind;
 
 typedef struct cli_list {
@@ -38,7 +39,7 @@ typedef struct cli_list {
     int n;
 } cli_list;
 
-typedef int (*cli_flag_fn)(void *dest, const char *flag, const char *value);
+typedef int (*cli_flag_fn)(void *dest, const char *cmd, const char *flag, const char *value);
 
 typedef struct cli_flag {
     const char *name;    /* "-p" */
@@ -75,5 +76,11 @@ typedef struct cli_args {
 int cli_flags_parse(const cli_args *a, int argc, char **argv);
 /* "<cmd>: <opt>: expected an integer in [lo, hi], got 's'" (2) unless s is one. */
 int cli_flags_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* CLI_FLAG_FN for "--kernels generic" (dest: bool, set true); other values: "<cmd>: --kernels
+ * takes 'generic'"; no value: CLI_FLAGS_MISSING. */
+int cli_flag_kernels(void *dest, const char *cmd, const char *flag, const char *value);
+/* CLI_FLAG_FN for "--kv f16|f32" (dest: uint32_t GGUF type): "<cmd>: --kv: expected f16 or
+ * f32, got 'x'". */
+int cli_flag_kv(void *dest, const char *cmd, const char *flag, const char *value);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli_eval.h"
+#include "cli_flags.h"
 
 static const char USAGE[] =
     "usage: pippa bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [-b BATCH] [--json] [--kernels generic]";
@@ -62,17 +63,6 @@ static double measure_bandwidth(pp_pool *pool) {
     return best;
 }
 
-static int parse_num(const char *opt, const char *s, long lo, long hi, long *out) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        cli_error("bench: %s: expected an integer in [%ld, %ld], got '%s'", opt, lo, hi, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
 static void mean_sd(const double *x, int n, double *mean, double *sd) {
     double s = 0, q = 0;
     for (int i = 0; i < n; i++) s += x[i];
@@ -81,30 +71,41 @@ static void mean_sd(const double *x, int n, double *mean, double *sd) {
     *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
 }
 
-int cli_cmd_bench(int argc, char **argv) {
-    const char *path = NULL;
-    long n_prompt = 512, n_gen = 128, threads = 0, reps = 5, batch = 512;
-    bool as_json = false;
+typedef struct bench_params {
+    const char *path;
+    long n_prompt, n_gen, threads, reps, batch;
+    bool as_json, kernels_generic;
+} bench_params;
+
+static bench_params bench_default_params(void) {
+    return (bench_params){.n_prompt = 512, .n_gen = 128, .threads = 0, .reps = 5, .batch = 512};
+}
+
+static int bench_parse(int argc, char **argv, bench_params *p) {
+    const cli_flag flags[] = {
+        {"-p", NULL, CLI_FLAG_LONG, &p->n_prompt, 0, 65536, NULL, "prompt tokens (pp)"},
+        {"-n", NULL, CLI_FLAG_LONG, &p->n_gen, 0, 65536, NULL, "generated tokens (tg)"},
+        {"-t", NULL, CLI_FLAG_LONG, &p->threads, 1, 1024, NULL, "threads"},
+        {"-r", NULL, CLI_FLAG_LONG, &p->reps, 1, 1000, NULL, "repetitions"},
+        {"-b", NULL, CLI_FLAG_LONG, &p->batch, 1, 4096, NULL, "prompt batch"},
+        {"--json", NULL, CLI_FLAG_BOOL, &p->as_json, 0, 0, NULL, "JSON lines"},
+        {"--kernels", NULL, CLI_FLAG_FN, &p->kernels_generic, 0, 0, cli_flag_kernels, "force generic kernels"},
+    };
+    cli_args a = {.cmd = "bench", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
+                  .pos = &p->path, .max_pos = 1};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (!p->path) { cli_error("bench: missing MODEL\n%s", USAGE); return 2; }
+    if (p->n_prompt == 0 && p->n_gen == 0) { cli_error("bench: nothing to run (-p 0 -n 0)"); return 2; }
+    return 0;
+}
+
+static int bench_run(const bench_params *p) {
+    const char *path = p->path;
+    const long n_prompt = p->n_prompt, n_gen = p->n_gen, reps = p->reps;
+    const bool as_json = p->as_json;
+    if (p->kernels_generic) setenv("PIPPA_KERNELS", "generic", 1);
     int rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "-p") && has) { if ((rc = parse_num("-p", argv[++i], 0, 65536, &n_prompt))) return rc; }
-        else if (!strcmp(a, "-n") && has) { if ((rc = parse_num("-n", argv[++i], 0, 65536, &n_gen))) return rc; }
-        else if (!strcmp(a, "-t") && has) { if ((rc = parse_num("-t", argv[++i], 1, 1024, &threads))) return rc; }
-        else if (!strcmp(a, "-r") && has) { if ((rc = parse_num("-r", argv[++i], 1, 1000, &reps))) return rc; }
-        else if (!strcmp(a, "-b") && has) { if ((rc = parse_num("-b", argv[++i], 1, 4096, &batch))) return rc; }
-        else if (!strcmp(a, "--json")) as_json = true;
-        else if (!strcmp(a, "--kernels") && has) {
-            if (strcmp(argv[++i], "generic") != 0) { cli_error("bench: --kernels takes 'generic'"); return 2; }
-            setenv("PIPPA_KERNELS", "generic", 1);
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { puts(USAGE); return 0; }
-        else if (a[0] == '-') { cli_error("bench: unknown or incomplete option '%s'\n%s", a, USAGE); return 2; }
-        else if (!path) path = a;
-        else { cli_error("bench: unexpected argument '%s'\n%s", a, USAGE); return 2; }
-    }
-    if (!path) { cli_error("bench: missing MODEL\n%s", USAGE); return 2; }
-    if (n_prompt == 0 && n_gen == 0) { cli_error("bench: nothing to run (-p 0 -n 0)"); return 2; }
     pp_err err = {0};
     engine_model *em = NULL;
     model_ctx *c = NULL;
@@ -118,8 +119,8 @@ int cli_cmd_bench(int argc, char **argv) {
     const model_hparams *hp = model_get_hparams(m);
     model_ctx_params cp = model_ctx_default_params();
     cp.n_ctx = (uint32_t)(n_prompt > n_gen ? n_prompt : n_gen) + 1;
-    cp.n_batch = (uint32_t)batch;
-    cp.n_threads = (int)threads;
+    cp.n_batch = (uint32_t)p->batch;
+    cp.n_threads = (int)p->threads;
     if (model_ctx_init(m, cp, &c, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     int nt = model_ctx_get_params(c).n_threads;
     const long n_toks = (n_prompt > n_gen ? n_prompt : n_gen) + 1; /* pp uses n_prompt, tg n_gen */
@@ -193,4 +194,11 @@ done:
     model_ctx_free(c);
     engine_model_free(em);
     return rc;
+}
+
+int cli_cmd_bench(int argc, char **argv) {
+    bench_params p = bench_default_params();
+    int rc = bench_parse(argc, argv, &p);
+    if (rc) return rc == CLI_FLAGS_HELP ? 0 : rc;
+    return bench_run(&p);
 }
