@@ -37,7 +37,9 @@ static const cli_flag *find(const cli_args *a, const char *s) {
 }
 
 static int unknown(const cli_args *a, const char *s) {
-    cli_error("%s: %s '%s'\n%s", a->cmd, a->unknown ? a->unknown : "unknown or incomplete option", s, a->usage);
+    char msg[1024];
+    snprintf(msg, sizeof msg, a->unknown ? a->unknown : "unknown or incomplete option '%s'\n%s", s, a->usage);
+    cli_error("%s: %s", a->cmd, msg);
     return 2;
 }
 
@@ -75,12 +77,12 @@ int cli_flags_parse(const cli_args *a, int argc, char **argv) {
             flags_done = true;
             continue;
         }
-        if (!flags_done && is_flag(a, s)) {
-            const cli_flag *f = find(a, s);
-            if (!f && (!strcmp(s, "-h") || !strcmp(s, "--help"))) {
-                puts(a->usage);
-                return CLI_FLAGS_HELP;
-            }
+        const cli_flag *f = flags_done ? NULL : find(a, s);
+        if (!f && !flags_done && !a->no_help && (!strcmp(s, "-h") || !strcmp(s, "--help"))) {
+            puts(a->usage);
+            return CLI_FLAGS_HELP;
+        }
+        if (!flags_done && (f || is_flag(a, s))) {
             if (!f) return unknown(a, s);
             bool takes = f->kind != CLI_FLAG_BOOL;
             const char *value = takes && i + 1 < argc ? argv[i + 1] : NULL;

@@ -66,9 +66,10 @@ typedef struct cli_args {
     const char **pos;         /* positional arguments, in order (borrowed argv strings) */
     size_t max_pos;
     size_t *n_pos;            /* optional: how many were given */
-    const char *unknown;      /* NULL: "unknown or incomplete option" */
+    const char *unknown;      /* format of (flag, usage); NULL: "unknown or incomplete option '%s'\n%s" */
     const char *too_many;     /* NULL: "unexpected argument '%s'" + usage; else printed as is */
     cli_dash dash;
+    bool no_help;             /* -h/--help are not flags of this command */
 } cli_args;
 
 /* Parses argv[1..argc) ("--" ends the flags): 0, 2 after printing a usage error, the

@@ -474,7 +474,7 @@ static int run_parse(int argc, char **argv, run_state *st) {
     if (!pos) { cli_error("out of memory"); return 1; }
     size_t n_pos = 0;
     cli_args a = {.cmd = "run", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0], .pos = pos,
-                  .max_pos = (size_t)argc, .n_pos = &n_pos, .unknown = "unknown option", .dash = CLI_DASH_NOT_LONE};
+                  .max_pos = (size_t)argc, .n_pos = &n_pos, .unknown = "unknown option '%s'\n%s", .dash = CLI_DASH_NOT_LONE};
     int rc = cli_flags_parse(&a, argc, argv);
     if (!rc && n_pos == 0) {
         cli_error("run: missing MODEL\n%s", USAGE);
