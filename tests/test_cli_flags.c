@@ -61,8 +61,9 @@ static int parse(params *p, int argc, const char **argv) {
         {"--out", NULL, CLI_FLAG_STR, &p->out, 0, 0, NULL, "file"},
         {"--stop", NULL, CLI_FLAG_LIST, &p->stops, 0, 0, NULL, "stop"},
         {"-x", NULL, CLI_FLAG_FN, p, 0, 0, on_x, "callback"},
+        {"--sw", NULL, CLI_FLAG_SWITCH, p, 0, 0, on_x, "switch"},
     };
-    cli_args a = {.cmd = "bench", .usage = "usage: bench", .flags = flags, .n_flags = 6, .pos = p->pos, .max_pos = 2,
+    cli_args a = {.cmd = "bench", .usage = "usage: bench", .flags = flags, .n_flags = 7, .pos = p->pos, .max_pos = 2,
                   .n_pos = &p->n_pos};
     capture_begin();
     int rc = cli_flags_parse(&a, argc, (char **)argv);
@@ -123,6 +124,8 @@ static void test_fn_and_help(void) {
     T_CHECK(parse(&p, ARGS("bench", "-x")) == 0 && p.n_fn == 1 && p.fn_value == NULL); /* the callback decides */
     T_CHECK(parse(&p, ARGS("bench", "-x", "bad", "--frob")) == 3); /* its status, before later flags */
     T_CHECK(parse(&p, ARGS("bench", "--json", "--help", "--frob")) == CLI_FLAGS_HELP);
+    /* a switch takes no value: the next word stays positional */
+    T_CHECK(parse(&p, ARGS("bench", "--sw", "m.gguf")) == 0 && p.n_fn == 1 && !p.fn_value && p.n_pos == 1);
 }
 
 static void test_list_limit(void) {

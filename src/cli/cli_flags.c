@@ -26,6 +26,7 @@ static bool is_flag(const cli_args *a, const char *s) {
     switch (a->dash) {
     case CLI_DASH_NOT_LONE: return s[0] == '-' && s[1];
     case CLI_DASH_DOUBLE: return s[0] == '-' && s[1] == '-';
+    case CLI_DASH_NONE: return false;
     default: return s[0] == '-';
     }
 }
@@ -47,7 +48,8 @@ static int unknown(const cli_args *a, const char *s) {
 static int apply(const cli_args *a, const cli_flag *f, const char *s, const char *value) {
     switch (f->kind) {
     case CLI_FLAG_BOOL: *(bool *)f->dest = true; return 0;
-    case CLI_FLAG_FN: {
+    case CLI_FLAG_FN:
+    case CLI_FLAG_SWITCH: {
         int rc = f->fn(f->dest, a->cmd, s, value);
         return rc == CLI_FLAGS_MISSING ? unknown(a, s) : rc;
     }
@@ -73,7 +75,7 @@ int cli_flags_parse(const cli_args *a, int argc, char **argv) {
     bool flags_done = false;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (!flags_done && !strcmp(s, "--")) {
+        if (!flags_done && a->dash != CLI_DASH_NONE && !strcmp(s, "--")) {
             flags_done = true;
             continue;
         }
@@ -84,7 +86,7 @@ int cli_flags_parse(const cli_args *a, int argc, char **argv) {
         }
         if (!flags_done && (f || is_flag(a, s))) {
             if (!f) return unknown(a, s);
-            bool takes = f->kind != CLI_FLAG_BOOL;
+            bool takes = f->kind != CLI_FLAG_BOOL && f->kind != CLI_FLAG_SWITCH;
             const char *value = takes && i + 1 < argc ? argv[i + 1] : NULL;
             if (value) i++;
             int rc = apply(a, f, s, value);

@@ -31,7 +31,8 @@ typedef enum cli_flag_kind {
     CLI_FLAG_STR,    /* one value: *(const char **)dest = the argv string (borrowed) */
     CLI_FLAG_LONG,   /* an integer in [lo, hi]: *(long *)dest */
     CLI_FLAG_LIST,   /* repeatable: appended to *(cli_list *)dest */
-    CLI_FLAG_FN      /* fn(dest, cmd, flag as typed, value or NULL if missing): an exit status */
+    CLI_FLAG_FN,     /* fn(dest, cmd, flag as typed, value or NULL if missing): an exit status */
+    CLI_FLAG_SWITCH  /* no value: fn(dest, cmd, flag as typed, NULL) */
 } cli_flag_kind;
 
 typedef struct cli_list {
@@ -51,11 +52,13 @@ typedef struct cli_flag {
     const char *help;
 } cli_flag;
 
-/* What counts as a flag: anything starting with '-', anything but a lone "-", or only "--x". */
+/* What counts as a flag: anything starting with '-', anything but a lone "-", only "--x",
+ * or only the table's flags (every other word is positional, "-x" included). */
 typedef enum cli_dash {
     CLI_DASH_ANY = 0,
     CLI_DASH_NOT_LONE,
-    CLI_DASH_DOUBLE
+    CLI_DASH_DOUBLE,
+    CLI_DASH_NONE
 } cli_dash;
 
 typedef struct cli_args {
@@ -72,7 +75,7 @@ typedef struct cli_args {
     bool no_help;             /* -h/--help are not flags of this command */
 } cli_args;
 
-/* Parses argv[1..argc) ("--" ends the flags): 0, 2 after printing a usage error, the
+/* Parses argv[1..argc) ("--" ends the flags, except with CLI_DASH_NONE): 0, 2 after printing a usage error, the
  * status a CLI_FLAG_FN returned, or CLI_FLAGS_HELP. */
 int cli_flags_parse(const cli_args *a, int argc, char **argv);
 /* "<cmd>: <opt>: expected an integer in [lo, hi], got 's'" (2) unless s is one. */
