@@ -94,7 +94,7 @@ int cli_flags_parse(const cli_args *a, int argc, char **argv) {
             continue;
         }
         if (n_pos == a->max_pos) {
-            if (a->too_many) cli_error("%s", a->too_many);
+            if (a->too_many) cli_error(a->too_many, s, a->usage);
             else cli_error("%s: unexpected argument '%s'\n%s", a->cmd, s, a->usage);
             return 2;
         }

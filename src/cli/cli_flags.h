@@ -70,7 +70,7 @@ typedef struct cli_args {
     size_t max_pos;
     size_t *n_pos;            /* optional: how many were given */
     const char *unknown;      /* format of (flag, usage); NULL: "unknown or incomplete option '%s'\n%s" */
-    const char *too_many;     /* NULL: "unexpected argument '%s'" + usage; else printed as is */
+    const char *too_many;     /* format of (word, usage); NULL: "unexpected argument '%s'\n%s" */
     cli_dash dash;
     bool no_help;             /* -h/--help are not flags of this command */
 } cli_args;
