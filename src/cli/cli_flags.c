@@ -40,7 +40,8 @@ static const cli_flag *find(const cli_args *a, const char *s) {
 static int unknown(const cli_args *a, const char *s) {
     char msg[1024];
     snprintf(msg, sizeof msg, a->unknown ? a->unknown : "unknown or incomplete option '%s'\n%s", s, a->usage);
-    cli_error("%s: %s", a->cmd, msg);
+    if (a->cmd) cli_error("%s: %s", a->cmd, msg);
+    else cli_error("%s", msg);
     return 2;
 }
 

@@ -62,7 +62,7 @@ typedef enum cli_dash {
 } cli_dash;
 
 typedef struct cli_args {
-    const char *cmd;          /* prefixes every message */
+    const char *cmd;          /* prefixes every message (NULL: no prefix) */
     const char *usage;        /* printed by -h, and after unknown-flag and positional errors */
     const cli_flag *flags;
     size_t n_flags;

@@ -8,6 +8,7 @@
  * ref: shared/spec/quant-formats.md §7-9, llama.cpp tools/quantize.
  */
 #include "cli.h"
+#include "cli_flags.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -119,45 +120,55 @@ static int parse_type(const char *opt, const char *v, int32_t *out) {
     return 0;
 }
 
+static int flag_help(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)dest;
+    (void)cmd;
+    (void)flag;
+    (void)value;
+    print_help();
+    return CLI_FLAGS_HELP;
+}
+
+/* --token-embedding-type / --output-tensor-type TYPE (dest: the recipe's int32_t) */
+static int flag_tensor_type(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)cmd;
+    if (!value) {
+        cli_error("%s needs a type\n%s", flag, USAGE);
+        return 2;
+    }
+    return parse_type(flag, value, dest) ? 2 : 0;
+}
+
+static int flag_threads(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)cmd;
+    char *end = NULL;
+    long v = value ? strtol(value, &end, 10) : 0;
+    if (!value || !end || *end || end == value || v < 1 || v > 1024) {
+        cli_error("%s needs a thread count between 1 and 1024", flag);
+        return 2;
+    }
+    *(int *)dest = (int)v;
+    return 0;
+}
+
 int cli_cmd_quantize(int argc, char **argv) {
     const char *pos[3];
-    int n_pos = 0;
+    size_t n_pos = 0;
     quant_file_params params = quant_file_default_params();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            print_help();
-            return 0;
-        } else if (!strcmp(a, "--token-embedding-type") || !strcmp(a, "--output-tensor-type")) {
-            if (i + 1 >= argc) {
-                cli_error("%s needs a type\n%s", a, USAGE);
-                return 2;
-            }
-            int32_t *dst = a[2] == 't' ? &params.recipe.token_embd_type : &params.recipe.output_type;
-            if (parse_type(a, argv[++i], dst)) return 2;
-        } else if (!strcmp(a, "--pure")) {
-            params.recipe.pure = true;
-        } else if (!strcmp(a, "--allow-requantize")) {
-            params.allow_requantize = true;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            char *end = NULL;
-            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
-            if (i + 1 >= argc || !end || *end || end == argv[i + 1] || v < 1 || v > 1024) {
-                cli_error("%s needs a thread count between 1 and 1024", a);
-                return 2;
-            }
-            params.n_threads = (int)v;
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option '%s'\n%s", a, USAGE);
-            return 2;
-        } else if (n_pos < 3) {
-            pos[n_pos++] = a;
-        } else {
-            cli_error("too many arguments\n%s", USAGE);
-            return 2;
-        }
-    }
+    const cli_flag flags[] = {
+        {"-h", "--help", CLI_FLAG_SWITCH, NULL, 0, 0, flag_help, "this help"},
+        {"--token-embedding-type", NULL, CLI_FLAG_FN, &params.recipe.token_embd_type, 0, 0, flag_tensor_type, NULL},
+        {"--output-tensor-type", NULL, CLI_FLAG_FN, &params.recipe.output_type, 0, 0, flag_tensor_type, NULL},
+        {"--pure", NULL, CLI_FLAG_BOOL, &params.recipe.pure, 0, 0, NULL, NULL},
+        {"--allow-requantize", NULL, CLI_FLAG_BOOL, &params.allow_requantize, 0, 0, NULL, NULL},
+        {"-t", "--threads", CLI_FLAG_FN, &params.n_threads, 0, 0, flag_threads, NULL},
+    };
+    /* quantize's messages carry no command prefix, as llama-quantize's */
+    cli_args args = {.cmd = NULL, .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0], .pos = pos,
+                  .max_pos = 3, .n_pos = &n_pos, .unknown = "unknown option '%s'\n%s",
+                  .too_many = "%.0stoo many arguments\n%s", .dash = CLI_DASH_NOT_LONE};
+    int prc = cli_flags_parse(&args, argc, argv);
+    if (prc) return prc == CLI_FLAGS_HELP ? 0 : prc;
     if (n_pos != 3) {
         cli_error("expected IN.gguf OUT.gguf TYPE\n%s", USAGE);
         return 2;
