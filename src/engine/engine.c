@@ -429,6 +429,10 @@ pp_status engine_chat(engine_session *s, const engine_msg *msgs, size_t n, engin
     if (st) return st;
     s->text.n = 0;
     s->text.oom = false;
+    if (!s->text.cap) { /* sized before the token loop; it grows only for a longer reply */
+        s->text.v = malloc(4096);
+        s->text.cap = s->text.v ? 4096 : 0;
+    }
     capture c = {s, fn, ud};
     st = generate(s, f.ids, f.n_ids, capture_text, &c, res, err);
     free(f.ids);
