@@ -100,12 +100,64 @@ static int bench_parse(int argc, char **argv, bench_params *p) {
     return 0;
 }
 
+/* What every result line repeats: the model, its size, the kernels, the threads. */
+typedef struct bench_info {
+    char name[64], size_s[32], params_s[32];
+    uint64_t file_bytes, n_params;
+    uint64_t bytes_tok;   /* weights streamed per decoded token: every matmul weight once */
+    double bw;            /* read bandwidth, bytes/s (0 without a tg test) */
+    int nt;
+} bench_info;
+
+static void print_header(bool with_tg) {
+    printf("| %-28s | %10s | %8s | %-7s | %7s | %6s | %16s |", "model", "size", "params", "kernels", "threads", "test",
+           "t/s");
+    if (with_tg) printf(" %9s | %9s |", "GB/token", "bw used");
+    printf("\n|%s|%s|%s|%s|%s|%s|%s|", "------------------------------", "------------", "----------", "---------",
+           "---------", "--------", "------------------");
+    if (with_tg) printf("-----------|-----------|");
+    printf("\n");
+}
+
+/* One result: a JSON line, or a table row (tg rows with the bandwidth columns). */
+static void print_result(const bench_params *p, const bench_info *bi, bool tg, long n, double mean, double sd) {
+    char test_s[16];
+    snprintf(test_s, sizeof test_s, "%s%ld", tg ? "tg" : "pp", n);
+    const char *isa = kern_isa_name(kern_active_isa());
+    if (p->as_json) {
+        printf("{\"model\": \"%s\", \"size\": %" PRIu64 ", \"params\": %" PRIu64 ", \"kernels\": \"%s\", \"threads\": %d, "
+               "\"test\": \"%s\", \"tok_s\": %.3f, \"sd\": %.3f",
+               bi->name, bi->file_bytes, bi->n_params, isa, bi->nt, test_s, mean, sd);
+        if (tg)
+            printf(", \"bytes_per_token\": %" PRIu64 ", \"read_bandwidth\": %.0f, \"bandwidth_share\": %.3f", bi->bytes_tok,
+                   bi->bw, bi->bw > 0 ? mean * bi->bytes_tok / bi->bw : 0);
+        printf("}\n");
+    } else {
+        char ts[32];
+        snprintf(ts, sizeof ts, "%.2f ± %.2f", mean, sd);
+        printf("| %-28s | %10s | %8s | %-7s | %7d | %6s | %17s |", bi->name, bi->size_s, bi->params_s, isa, bi->nt,
+               test_s, ts);
+        if (tg) printf(" %9.3f | %8.1f%% |", bi->bytes_tok / 1e9, bi->bw > 0 ? 100.0 * mean * bi->bytes_tok / bi->bw : 0);
+        else if (p->n_gen) printf(" %9s | %9s |", "", "");
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
+static void bench_info_init(const bench_params *p, const model *m, int nt, bench_info *bi) {
+    const model_hparams *hp = model_get_hparams(m);
+    const char *base = strrchr(p->path, '/');
+    snprintf(bi->name, sizeof bi->name, "%s", base ? base + 1 : p->path);
+    bi->file_bytes = gguf_file_size(model_get_gguf(m));
+    bi->n_params = hp->n_params;
+    cli_fmt_size(bi->file_bytes, bi->size_s, sizeof bi->size_s);
+    cli_fmt_params(hp->n_params, bi->params_s, sizeof bi->params_s);
+    bi->bytes_tok = model_weight_bytes(m); /* tied output included */
+    bi->nt = nt;
+}
+
 static int bench_run(const bench_params *p) {
-    const char *path = p->path;
-    const long n_prompt = p->n_prompt, n_gen = p->n_gen, reps = p->reps;
-    const bool as_json = p->as_json;
     if (p->kernels_generic) setenv("PIPPA_KERNELS", "generic", 1);
-    int rc;
     pp_err err = {0};
     engine_model *em = NULL;
     model_ctx *c = NULL;
@@ -113,78 +165,43 @@ static int bench_run(const bench_params *p) {
     int32_t *toks = NULL;
     float *logits = NULL;
     double *samples = NULL;
-    rc = 1;
-    if (engine_model_load(path, &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+    int rc = 1;
+    if (engine_model_load(p->path, &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     const model *m = engine_model_get(em);
-    const model_hparams *hp = model_get_hparams(m);
+    const uint32_t n_vocab = model_get_hparams(m)->n_vocab;
+    const long n_toks = (p->n_prompt > p->n_gen ? p->n_prompt : p->n_gen) + 1; /* pp uses n_prompt, tg n_gen */
     model_ctx_params cp = model_ctx_default_params();
-    cp.n_ctx = (uint32_t)(n_prompt > n_gen ? n_prompt : n_gen) + 1;
+    cp.n_ctx = (uint32_t)n_toks;
     cp.n_batch = (uint32_t)p->batch;
     cp.n_threads = (int)p->threads;
     if (model_ctx_init(m, cp, &c, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-    int nt = model_ctx_get_params(c).n_threads;
-    const long n_toks = (n_prompt > n_gen ? n_prompt : n_gen) + 1; /* pp uses n_prompt, tg n_gen */
     toks = malloc((size_t)n_toks * sizeof *toks);
-    logits = malloc((size_t)hp->n_vocab * sizeof *logits);
-    samples = malloc((size_t)reps * sizeof *samples);
+    logits = malloc((size_t)n_vocab * sizeof *logits);
+    samples = malloc((size_t)p->reps * sizeof *samples);
     if (!toks || !logits || !samples) { cli_error("bench: out of memory"); goto done; }
-    cli_bench_tokens(toks, n_toks, hp->n_vocab);
-    char name[64], size_s[32], params_s[32];
-    const char *base = strrchr(path, '/');
-    snprintf(name, sizeof name, "%s", base ? base + 1 : path);
-    cli_fmt_size(gguf_file_size(model_get_gguf(m)), size_s, sizeof size_s);
-    cli_fmt_params(hp->n_params, params_s, sizeof params_s);
-    /* weights streamed per decoded token: every matmul weight once (tied output included) */
-    uint64_t bytes_tok = model_weight_bytes(m);
-    double bw = 0;
-    if (n_gen) {
-        if (pp_pool_init(nt, &pool, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-        bw = measure_bandwidth(pool);
+    cli_bench_tokens(toks, n_toks, n_vocab);
+    bench_info bi = {0};
+    bench_info_init(p, m, model_ctx_get_params(c).n_threads, &bi);
+    if (p->n_gen) {
+        if (pp_pool_init(bi.nt, &pool, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+        bi.bw = measure_bandwidth(pool);
         pp_pool_free(pool);
         pool = NULL;
     }
-    if (!as_json) {
-        printf("| %-28s | %10s | %8s | %-7s | %7s | %6s | %16s |", "model", "size", "params", "kernels", "threads", "test",
-               "t/s");
-        if (n_gen) printf(" %9s | %9s |", "GB/token", "bw used");
-        printf("\n|%s|%s|%s|%s|%s|%s|%s|", "------------------------------", "------------", "----------", "---------",
-               "---------", "--------", "------------------");
-        if (n_gen) printf("-----------|-----------|");
-        printf("\n");
-    }
+    if (!p->as_json) print_header(p->n_gen != 0);
     for (int test = 0; test < 2; test++) {
-        long n = test == 0 ? n_prompt : n_gen;
+        long n = test == 0 ? p->n_prompt : p->n_gen;
         if (n == 0) continue;
-        for (long r = -1; r < reps; r++) { /* r = -1: warm-up */
+        for (long r = -1; r < p->reps; r++) { /* r = -1: warm-up */
             double tps;
             if (cli_bench_once(c, toks, n, test == 1, logits, &tps, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
             if (r >= 0) samples[r] = tps;
         }
         double mean, sd;
-        mean_sd(samples, (int)reps, &mean, &sd);
-        char test_s[16];
-        snprintf(test_s, sizeof test_s, "%s%ld", test == 0 ? "pp" : "tg", n);
-        if (as_json) {
-            printf("{\"model\": \"%s\", \"size\": %" PRIu64 ", \"params\": %" PRIu64 ", \"kernels\": \"%s\", \"threads\": %d, "
-                   "\"test\": \"%s\", \"tok_s\": %.3f, \"sd\": %.3f",
-                   name, gguf_file_size(model_get_gguf(m)), hp->n_params, kern_isa_name(kern_active_isa()), nt, test_s,
-                   mean, sd);
-            if (test == 1)
-                printf(", \"bytes_per_token\": %" PRIu64 ", \"read_bandwidth\": %.0f, \"bandwidth_share\": %.3f", bytes_tok,
-                       bw, bw > 0 ? mean * bytes_tok / bw : 0);
-            printf("}\n");
-        } else {
-            char ts[32];
-            snprintf(ts, sizeof ts, "%.2f ± %.2f", mean, sd);
-            printf("| %-28s | %10s | %8s | %-7s | %7d | %6s | %17s |", name, size_s, params_s,
-                   kern_isa_name(kern_active_isa()), nt, test_s, ts);
-            if (test == 1) printf(" %9.3f | %8.1f%% |", bytes_tok / 1e9, bw > 0 ? 100.0 * mean * bytes_tok / bw : 0);
-            else if (n_gen) printf(" %9s | %9s |", "", "");
-            printf("\n");
-        }
-        fflush(stdout);
+        mean_sd(samples, (int)p->reps, &mean, &sd);
+        print_result(p, &bi, test == 1, n, mean, sd);
     }
-    if (!as_json && n_gen) printf("\nread bandwidth measured with %d threads: %.1f GB/s\n", nt, bw / 1e9);
+    if (!p->as_json && p->n_gen) printf("\nread bandwidth measured with %d threads: %.1f GB/s\n", bi.nt, bi.bw / 1e9);
     rc = 0;
 done:
     free(toks);

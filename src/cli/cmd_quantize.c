@@ -151,40 +151,67 @@ static int flag_threads(void *dest, const char *cmd, const char *flag, const cha
     return 0;
 }
 
-int cli_cmd_quantize(int argc, char **argv) {
+typedef struct quantize_params {
+    const char *in_path, *out_path;
+    quant_file_params file;   /* the recipe (type, overrides, --pure), requantizing, threads */
+} quantize_params;
+
+static int quantize_parse(int argc, char **argv, quantize_params *p) {
     const char *pos[3];
     size_t n_pos = 0;
-    quant_file_params params = quant_file_default_params();
+    p->file = quant_file_default_params();
     const cli_flag flags[] = {
         {"-h", "--help", CLI_FLAG_SWITCH, NULL, 0, 0, flag_help, "this help"},
-        {"--token-embedding-type", NULL, CLI_FLAG_FN, &params.recipe.token_embd_type, 0, 0, flag_tensor_type, NULL},
-        {"--output-tensor-type", NULL, CLI_FLAG_FN, &params.recipe.output_type, 0, 0, flag_tensor_type, NULL},
-        {"--pure", NULL, CLI_FLAG_BOOL, &params.recipe.pure, 0, 0, NULL, NULL},
-        {"--allow-requantize", NULL, CLI_FLAG_BOOL, &params.allow_requantize, 0, 0, NULL, NULL},
-        {"-t", "--threads", CLI_FLAG_FN, &params.n_threads, 0, 0, flag_threads, NULL},
+        {"--token-embedding-type", NULL, CLI_FLAG_FN, &p->file.recipe.token_embd_type, 0, 0, flag_tensor_type, NULL},
+        {"--output-tensor-type", NULL, CLI_FLAG_FN, &p->file.recipe.output_type, 0, 0, flag_tensor_type, NULL},
+        {"--pure", NULL, CLI_FLAG_BOOL, &p->file.recipe.pure, 0, 0, NULL, NULL},
+        {"--allow-requantize", NULL, CLI_FLAG_BOOL, &p->file.allow_requantize, 0, 0, NULL, NULL},
+        {"-t", "--threads", CLI_FLAG_FN, &p->file.n_threads, 0, 0, flag_threads, NULL},
     };
     /* quantize's messages carry no command prefix, as llama-quantize's */
     cli_args args = {.cmd = NULL, .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0], .pos = pos,
-                  .max_pos = 3, .n_pos = &n_pos, .unknown = "unknown option '%s'\n%s",
-                  .too_many = "%.0stoo many arguments\n%s", .dash = CLI_DASH_NOT_LONE};
-    int prc = cli_flags_parse(&args, argc, argv);
-    if (prc) return prc == CLI_FLAGS_HELP ? 0 : prc;
+                     .max_pos = 3, .n_pos = &n_pos, .unknown = "unknown option '%s'\n%s",
+                     .too_many = "%.0stoo many arguments\n%s", .dash = CLI_DASH_NOT_LONE};
+    int rc = cli_flags_parse(&args, argc, argv);
+    if (rc) return rc;
     if (n_pos != 3) {
         cli_error("expected IN.gguf OUT.gguf TYPE\n%s", USAGE);
         return 2;
     }
-    const char *in_path = pos[0], *out_path = pos[1];
+    p->in_path = pos[0];
+    p->out_path = pos[1];
     pp_err err = {0};
-    if (quant_ftype_from_name(pos[2], &params.recipe.ftype, &err)) {
+    if (quant_ftype_from_name(pos[2], &p->file.recipe.ftype, &err)) {
         cli_error("%s", err.msg);
         return 2;
     }
-    if (same_file(in_path, out_path)) {
-        cli_error("%s: the output would overwrite the input; choose another output path",
-                  out_path);
+    if (same_file(p->in_path, p->out_path)) {
+        cli_error("%s: the output would overwrite the input; choose another output path", p->out_path);
         return 1;
     }
+    return 0;
+}
 
+/* Writes the plan to out_path with Ctrl-C / SIGTERM stopping it cleanly. */
+static pp_status write_interruptible(quant_plan *plan, const char *out_path, quant_file_stats *st, double *dt,
+                                     pp_err *err) {
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    g_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    double t0 = pp_time_s();
+    pp_status s = quant_plan_write(plan, out_path, st, err);
+    *dt = pp_time_s() - t0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return s;
+}
+
+static int quantize_run(const quantize_params *p) {
+    const char *in_path = p->in_path, *out_path = p->out_path;
+    const quant_file_params params = p->file;
+    pp_err err = {0};
     gguf_file *in = NULL;
     quant_plan *plan = NULL;
     int rc = 1;
@@ -210,17 +237,9 @@ int cli_cmd_quantize(int argc, char **argv) {
     }
     quant_plan_set_progress(plan, on_progress, &ps);
 
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    g_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    double t0 = pp_time_s();
     quant_file_stats st;
-    pp_status s = quant_plan_write(plan, out_path, &st, &err);
-    double dt = pp_time_s() - t0;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    double dt = 0;
+    pp_status s = write_interruptible(plan, out_path, &st, &dt, &err);
     if (ps.partial) printf("\n");
     fflush(stdout);
     if (s == PP_ERR_CANCELLED) {
@@ -250,4 +269,11 @@ done:
     quant_plan_free(plan);
     gguf_close(in);
     return rc;
+}
+
+int cli_cmd_quantize(int argc, char **argv) {
+    quantize_params p;
+    int rc = quantize_parse(argc, argv, &p);
+    if (rc) return rc == CLI_FLAGS_HELP ? 0 : rc;
+    return quantize_run(&p);
 }
