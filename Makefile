@@ -87,7 +87,12 @@ $(BUILD)/pippa: $(EDGE_OBJ) $(LIB)
 $(BUILD)/pippa-%: $(BUILD)/tools/%.o $(LIB)
 	@echo LD $@; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Tests link the edge modules without src/cli (main() is pippa's); the CLI's own tests
+# (tests/test_cli_*.c) also get the CLI objects except main.o.
 TEST_EDGE_OBJ := $(filter-out $(BUILD)/src/cli/%,$(EDGE_OBJ))
+TEST_CLI_OBJ  := $(filter-out $(BUILD)/src/cli/main.o,$(filter $(BUILD)/src/cli/%,$(EDGE_OBJ)))
+$(BUILD)/tests/test_cli_%: $(BUILD)/tests/test_cli_%.o $(TEST_COMMON) $(TEST_EDGE_OBJ) $(TEST_CLI_OBJ) $(LIB)
+	@echo LD $@; $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_COMMON) $(TEST_EDGE_OBJ) $(LIB)
 	@echo LD $@; $(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 

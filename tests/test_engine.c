@@ -1,7 +1,9 @@
 /* test_engine.c - the generation loop: chat rendering against llama.cpp's prompt (c), the
  * prompt prefix staying in the cache across turns, dropping old turns when num_ctx fills,
- * stop sequences, sampler determinism across thread counts, option parsing, the statistics
- * block, and zero allocations in the token loop. Uses the fixture models. */
+ * the linear fitting giving the same prompt as the old render-after-each-drop loop, the
+ * prompt token count, the last reply's ids reused, stop sequences, sampler determinism
+ * across thread counts, option parsing, the statistics block, and zero allocations in the
+ * token loop. Uses the fixture models. */
 #include "test.h"
 
 #include <dlfcn.h>
@@ -10,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
+#include "engine/engine_internal.h"
 
 /* ---- allocation counter (glibc only; ASan owns malloc there) ---- */
 #if defined(__SANITIZE_ADDRESS__)
@@ -143,6 +145,174 @@ static void test_prefix_reuse_and_overflow(void) {
     engine_msg huge[] = {{"user", big, NULL, 0}};
     T_CHECK(engine_chat(s, huge, 1, collect, &out, &r, &err) == PP_ERR_ARG);
     T_CHECK_MSG(strstr(err.msg, "does not fit num_ctx 160") != NULL, "%s", err.msg);
+    engine_session_free(s);
+    engine_model_free(em);
+}
+
+/* The fitting loop as it was before engine_chat_fit: render the kept messages again after
+ * each dropped exchange. The reference the linear version must match. */
+static pp_status old_fit(const tok_vocab *v, const engine_msg *msgs, size_t n, uint32_t n_ctx, int32_t **ids_out,
+                         size_t *n_out, uint32_t *dropped_out, pp_err *err) {
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    uint32_t reserve = n_ctx / 4 < 1024 ? n_ctx / 4 : 1024;
+    size_t first = 0, dropped = 0;
+    pp_status st;
+    engine_msg *kept = malloc((n ? n : 1) * sizeof *kept);
+    for (;;) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (i >= first || (msgs[i].role && !strcmp(msgs[i].role, "system"))) kept[k++] = msgs[i];
+        free(ids);
+        ids = NULL;
+        if ((st = engine_render_chat(v, kept, k, true, &ids, &n_ids, err))) break;
+        if (n_ids + reserve <= n_ctx || first + 1 >= n) break;
+        size_t next = first + 1;
+        while (next < n - 1 && msgs[next].role && strcmp(msgs[next].role, "user") != 0) next++;
+        dropped += next - first;
+        first = next;
+    }
+    free(kept);
+    if (st) { free(ids); return st; }
+    *ids_out = ids;
+    *n_out = n_ids;
+    *dropped_out = (uint32_t)dropped;
+    return PP_OK;
+}
+
+static void check_fit_same(const tok_vocab *v, const char *what, const engine_msg *m, size_t n, uint32_t n_ctx) {
+    int32_t *want = NULL;
+    size_t n_want = 0;
+    uint32_t want_dropped = 0;
+    pp_err err = {0};
+    T_CHECK_MSG(old_fit(v, m, n, n_ctx, &want, &n_want, &want_dropped, &err) == PP_OK, "%s: %s", what, err.msg);
+    engine_fit f;
+    T_CHECK_MSG(engine_chat_fit(v, m, n, n_ctx, NULL, &f, &err) == PP_OK, "%s: %s", what, err.msg);
+    T_CHECK_MSG(f.n_ids == n_want && f.dropped == want_dropped && !memcmp(f.ids, want, n_want * sizeof *want),
+                "%s at num_ctx %u: %zu ids, %u dropped; before %zu ids, %u dropped", what, n_ctx, f.n_ids, f.dropped,
+                n_want, want_dropped);
+    T_CHECK_MSG(f.n_encode <= n + 4, "%s: %llu tokenizer calls for %zu messages", what,
+                (unsigned long long)f.n_encode, n);
+    free(f.ids);
+    free(want);
+}
+
+/* Dropping by counted lengths gives exactly the prompt the old loop gave: the system prompt
+ * kept (and a second one, and one that comes late), a last assistant message left open,
+ * messages with given ids, a single message too long to fit. */
+static void test_fit_matches_old_loop(void) {
+    engine_model *em = load("fx.f32.gguf");
+    if (!em) { t_skip("../shared/fixtures not found"); return; }
+    const tok_vocab *v = engine_model_vocab(em);
+    static const int32_t ids[] = {1127, 590, 808, 504};
+    const char *para = "Please say much more about the old man, the boats and the wind over the sea.";
+    engine_msg a[] = {{"system", "You are a sailor.", NULL, 0}, {"user", para, NULL, 0}, {"assistant", para, NULL, 0},
+                      {"user", para, NULL, 0}, {"assistant", "ok", ids, 4}, {"user", para, NULL, 0},
+                      {"assistant", para, NULL, 0}, {"user", "And the wind?", NULL, 0}};
+    engine_msg b[] = {{"user", para, NULL, 0}, {"system", "Be brief.", NULL, 0}, {"assistant", para, NULL, 0},
+                      {"user", para, NULL, 0}, {"system", "Be long.", NULL, 0}, {"user", para, NULL, 0},
+                      {"assistant", para, NULL, 0}, {"assistant", para, NULL, 0}, {"user", para, NULL, 0},
+                      {"assistant", "The sea", NULL, 0}};
+    engine_msg c[] = {{"assistant", para, NULL, 0}, {"assistant", para, NULL, 0}, {NULL, para, NULL, 0},
+                      {"system", "Late system.", NULL, 0}, {"assistant", para, NULL, 0}, {"system", "Last.", NULL, 0}};
+    static char big[2000];
+    for (size_t i = 0; i + 4 < sizeof big; i += 4) memcpy(big + i, "sea ", 4);
+    engine_msg d[] = {{"system", "You are a sailor.", NULL, 0}, {"user", para, NULL, 0}, {"assistant", para, NULL, 0},
+                      {"user", big, NULL, 0}};
+    static const uint32_t ctx[] = {16, 48, 64, 100, 128, 160, 256, 4096};
+    for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
+        check_fit_same(v, "sailor", a, sizeof a / sizeof a[0], ctx[k]);
+        check_fit_same(v, "two systems", b, sizeof b / sizeof b[0], ctx[k]);
+        check_fit_same(v, "late system", c, sizeof c / sizeof c[0], ctx[k]);
+        check_fit_same(v, "too long", d, sizeof d / sizeof d[0], ctx[k]);
+        check_fit_same(v, "one message", d + 3, 1, ctx[k]);
+        check_fit_same(v, "empty", d, 0, ctx[k]);
+    }
+    /* the system prompt survives the drops */
+    engine_fit f;
+    pp_err err = {0};
+    T_CHECK(engine_chat_fit(v, a, sizeof a / sizeof a[0], 100, NULL, &f, &err) == PP_OK);
+    T_CHECK_MSG(f.dropped > 0, "dropped %u", f.dropped);
+    char *txt = NULL;
+    size_t tl = 0;
+    T_CHECK(tok_detokenize(v, f.ids, f.n_ids, false, true, &txt, &tl, &err) == PP_OK);
+    T_CHECK_MSG(txt && !strncmp(txt, "<bos><start_of_turn>user\nYou are a sailor.\n\n", 44), "got '%s'", txt ? txt : "");
+    free(txt);
+    free(f.ids);
+    /* a bad role is reported as rendering reports it */
+    engine_msg bad[] = {{"user", "a", NULL, 0}, {"tool", "x", NULL, 0}};
+    T_CHECK(engine_chat_fit(v, bad, 2, 64, NULL, &f, &err) == PP_ERR_ARG);
+    T_CHECK_MSG(strstr(err.msg, "message 1: role 'tool'") != NULL, "%s", err.msg);
+    /* a set cancel flag stops the fitting */
+    atomic_bool cancel = true;
+    T_CHECK(engine_chat_fit(v, a, sizeof a / sizeof a[0], 64, &cancel, &f, &err) == PP_ERR_CANCELLED);
+    engine_model_free(em);
+}
+
+/* 12,000 one-word messages fit with one tokenizer call per message and one assembly: the old
+ * loop rendered the whole conversation again after each of its ~6,000 drops. */
+static void test_fit_is_linear(void) {
+    engine_model *em = load("fx.f32.gguf");
+    if (!em) { t_skip("../shared/fixtures not found"); return; }
+    const tok_vocab *v = engine_model_vocab(em);
+    enum { N = 12000 };
+    engine_msg *m = malloc(N * sizeof *m);
+    m[0] = (engine_msg){"system", "You are a sailor.", NULL, 0};
+    for (size_t i = 1; i < N; i++) m[i] = (engine_msg){i % 2 ? "user" : "assistant", "sea", NULL, 0};
+    engine_fit f;
+    pp_err err = {0};
+    T_CHECK(engine_chat_fit(v, m, N, 2048, NULL, &f, &err) == PP_OK);
+    T_CHECK_MSG(f.n_encode <= N + 4, "%llu tokenizer calls for %d messages", (unsigned long long)f.n_encode, N);
+    T_CHECK_MSG(f.n_ids + 512 <= 2048 && f.n_ids + 512 + 20 > 2048 && f.dropped > N / 2, "%zu ids, %u dropped", f.n_ids,
+                f.dropped);
+    /* and the prompt is exactly the render of what was kept */
+    engine_msg *kept = malloc(N * sizeof *kept);
+    size_t k = 0;
+    kept[k++] = m[0];
+    for (size_t i = f.first; i < N; i++) kept[k++] = m[i];
+    int32_t *ids = NULL;
+    size_t n = 0;
+    T_CHECK(engine_render_chat(v, kept, k, true, &ids, &n, &err) == PP_OK);
+    T_CHECK(n == f.n_ids && !memcmp(ids, f.ids, n * sizeof *ids));
+    free(ids);
+    free(kept);
+    free(f.ids);
+    free(m);
+    engine_model_free(em);
+}
+
+/* engine_result.prompt_tokens is the whole prompt (cached prefix included); a reply sent back
+ * verbatim as text gets its generated ids, so the next turn evaluates only the new tokens. */
+static void test_prompt_tokens_and_reply_reuse(void) {
+    engine_model *em = load("fx.Q8_0.gguf");
+    if (!em) { t_skip("../shared/fixtures not found"); return; }
+    engine_options o = engine_default_options();
+    pp_err err = {0};
+    T_CHECK(engine_options_set(&o, "num_predict", "6", &err) == PP_OK);
+    T_CHECK(engine_options_set(&o, "temperature", "0", &err) == PP_OK);
+    engine_session *s = NULL;
+    T_CHECK(engine_session_init(em, &o, &s, &err) == PP_OK);
+    engine_msg msgs[4] = {{"system", "You are a sailor.", NULL, 0}, {"user", "Tell me about the sea.", NULL, 0}};
+    engine_result r;
+    sink out = {0};
+    T_CHECK(engine_chat(s, msgs, 2, collect, &out, &r, &err) == PP_OK);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    T_CHECK(engine_render_chat(engine_model_vocab(em), msgs, 2, true, &ids, &n, &err) == PP_OK);
+    T_CHECK_MSG(r.prompt_tokens == n && r.stats.prompt_eval_count == n, "prompt %u, evaluated %u, rendered %zu",
+                r.prompt_tokens, r.stats.prompt_eval_count, n);
+    free(ids);
+    int32_t reply[64];
+    size_t n_reply = r.n_reply_ids;
+    memcpy(reply, r.reply_ids, n_reply * sizeof *reply);
+    msgs[2] = (engine_msg){"assistant", out.buf, NULL, 0};
+    msgs[3] = (engine_msg){"user", "And the wind?", NULL, 0};
+    T_CHECK(engine_chat(s, msgs, 4, collect, &out, &r, &err) == PP_OK);
+    msgs[2] = (engine_msg){"assistant", "", reply, n_reply};
+    T_CHECK(engine_render_chat(engine_model_vocab(em), msgs, 4, true, &ids, &n, &err) == PP_OK);
+    T_CHECK_MSG(r.prompt_tokens == n, "prompt %u, rendered with the reply's ids %zu", r.prompt_tokens, n);
+    T_CHECK_MSG(r.stats.prompt_eval_count < 20, "evaluated %u of %u", r.stats.prompt_eval_count, r.prompt_tokens);
+    free(ids);
     engine_session_free(s);
     engine_model_free(em);
 }
@@ -283,6 +453,9 @@ int main(void) {
     T_RUN(test_render_matches_llamacpp);
     T_RUN(test_model_params);
     T_RUN(test_prefix_reuse_and_overflow);
+    T_RUN(test_fit_matches_old_loop);
+    T_RUN(test_fit_is_linear);
+    T_RUN(test_prompt_tokens_and_reply_reuse);
     T_RUN(test_seed_determinism_threads);
     T_RUN(test_stop_sequences);
     T_RUN(test_options_and_stats);

@@ -8,8 +8,6 @@
 
 #include "../engine/engine.h"
 
-/* "<cmd>: <opt>: expected an integer in [lo, hi], got 's'" (exit 2). */
-int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 /* Reads a text file (caller frees *text); an empty file is an error. */
 int cli_ppl_read_text(const char *path, char **text, size_t *len);
 /* Fails unless both vocabularies have the same size and token texts. */

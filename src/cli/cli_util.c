@@ -1,7 +1,8 @@
-/* cli_util.c - number formatting shared by the subcommands. */
+/* cli_util.c - number formatting and the error line shared by the subcommands. */
 #include "cli.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 void cli_fmt_params(uint64_t n, char *buf, size_t cap) {
@@ -16,4 +17,13 @@ void cli_fmt_size(uint64_t n, char *buf, size_t cap) {
     else if (n < 1000000) snprintf(buf, cap, "%.2f KB", (double)n / 1e3);
     else if (n < 1000000000) snprintf(buf, cap, "%.2f MB", (double)n / 1e6);
     else snprintf(buf, cap, "%.2f GB", (double)n / 1e9);
+}
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "pippa: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
 }

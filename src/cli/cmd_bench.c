@@ -14,6 +14,7 @@
 
 #include "cli_env.h"
 #include "cli_eval.h"
+#include "cli_flags.h"
 
 static const char USAGE[] =
     "usage: pippa bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [-b BATCH] [--json] [--kernels generic]";
@@ -63,17 +64,6 @@ static double measure_bandwidth(pp_pool *pool) {
     return best;
 }
 
-static int parse_num(const char *opt, const char *s, long lo, long hi, long *out) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        cli_error("bench: %s: expected an integer in [%ld, %ld], got '%s'", opt, lo, hi, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
 static void mean_sd(const double *x, int n, double *mean, double *sd) {
     double s = 0, q = 0;
     for (int i = 0; i < n; i++) s += x[i];
@@ -82,30 +72,93 @@ static void mean_sd(const double *x, int n, double *mean, double *sd) {
     *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
 }
 
-int cli_cmd_bench(int argc, char **argv) {
-    const char *path = NULL;
-    long n_prompt = 512, n_gen = 128, threads = 0, reps = 5, batch = 512;
-    bool as_json = false;
-    int rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "-p") && has) { if ((rc = parse_num("-p", argv[++i], 0, 65536, &n_prompt))) return rc; }
-        else if (!strcmp(a, "-n") && has) { if ((rc = parse_num("-n", argv[++i], 0, 65536, &n_gen))) return rc; }
-        else if (!strcmp(a, "-t") && has) { if ((rc = parse_num("-t", argv[++i], 1, 1024, &threads))) return rc; }
-        else if (!strcmp(a, "-r") && has) { if ((rc = parse_num("-r", argv[++i], 1, 1000, &reps))) return rc; }
-        else if (!strcmp(a, "-b") && has) { if ((rc = parse_num("-b", argv[++i], 1, 4096, &batch))) return rc; }
-        else if (!strcmp(a, "--json")) as_json = true;
-        else if (!strcmp(a, "--kernels") && has) {
-            if (strcmp(argv[++i], "generic") != 0) { cli_error("bench: --kernels takes 'generic'"); return 2; }
-            setenv("PIPPA_KERNELS", "generic", 1);
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { puts(USAGE); return 0; }
-        else if (a[0] == '-') { cli_error("bench: unknown or incomplete option '%s'\n%s", a, USAGE); return 2; }
-        else if (!path) path = a;
-        else { cli_error("bench: unexpected argument '%s'\n%s", a, USAGE); return 2; }
+typedef struct bench_params {
+    const char *path;
+    long n_prompt, n_gen, threads, reps, batch;
+    bool as_json, kernels_generic;
+} bench_params;
+
+static bench_params bench_default_params(void) {
+    return (bench_params){.n_prompt = 512, .n_gen = 128, .threads = 0, .reps = 5, .batch = 512};
+}
+
+static int bench_parse(int argc, char **argv, bench_params *p) {
+    const cli_flag flags[] = {
+        {"-p", NULL, CLI_FLAG_LONG, &p->n_prompt, 0, 65536, NULL, "prompt tokens (pp)"},
+        {"-n", NULL, CLI_FLAG_LONG, &p->n_gen, 0, 65536, NULL, "generated tokens (tg)"},
+        {"-t", NULL, CLI_FLAG_LONG, &p->threads, 1, 1024, NULL, "threads"},
+        {"-r", NULL, CLI_FLAG_LONG, &p->reps, 1, 1000, NULL, "repetitions"},
+        {"-b", NULL, CLI_FLAG_LONG, &p->batch, 1, 4096, NULL, "prompt batch"},
+        {"--json", NULL, CLI_FLAG_BOOL, &p->as_json, 0, 0, NULL, "JSON lines"},
+        {"--kernels", NULL, CLI_FLAG_FN, &p->kernels_generic, 0, 0, cli_flag_kernels, "force generic kernels"},
+    };
+    cli_args a = {.cmd = "bench", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
+                  .pos = &p->path, .max_pos = 1};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (!p->path) { cli_error("bench: missing MODEL\n%s", USAGE); return 2; }
+    if (p->n_prompt == 0 && p->n_gen == 0) { cli_error("bench: nothing to run (-p 0 -n 0)"); return 2; }
+    return 0;
+}
+
+/* What every result line repeats: the model, its size, the kernels, the threads. */
+typedef struct bench_info {
+    char name[64], size_s[32], params_s[32];
+    uint64_t file_bytes, n_params;
+    uint64_t bytes_tok;   /* weights streamed per decoded token: every matmul weight once */
+    double bw;            /* read bandwidth, bytes/s (0 without a tg test) */
+    int nt;
+} bench_info;
+
+static void print_header(bool with_tg) {
+    printf("| %-28s | %10s | %8s | %-7s | %7s | %6s | %16s |", "model", "size", "params", "kernels", "threads", "test",
+           "t/s");
+    if (with_tg) printf(" %9s | %9s |", "GB/token", "bw used");
+    printf("\n|%s|%s|%s|%s|%s|%s|%s|", "------------------------------", "------------", "----------", "---------",
+           "---------", "--------", "------------------");
+    if (with_tg) printf("-----------|-----------|");
+    printf("\n");
+}
+
+/* One result: a JSON line, or a table row (tg rows with the bandwidth columns). */
+static void print_result(const bench_params *p, const bench_info *bi, bool tg, long n, double mean, double sd) {
+    char test_s[16];
+    snprintf(test_s, sizeof test_s, "%s%ld", tg ? "tg" : "pp", n);
+    const char *isa = kern_isa_name(kern_active_isa());
+    if (p->as_json) {
+        printf("{\"model\": \"%s\", \"size\": %" PRIu64 ", \"params\": %" PRIu64 ", \"kernels\": \"%s\", \"threads\": %d, "
+               "\"test\": \"%s\", \"tok_s\": %.3f, \"sd\": %.3f",
+               bi->name, bi->file_bytes, bi->n_params, isa, bi->nt, test_s, mean, sd);
+        if (tg)
+            printf(", \"bytes_per_token\": %" PRIu64 ", \"read_bandwidth\": %.0f, \"bandwidth_share\": %.3f", bi->bytes_tok,
+                   bi->bw, bi->bw > 0 ? mean * bi->bytes_tok / bi->bw : 0);
+        printf("}\n");
+    } else {
+        char ts[32];
+        snprintf(ts, sizeof ts, "%.2f ± %.2f", mean, sd);
+        printf("| %-28s | %10s | %8s | %-7s | %7d | %6s | %17s |", bi->name, bi->size_s, bi->params_s, isa, bi->nt,
+               test_s, ts);
+        if (tg) printf(" %9.3f | %8.1f%% |", bi->bytes_tok / 1e9, bi->bw > 0 ? 100.0 * mean * bi->bytes_tok / bi->bw : 0);
+        else if (p->n_gen) printf(" %9s | %9s |", "", "");
+        printf("\n");
     }
-    if (!path) { cli_error("bench: missing MODEL\n%s", USAGE); return 2; }
-    if (n_prompt == 0 && n_gen == 0) { cli_error("bench: nothing to run (-p 0 -n 0)"); return 2; }
+    fflush(stdout);
+}
+
+static void bench_info_init(const bench_params *p, const model *m, int nt, bench_info *bi) {
+    const model_hparams *hp = model_get_hparams(m);
+    const char *base = strrchr(p->path, '/');
+    snprintf(bi->name, sizeof bi->name, "%s", base ? base + 1 : p->path);
+    bi->file_bytes = gguf_file_size(model_get_gguf(m));
+    bi->n_params = hp->n_params;
+    cli_fmt_size(bi->file_bytes, bi->size_s, sizeof bi->size_s);
+    cli_fmt_params(hp->n_params, bi->params_s, sizeof bi->params_s);
+    bi->bytes_tok = model_weight_bytes(m); /* tied output included */
+    bi->nt = nt;
+}
+
+static int bench_run(const bench_params *p) {
+    if (p->kernels_generic) setenv("PIPPA_KERNELS", "generic", 1);
     pp_err err = {0};
     engine_model *em = NULL;
     model_ctx *c = NULL;
@@ -113,79 +166,44 @@ int cli_cmd_bench(int argc, char **argv) {
     int32_t *toks = NULL;
     float *logits = NULL;
     double *samples = NULL;
-    rc = 1;
-    if (engine_model_load(path, cli_model_params(), &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+    int rc = 1;
+    if (engine_model_load(p->path, cli_model_params(), &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     const model *m = engine_model_get(em);
-    const model_hparams *hp = model_get_hparams(m);
+    const uint32_t n_vocab = model_get_hparams(m)->n_vocab;
+    const long n_toks = (p->n_prompt > p->n_gen ? p->n_prompt : p->n_gen) + 1; /* pp uses n_prompt, tg n_gen */
     model_ctx_params cp = model_ctx_default_params();
     cp.no_fuse = engine_model_get_params(em).no_fuse;
-    cp.n_ctx = (uint32_t)(n_prompt > n_gen ? n_prompt : n_gen) + 1;
-    cp.n_batch = (uint32_t)batch;
-    cp.n_threads = (int)threads;
+    cp.n_ctx = (uint32_t)n_toks;
+    cp.n_batch = (uint32_t)p->batch;
+    cp.n_threads = (int)p->threads;
     if (model_ctx_init(m, cp, &c, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-    int nt = model_ctx_get_params(c).n_threads;
-    const long n_toks = (n_prompt > n_gen ? n_prompt : n_gen) + 1; /* pp uses n_prompt, tg n_gen */
     toks = malloc((size_t)n_toks * sizeof *toks);
-    logits = malloc((size_t)hp->n_vocab * sizeof *logits);
-    samples = malloc((size_t)reps * sizeof *samples);
+    logits = malloc((size_t)n_vocab * sizeof *logits);
+    samples = malloc((size_t)p->reps * sizeof *samples);
     if (!toks || !logits || !samples) { cli_error("bench: out of memory"); goto done; }
-    cli_bench_tokens(toks, n_toks, hp->n_vocab);
-    char name[64], size_s[32], params_s[32];
-    const char *base = strrchr(path, '/');
-    snprintf(name, sizeof name, "%s", base ? base + 1 : path);
-    cli_fmt_size(gguf_file_size(model_get_gguf(m)), size_s, sizeof size_s);
-    cli_fmt_params(hp->n_params, params_s, sizeof params_s);
-    /* weights streamed per decoded token: every matmul weight once (tied output included) */
-    uint64_t bytes_tok = model_weight_bytes(m);
-    double bw = 0;
-    if (n_gen) {
-        if (pp_pool_init(nt, &pool, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-        bw = measure_bandwidth(pool);
+    cli_bench_tokens(toks, n_toks, n_vocab);
+    bench_info bi = {0};
+    bench_info_init(p, m, model_ctx_get_params(c).n_threads, &bi);
+    if (p->n_gen) {
+        if (pp_pool_init(bi.nt, &pool, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
+        bi.bw = measure_bandwidth(pool);
         pp_pool_free(pool);
         pool = NULL;
     }
-    if (!as_json) {
-        printf("| %-28s | %10s | %8s | %-7s | %7s | %6s | %16s |", "model", "size", "params", "kernels", "threads", "test",
-               "t/s");
-        if (n_gen) printf(" %9s | %9s |", "GB/token", "bw used");
-        printf("\n|%s|%s|%s|%s|%s|%s|%s|", "------------------------------", "------------", "----------", "---------",
-               "---------", "--------", "------------------");
-        if (n_gen) printf("-----------|-----------|");
-        printf("\n");
-    }
+    if (!p->as_json) print_header(p->n_gen != 0);
     for (int test = 0; test < 2; test++) {
-        long n = test == 0 ? n_prompt : n_gen;
+        long n = test == 0 ? p->n_prompt : p->n_gen;
         if (n == 0) continue;
-        for (long r = -1; r < reps; r++) { /* r = -1: warm-up */
+        for (long r = -1; r < p->reps; r++) { /* r = -1: warm-up */
             double tps;
             if (cli_bench_once(c, toks, n, test == 1, logits, &tps, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
             if (r >= 0) samples[r] = tps;
         }
         double mean, sd;
-        mean_sd(samples, (int)reps, &mean, &sd);
-        char test_s[16];
-        snprintf(test_s, sizeof test_s, "%s%ld", test == 0 ? "pp" : "tg", n);
-        if (as_json) {
-            printf("{\"model\": \"%s\", \"size\": %" PRIu64 ", \"params\": %" PRIu64 ", \"kernels\": \"%s\", \"threads\": %d, "
-                   "\"test\": \"%s\", \"tok_s\": %.3f, \"sd\": %.3f",
-                   name, gguf_file_size(model_get_gguf(m)), hp->n_params, kern_isa_name(kern_active_isa()), nt, test_s,
-                   mean, sd);
-            if (test == 1)
-                printf(", \"bytes_per_token\": %" PRIu64 ", \"read_bandwidth\": %.0f, \"bandwidth_share\": %.3f", bytes_tok,
-                       bw, bw > 0 ? mean * bytes_tok / bw : 0);
-            printf("}\n");
-        } else {
-            char ts[32];
-            snprintf(ts, sizeof ts, "%.2f ± %.2f", mean, sd);
-            printf("| %-28s | %10s | %8s | %-7s | %7d | %6s | %17s |", name, size_s, params_s,
-                   kern_isa_name(kern_active_isa()), nt, test_s, ts);
-            if (test == 1) printf(" %9.3f | %8.1f%% |", bytes_tok / 1e9, bw > 0 ? 100.0 * mean * bytes_tok / bw : 0);
-            else if (n_gen) printf(" %9s | %9s |", "", "");
-            printf("\n");
-        }
-        fflush(stdout);
+        mean_sd(samples, (int)p->reps, &mean, &sd);
+        print_result(p, &bi, test == 1, n, mean, sd);
     }
-    if (!as_json && n_gen) printf("\nread bandwidth measured with %d threads: %.1f GB/s\n", nt, bw / 1e9);
+    if (!p->as_json && p->n_gen) printf("\nread bandwidth measured with %d threads: %.1f GB/s\n", bi.nt, bi.bw / 1e9);
     rc = 0;
 done:
     free(toks);
@@ -195,4 +213,11 @@ done:
     model_ctx_free(c);
     engine_model_free(em);
     return rc;
+}
+
+int cli_cmd_bench(int argc, char **argv) {
+    bench_params p = bench_default_params();
+    int rc = bench_parse(argc, argv, &p);
+    if (rc) return rc == CLI_FLAGS_HELP ? 0 : rc;
+    return bench_run(&p);
 }

@@ -13,6 +13,7 @@
  * plus the heap copies of weights repacked at load (whose mapped pages were dropped).
  */
 #include "cli.h"
+#include "cli_env.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,8 +22,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cli_env.h"
 #include "cli_eval.h"
+#include "cli_flags.h"
 
 static const char USAGE[] =
     "usage: pippa compare A.gguf B.gguf [C.gguf ...] [-f TEXT] [-c CTX] [--chunks N] [--prompt P] [--seed S]\n"
@@ -163,7 +164,7 @@ static json_t *row_json(const cli_compare_row *r) {
 }
 
 static void print_table(const cli_compare_info *info, const cli_compare_row *rows, size_t n) {
-    int w[COMPARE_MAX_MODELS];
+    int w[COMPARE_MAX_MODELS] = {0};
     char cells[COMPARE_MAX_MODELS][48];
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(rows[i].name);
@@ -228,185 +229,222 @@ static void print_table(const cli_compare_info *info, const cli_compare_row *row
 #undef ROW
 }
 
-int cli_cmd_compare(int argc, char **argv) {
+typedef struct compare_params {
     const char *paths[COMPARE_MAX_MODELS];
-    size_t n = 0;
-    const char *text_path = NULL, *html = NULL, *prompt = DEFAULT_PROMPT;
-    long ctx = 512, max_chunks = 0, seed = 42, n_predict = 64, threads = 0;
-    bool as_json = false;
-    uint32_t kv = GGUF_TTYPE_F16;
-    int rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "-f") && has) text_path = argv[++i];
-        else if (!strcmp(a, "--prompt") && has) prompt = argv[++i];
-        else if (!strcmp(a, "--html") && has) html = argv[++i];
-        else if (!strcmp(a, "-c") && has) {
-            if ((rc = cli_parse_long("compare", "-c", argv[++i], ENGINE_PPL_MIN_CTX, ENGINE_PPL_MAX_CTX, &ctx))) return rc;
-        } else if (!strcmp(a, "--chunks") && has) {
-            if ((rc = cli_parse_long("compare", "--chunks", argv[++i], 1, 1L << 30, &max_chunks))) return rc;
-        } else if (!strcmp(a, "--seed") && has) {
-            if ((rc = cli_parse_long("compare", "--seed", argv[++i], 0, 0x7fffffffL, &seed))) return rc;
-        } else if (!strcmp(a, "-n") && has) {
-            if ((rc = cli_parse_long("compare", "-n", argv[++i], 0, 65536, &n_predict))) return rc;
-        } else if (!strcmp(a, "-t") && has) {
-            if ((rc = cli_parse_long("compare", "-t", argv[++i], 1, 1024, &threads))) return rc;
-        } else if (!strcmp(a, "--kv") && has) {
-            const char *v = argv[++i];
-            if (!strcmp(v, "f16")) kv = GGUF_TTYPE_F16;
-            else if (!strcmp(v, "f32")) kv = GGUF_TTYPE_F32;
-            else { cli_error("compare: --kv: expected f16 or f32, got '%s'", v); return 2; }
-        } else if (!strcmp(a, "--json")) as_json = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { puts(USAGE); return 0; }
-        else if (a[0] == '-') { cli_error("compare: unknown or incomplete option '%s'\n%s", a, USAGE); return 2; }
-        else if (n == COMPARE_MAX_MODELS) { cli_error("compare: at most %d models", COMPARE_MAX_MODELS); return 2; }
-        else paths[n++] = a;
-    }
-    if (n < 2) { cli_error("compare: need at least two models\n%s", USAGE); return 2; }
+    size_t n;
+    const char *text_path, *html, *prompt;
+    long ctx, max_chunks, seed, n_predict, threads;
+    bool as_json;
+    uint32_t kv_type;
+} compare_params;
 
-    pp_err err = {0};
-    engine_model *em[COMPARE_MAX_MODELS] = {0};
-    engine_ppl_runner *runners[COMPARE_MAX_MODELS] = {0};
+static compare_params compare_default_params(void) {
+    return (compare_params){.prompt = DEFAULT_PROMPT, .ctx = 512, .seed = 42, .n_predict = 64,
+                            .kv_type = GGUF_TTYPE_F16};
+}
+
+static int compare_parse(int argc, char **argv, compare_params *p) {
+    const cli_flag flags[] = {
+        {"-f", NULL, CLI_FLAG_STR, &p->text_path, 0, 0, NULL, "text for PPL and KLD"},
+        {"--prompt", NULL, CLI_FLAG_STR, &p->prompt, 0, 0, NULL, "the question every model answers"},
+        {"--html", NULL, CLI_FLAG_STR, &p->html, 0, 0, NULL, "write an HTML report"},
+        {"-c", NULL, CLI_FLAG_LONG, &p->ctx, ENGINE_PPL_MIN_CTX, ENGINE_PPL_MAX_CTX, NULL, "chunk length"},
+        {"--chunks", NULL, CLI_FLAG_LONG, &p->max_chunks, 1, 1L << 30, NULL, "at most N chunks"},
+        {"--seed", NULL, CLI_FLAG_LONG, &p->seed, 0, 0x7fffffffL, NULL, "sampling seed"},
+        {"-n", NULL, CLI_FLAG_LONG, &p->n_predict, 0, 65536, NULL, "answer length"},
+        {"-t", NULL, CLI_FLAG_LONG, &p->threads, 1, 1024, NULL, "threads"},
+        {"--kv", NULL, CLI_FLAG_FN, &p->kv_type, 0, 0, cli_flag_kv, "KV cache type"},
+        {"--json", NULL, CLI_FLAG_BOOL, &p->as_json, 0, 0, NULL, "JSON"},
+    };
+    char too_many[64];
+    snprintf(too_many, sizeof too_many, "compare: at most %d models", COMPARE_MAX_MODELS);
+    cli_args a = {.cmd = "compare", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
+                  .pos = p->paths, .max_pos = COMPARE_MAX_MODELS, .n_pos = &p->n, .too_many = too_many};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (p->n < 2) { cli_error("compare: need at least two models\n%s", USAGE); return 2; }
+    return 0;
+}
+
+/* Everything a run holds; compare_state_free releases it. */
+typedef struct compare_state {
+    engine_model *em[COMPARE_MAX_MODELS];
+    engine_ppl_runner *runners[COMPARE_MAX_MODELS];
     cli_compare_row rows[COMPARE_MAX_MODELS];
     engine_ppl_acc acc[COMPARE_MAX_MODELS];
     engine_kld_acc kacc[COMPARE_MAX_MODELS];
-    memset(rows, 0, sizeof rows);
-    memset(acc, 0, sizeof acc);
-    memset(kacc, 0, sizeof kacc);
-    char *text = NULL;
-    size_t text_len = 0, n_ids = 0;
-    int32_t *ids = NULL, *btoks = NULL;
-    float *logits = NULL;
+    char *text;
+    size_t text_len, n_ids;
+    int32_t *ids;          /* the text's tokens (first model's vocab) */
+    cli_compare_info info;
+} compare_state;
+
+static void compare_state_free(compare_state *st, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        engine_ppl_runner_free(st->runners[k]);
+        engine_kld_acc_free(&st->kacc[k]);
+        engine_model_free(st->em[k]);
+        free(st->rows[k].answer);
+    }
+    free(st->ids);
+    free(st->text);
+}
+
+/* Prefill and decode speed, like `pippa bench -r 1` after one warm-up. */
+static int measure_speed(const compare_params *p, const model *m, cli_compare_row *r) {
+    const model_hparams *hp = model_get_hparams(m);
+    pp_err err = {0};
+    model_ctx_params cp = model_ctx_default_params();
+    cp.no_fuse = cli_model_params().no_fuse;
+    cp.n_ctx = BENCH_PREFILL + BENCH_DECODE + 1;
+    cp.n_batch = 512;
+    cp.n_threads = (int)p->threads;
+    cp.kv_type = p->kv_type;
     model_ctx *bc = NULL;
+    if (model_ctx_init(m, cp, &bc, &err) != PP_OK) { cli_error("%s: %s", r->path, err.msg); return 1; }
+    int32_t *btoks = malloc((BENCH_PREFILL + 1) * sizeof *btoks);
+    float *logits = malloc((size_t)hp->n_vocab * sizeof *logits);
+    int rc = 0;
+    if (!btoks || !logits) {
+        cli_error("compare: out of memory");
+        rc = 1;
+        goto done;
+    }
+    cli_bench_tokens(btoks, BENCH_PREFILL + 1, hp->n_vocab);
+    for (int rep = 0; rep < 2 && !rc; rep++) { /* rep 0: warm-up */
+        if (cli_bench_once(bc, btoks, BENCH_PREFILL, false, logits, &r->prefill_tps, &err) != PP_OK ||
+            cli_bench_once(bc, btoks, BENCH_DECODE, true, logits, &r->decode_tps, &err) != PP_OK) {
+            cli_error("%s: %s", r->path, err.msg);
+            rc = 1;
+        }
+    }
+done:
+    free(btoks);
+    free(logits);
+    model_ctx_free(bc);
+    return rc;
+}
+
+/* The model's answer to the prompt (same seed for every model). */
+static int ask(const compare_params *p, const engine_model *em, cli_compare_row *r) {
+    pp_err err = {0};
+    engine_options o = engine_default_options();
+    o.samp.seed = p->seed;
+    o.num_predict = (int32_t)p->n_predict;
+    o.num_thread = (int)p->threads;
+    o.kv_type = p->kv_type;
     engine_session *sess = NULL;
-    cli_compare_info info = {text_path, prompt, seed, (uint32_t)ctx, 0, BENCH_PREFILL, BENCH_DECODE, (int)n_predict};
-    rc = 1;
-    if (text_path && (rc = cli_ppl_read_text(text_path, &text, &text_len))) goto done;
-    rc = 1;
+    if (engine_session_init(em, &o, &sess, &err) != PP_OK) { cli_error("%s: %s", r->path, err.msg); return 1; }
+    engine_msg msg = {"user", p->prompt, NULL, 0};
+    engine_result res;
+    text_buf tb = {0};
+    on_text("", 0, &tb);
+    pp_status st = engine_chat(sess, &msg, 1, on_text, &tb, &res, &err);
+    r->answer = tb.p;
+    engine_session_free(sess);
+    if (tb.oom) { cli_error("compare: out of memory"); return 1; }
+    if (st != PP_OK) { cli_error("%s: %s", r->path, err.msg); return 1; }
+    return 0;
+}
+
+/* Loads model k (timed), checks it against the first, measures its speed, asks the prompt. */
+static int measure_model(const compare_params *p, compare_state *st, size_t k) {
+    pp_err err = {0};
+    cli_compare_row *r = &st->rows[k];
+    r->path = p->paths[k];
+    const char *b = strrchr(p->paths[k], '/');
+    r->name = b ? b + 1 : p->paths[k];
+    if (engine_model_load(p->paths[k], cli_model_params(), &st->em[k], &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
+    if (k > 0 && cli_ppl_check_vocab(p->paths[0], engine_model_vocab(st->em[0]), p->paths[k],
+                                     engine_model_vocab(st->em[k])))
+        return 1;
+    const model *m = engine_model_get(st->em[k]);
+    const model_hparams *hp = model_get_hparams(m);
+    uint32_t ctx = (uint32_t)p->ctx;
+    if (ctx > hp->n_ctx_train) {
+        cli_error("compare: -c %ld exceeds %s's trained context length %u", p->ctx, p->paths[k], hp->n_ctx_train);
+        return 1;
+    }
+    /* a text too short for -c fails before any measuring */
+    if (k == 0 && st->text &&
+        engine_ppl_tokenize(engine_model_vocab(st->em[0]), p->text_path, st->text, st->text_len, ctx, &st->ids,
+                            &st->n_ids, &err) != PP_OK) {
+        cli_error("%s", err.msg);
+        return 1;
+    }
+    r->weight_type = quant_type_name(model_main_weight_type(m));
+    r->file_bytes = gguf_file_size(model_get_gguf(m));
+    r->weight_bytes = model_weight_bytes(m);
+    r->load_ms = engine_model_load_ns(st->em[k]) / 1e6;
+    r->n_ctx_train = hp->n_ctx_train;
+    r->n_ctx = ctx;
+    r->kv_bytes_train = model_kv_bytes(hp, hp->n_ctx_train, 512, p->kv_type);
+    r->kv_bytes_ctx = model_kv_bytes(hp, ctx, ctx, p->kv_type);
+    if (measure_speed(p, m, r)) return 1;
+    return ask(p, st->em[k], r);
+}
+
+/* One perplexity pass over all models, KLD against the first. */
+static int measure_ppl(const compare_params *p, compare_state *st) {
+    pp_err err = {0};
+    size_t n = p->n;
+    uint32_t n_chunks = (uint32_t)(st->n_ids / (size_t)p->ctx);
+    if (p->max_chunks && (uint32_t)p->max_chunks < n_chunks) n_chunks = (uint32_t)p->max_chunks;
+    st->info.n_chunks = n_chunks;
+    engine_ppl_params pp = engine_ppl_default_params();
+    pp.no_fuse = cli_model_params().no_fuse;
+    pp.n_ctx = (uint32_t)p->ctx;
+    pp.n_threads = (int)p->threads;
+    pp.kv_type = p->kv_type;
+    for (size_t k = 0; k < n; k++)
+        if (engine_ppl_runner_init(engine_model_get(st->em[k]), pp, &st->runners[k], &err) != PP_OK) {
+            cli_error("%s: %s", p->paths[k], err.msg);
+            return 1;
+        }
+    engine_ppl_job job = {0};
+    job.runners = st->runners;
+    job.n_runners = n;
+    job.tokens = st->ids;
+    job.n_chunks = n_chunks;
+    job.bos = tok_bos(engine_model_vocab(st->em[0]));
+    job.kld_vs_first = true;
+    job.ppl = st->acc;
+    job.kld = st->kacc;
+    if (engine_ppl_run(&job, &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
     for (size_t k = 0; k < n; k++) {
-        cli_compare_row *r = &rows[k];
-        r->path = paths[k];
-        const char *b = strrchr(paths[k], '/');
-        r->name = b ? b + 1 : paths[k];
-        if (engine_model_load(paths[k], cli_model_params(), &em[k], &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-        if (k > 0 && cli_ppl_check_vocab(paths[0], engine_model_vocab(em[0]), paths[k], engine_model_vocab(em[k])))
-            goto done;
-        const model *m = engine_model_get(em[k]);
-        const model_hparams *hp = model_get_hparams(m);
-        if ((uint32_t)ctx > hp->n_ctx_train) {
-            cli_error("compare: -c %ld exceeds %s's trained context length %u", ctx, paths[k], hp->n_ctx_train);
-            goto done;
-        }
-        /* a text too short for -c fails before any measuring */
-        if (k == 0 && text &&
-            engine_ppl_tokenize(engine_model_vocab(em[0]), text_path, text, text_len, (uint32_t)ctx, &ids, &n_ids,
-                                &err) != PP_OK) {
-            cli_error("%s", err.msg);
-            goto done;
-        }
-        r->weight_type = quant_type_name(model_main_weight_type(m));
-        r->file_bytes = gguf_file_size(model_get_gguf(m));
-        r->weight_bytes = model_weight_bytes(m);
-        r->load_ms = engine_model_load_ns(em[k]) / 1e6;
-        r->n_ctx_train = hp->n_ctx_train;
-        r->n_ctx = (uint32_t)ctx;
-        r->kv_bytes_train = model_kv_bytes(hp, hp->n_ctx_train, 512, kv);
-        r->kv_bytes_ctx = model_kv_bytes(hp, (uint32_t)ctx, (uint32_t)ctx, kv);
-        /* speed */
-        model_ctx_params cp = model_ctx_default_params();
-        cp.no_fuse = engine_model_get_params(em[k]).no_fuse;
-        cp.n_ctx = BENCH_PREFILL + BENCH_DECODE + 1;
-        cp.n_batch = 512;
-        cp.n_threads = (int)threads;
-        cp.kv_type = kv;
-        if (model_ctx_init(m, cp, &bc, &err) != PP_OK) { cli_error("%s: %s", paths[k], err.msg); goto done; }
-        free(btoks);
-        free(logits);
-        btoks = malloc((BENCH_PREFILL + 1) * sizeof *btoks);
-        logits = malloc((size_t)hp->n_vocab * sizeof *logits);
-        if (!btoks || !logits) { cli_error("compare: out of memory"); goto done; }
-        cli_bench_tokens(btoks, BENCH_PREFILL + 1, hp->n_vocab);
-        for (int rep = 0; rep < 2; rep++) { /* rep 0: warm-up */
-            if (cli_bench_once(bc, btoks, BENCH_PREFILL, false, logits, &r->prefill_tps, &err) != PP_OK ||
-                cli_bench_once(bc, btoks, BENCH_DECODE, true, logits, &r->decode_tps, &err) != PP_OK) {
-                cli_error("%s: %s", paths[k], err.msg);
-                goto done;
-            }
-        }
-        model_ctx_free(bc);
-        bc = NULL;
-        /* the answer */
-        engine_options o = engine_default_options();
-        o.samp.seed = seed;
-        o.num_predict = (int32_t)n_predict;
-        o.num_thread = (int)threads;
-        o.kv_type = kv;
-        if (engine_session_init(em[k], &o, &sess, &err) != PP_OK) { cli_error("%s: %s", paths[k], err.msg); goto done; }
-        engine_msg msg = {"user", prompt, NULL, 0};
-        engine_result res;
-        text_buf tb = {0};
-        on_text("", 0, &tb);
-        pp_status st = engine_chat(sess, &msg, 1, on_text, &tb, &res, &err);
-        r->answer = tb.p;
-        engine_session_free(sess);
-        sess = NULL;
-        if (tb.oom) { cli_error("compare: out of memory"); goto done; }
-        if (st != PP_OK) { cli_error("%s: %s", paths[k], err.msg); goto done; }
-    }
-    if (text) {
-        const tok_vocab *v = engine_model_vocab(em[0]);
-        uint32_t n_chunks = (uint32_t)(n_ids / (size_t)ctx);
-        if (max_chunks && (uint32_t)max_chunks < n_chunks) n_chunks = (uint32_t)max_chunks;
-        info.n_chunks = n_chunks;
-        engine_ppl_params pp = engine_ppl_default_params();
-        pp.no_fuse = cli_model_params().no_fuse;
-        pp.n_ctx = (uint32_t)ctx;
-        pp.n_threads = (int)threads;
-        pp.kv_type = kv;
-        for (size_t k = 0; k < n; k++)
-            if (engine_ppl_runner_init(engine_model_get(em[k]), pp, &runners[k], &err) != PP_OK) {
-                cli_error("%s: %s", paths[k], err.msg);
-                goto done;
-            }
-        engine_ppl_job job = {0};
-        job.runners = runners;
-        job.n_runners = n;
-        job.tokens = ids;
-        job.n_chunks = n_chunks;
-        job.bos = tok_bos(v);
-        job.kld_vs_first = true;
-        job.ppl = acc;
-        job.kld = kacc;
-        if (engine_ppl_run(&job, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-        for (size_t k = 0; k < n; k++) {
-            rows[k].have_ppl = true;
-            engine_ppl_value(&acc[k], &rows[k].ppl, &rows[k].ppl_err);
-            if (k > 0) {
-                rows[k].have_kld = true;
-                engine_kld_summarize(&kacc[k], &rows[k].kld);
-            }
+        st->rows[k].have_ppl = true;
+        engine_ppl_value(&st->acc[k], &st->rows[k].ppl, &st->rows[k].ppl_err);
+        if (k > 0) {
+            st->rows[k].have_kld = true;
+            engine_kld_summarize(&st->kacc[k], &st->rows[k].kld);
         }
     }
-    for (size_t k = 0; k < n; k++) {
-        uintptr_t lo, hi;
-        data_range(engine_model_get(em[k]), &lo, &hi);
-        cli_compare_row *r = &rows[k];
-        if (resident_smaps(lo, hi, &r->mapped_resident_bytes)) r->resident_method = "smaps Rss";
-        else if (resident_mincore(lo, hi, &r->mapped_resident_bytes)) r->resident_method = "mincore";
-        else r->resident_method = "n/a";
-        /* repacked weights live on the heap (written at load, read every token: resident) */
-        r->packed_bytes = model_packed_bytes(engine_model_get(em[k]));
-        r->resident_bytes = r->mapped_resident_bytes + r->packed_bytes;
-    }
-    if (as_json) {
+    return 0;
+}
+
+/* Weights resident after the runs: the file mapping's Rss plus the heap copies repacked at
+ * load (written at load, read every token: resident). */
+static void measure_resident(const engine_model *em, cli_compare_row *r) {
+    uintptr_t lo, hi;
+    data_range(engine_model_get(em), &lo, &hi);
+    if (resident_smaps(lo, hi, &r->mapped_resident_bytes)) r->resident_method = "smaps Rss";
+    else if (resident_mincore(lo, hi, &r->mapped_resident_bytes)) r->resident_method = "mincore";
+    else r->resident_method = "n/a";
+    r->packed_bytes = model_packed_bytes(engine_model_get(em));
+    r->resident_bytes = r->mapped_resident_bytes + r->packed_bytes;
+}
+
+static void compare_print(const compare_params *p, const compare_state *st) {
+    const cli_compare_row *rows = st->rows;
+    size_t n = p->n;
+    if (p->as_json) {
         json_t *o = json_object();
-        json_object_set_new(o, "text", text_path ? json_string(text_path) : json_null());
-        json_object_set_new(o, "n_ctx", json_integer(ctx));
-        json_object_set_new(o, "n_chunks", json_integer(info.n_chunks));
-        json_object_set_new(o, "prompt", json_string(prompt));
-        json_object_set_new(o, "seed", json_integer(seed));
-        json_object_set_new(o, "num_predict", json_integer(n_predict));
+        json_object_set_new(o, "text", p->text_path ? json_string(p->text_path) : json_null());
+        json_object_set_new(o, "n_ctx", json_integer(p->ctx));
+        json_object_set_new(o, "n_chunks", json_integer(st->info.n_chunks));
+        json_object_set_new(o, "prompt", json_string(p->prompt));
+        json_object_set_new(o, "seed", json_integer(p->seed));
+        json_object_set_new(o, "num_predict", json_integer(p->n_predict));
         json_object_set_new(o, "prefill_tokens", json_integer(BENCH_PREFILL));
         json_object_set_new(o, "decode_tokens", json_integer(BENCH_DECODE));
         json_t *arr = json_array();
@@ -416,30 +454,41 @@ int cli_cmd_compare(int argc, char **argv) {
         if (s) puts(s);
         free(s);
         json_decref(o);
-    } else {
-        print_table(&info, rows, n);
-        printf("\nweights resident: %s of the file mapping after the runs, plus weights repacked at load\n",
-               !strcmp(rows[0].resident_method, "smaps Rss") ? "Rss (/proc/self/smaps)" : rows[0].resident_method);
-        if (text_path)
-            printf("PPL/KLD: %s, %u chunks of %ld tokens; KLD, same top and Δp against %s\n", text_path,
-                   info.n_chunks, ctx, rows[0].name);
-        printf("\nprompt: %s\nseed: %ld, num_predict: %ld\n", prompt, seed, n_predict);
-        for (size_t k = 0; k < n; k++) printf("\n=== %s ===\n%s\n", rows[k].name, rows[k].answer ? rows[k].answer : "");
+        return;
     }
-    if (html && (rc = cli_compare_write_html(html, &info, rows, n)) != 0) goto done;
+    print_table(&st->info, rows, n);
+    printf("\nweights resident: %s of the file mapping after the runs, plus weights repacked at load\n",
+           !strcmp(rows[0].resident_method, "smaps Rss") ? "Rss (/proc/self/smaps)" : rows[0].resident_method);
+    if (p->text_path)
+        printf("PPL/KLD: %s, %u chunks of %ld tokens; KLD, same top and Δp against %s\n", p->text_path,
+               st->info.n_chunks, p->ctx, rows[0].name);
+    printf("\nprompt: %s\nseed: %ld, num_predict: %ld\n", p->prompt, p->seed, p->n_predict);
+    for (size_t k = 0; k < n; k++) printf("\n=== %s ===\n%s\n", rows[k].name, rows[k].answer ? rows[k].answer : "");
+}
+
+static int compare_run(const compare_params *p) {
+    compare_state st;
+    memset(&st, 0, sizeof st);
+    st.info = (cli_compare_info){p->text_path, p->prompt, p->seed, (uint32_t)p->ctx, 0, BENCH_PREFILL, BENCH_DECODE,
+                                 (int)p->n_predict};
+    int rc = 0;
+    if (p->text_path && (rc = cli_ppl_read_text(p->text_path, &st.text, &st.text_len))) goto done;
+    rc = 1;
+    for (size_t k = 0; k < p->n; k++)
+        if (measure_model(p, &st, k)) goto done;
+    if (st.text && measure_ppl(p, &st)) goto done;
+    for (size_t k = 0; k < p->n; k++) measure_resident(st.em[k], &st.rows[k]);
+    compare_print(p, &st);
+    if (p->html && (rc = cli_compare_write_html(p->html, &st.info, st.rows, p->n)) != 0) goto done;
     rc = 0;
 done:
-    engine_session_free(sess);
-    model_ctx_free(bc);
-    for (size_t k = 0; k < n; k++) {
-        engine_ppl_runner_free(runners[k]);
-        engine_kld_acc_free(&kacc[k]);
-        engine_model_free(em[k]);
-        free(rows[k].answer);
-    }
-    free(btoks);
-    free(logits);
-    free(ids);
-    free(text);
+    compare_state_free(&st, p->n);
     return rc;
+}
+
+int cli_cmd_compare(int argc, char **argv) {
+    compare_params p = compare_default_params();
+    int rc = compare_parse(argc, argv, &p);
+    if (rc) return rc == CLI_FLAGS_HELP ? 0 : rc;
+    return compare_run(&p);
 }

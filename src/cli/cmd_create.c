@@ -1,6 +1,7 @@
 /* cmd_create.c - `pippa create NAME [-f Modelfile] [--quantize TYPE]` (ollama-compat.md
  * §1.2, §2): parses the Modelfile here and builds the model with store_create. */
 #include "cli.h"
+#include "cli_flags.h"
 #include "cli_model.h"
 
 #include <libgen.h>
@@ -11,7 +12,8 @@
 #include "../gguf/gguf.h"
 #include "../quant/quant.h"
 
-static const char USAGE[] = "usage: pippa create MODEL [-f Modelfile] [-q|--quantize TYPE]";
+#define USAGE_TEXT "usage: pippa create MODEL [-f Modelfile] [-q|--quantize TYPE]"
+static const char USAGE[] = USAGE_TEXT;
 
 /* store_convert_fn: the whole file through the quant module (what `pippa quantize` runs);
  * already quantized tensors are refused, as Ollama only quantizes F32/F16/BF16 models. */
@@ -42,29 +44,29 @@ static void print_status(const char *line, void *ud) {
     fflush(stdout);
 }
 
+static int flag_file(void *dest, const char *cmd, const char *flag, const char *value) {
+    if (!value) { cli_error("%s: %s needs a file\n%s", cmd, flag, USAGE); return 2; }
+    *(const char **)dest = value;
+    return 0;
+}
+
+static int flag_type(void *dest, const char *cmd, const char *flag, const char *value) {
+    if (!value) { cli_error("%s: %s needs a type\n%s", cmd, flag, USAGE); return 2; }
+    *(const char **)dest = value;
+    return 0;
+}
+
 int cli_cmd_create(int argc, char **argv) {
     const char *name = NULL, *file = "Modelfile", *quant = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
-            if (++i >= argc) { cli_error("create: %s needs a file\n%s", a, USAGE); return 2; }
-            file = argv[i];
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quantize")) {
-            if (++i >= argc) { cli_error("create: %s needs a type\n%s", a, USAGE); return 2; }
-            quant = argv[i];
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            puts(USAGE);
-            return 0;
-        } else if (a[0] == '-') {
-            cli_error("create: unknown option '%s'\n%s", a, USAGE);
-            return 2;
-        } else if (!name) {
-            name = a;
-        } else {
-            cli_error("create: one MODEL only\n%s", USAGE);
-            return 2;
-        }
-    }
+    const cli_flag flags[] = {
+        {"-f", "--file", CLI_FLAG_FN, &file, 0, 0, flag_file, "the Modelfile"},
+        {"-q", "--quantize", CLI_FLAG_FN, &quant, 0, 0, flag_type, "quantize an F32/F16/BF16 model"},
+    };
+    cli_args a = {.cmd = "create", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
+                  .pos = &name, .max_pos = 1, .unknown = "unknown option '%s'\n%s",
+                  .too_many = "create: one MODEL only\n" USAGE_TEXT};
+    int prc = cli_flags_parse(&a, argc, argv);
+    if (prc) return prc == CLI_FLAGS_HELP ? 0 : prc;
     if (!name) { cli_error("create: missing MODEL\n%s", USAGE); return 2; }
     pp_err err = {0};
     store_name n;

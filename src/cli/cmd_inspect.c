@@ -10,6 +10,7 @@
  * spec/gguf.md §5).
  */
 #include "cli.h"
+#include "cli_flags.h"
 
 #include "../model/model.h"
 
@@ -376,36 +377,39 @@ static json_t *describe_run(const char *path, const gguf_file *f, uint32_t num_c
     return o;
 }
 
-int cli_cmd_inspect(int argc, char **argv) {
-    const char *path = NULL;
-    bool as_json = false;
-    uint32_t num_ctx = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            as_json = true;
-        } else if (!strcmp(argv[i], "--num-ctx") && i + 1 < argc) {
-            char *end = NULL;
-            unsigned long v = strtoul(argv[++i], &end, 10);
-            if (!*argv[i] || *end || v == 0 || v > (1ul << 24)) {
-                cli_error("inspect: --num-ctx: expected an integer in [1, %lu], got '%s'", 1ul << 24, argv[i]);
-                return 2;
-            }
-            num_ctx = (uint32_t)v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("inspect: unknown option '%s' (usage: pippa inspect FILE.gguf [--json] [--num-ctx N])",
-                      argv[i]);
-            return 2;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            cli_error("inspect: more than one file given (usage: pippa inspect FILE.gguf [--json] [--num-ctx N])");
-            return 2;
-        }
-    }
-    if (!path) {
-        cli_error("usage: pippa inspect FILE.gguf [--json] [--num-ctx N]");
+#define INSPECT_USAGE "usage: pippa inspect FILE.gguf [--json] [--num-ctx N]"
+
+typedef struct inspect_params {
+    const char *path;
+    bool as_json;
+    long num_ctx;      /* 0: the trained context (capped as run caps it) */
+} inspect_params;
+
+static int inspect_parse(int argc, char **argv, inspect_params *p) {
+    const cli_flag flags[] = {
+        {"--json", NULL, CLI_FLAG_BOOL, &p->as_json, 0, 0, NULL, "JSON"},
+        {"--num-ctx", NULL, CLI_FLAG_LONG, &p->num_ctx, 1, 1L << 24, NULL, "KV cache size at this context"},
+    };
+    cli_args a = {.cmd = "inspect", .usage = INSPECT_USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
+                  .pos = &p->path, .max_pos = 1, .unknown = "unknown option '%s' (%s)",
+                  .too_many = "inspect: more than one file given (" INSPECT_USAGE ")", .dash = CLI_DASH_NOT_LONE,
+                  .no_help = true};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (!p->path) {
+        cli_error(INSPECT_USAGE);
         return 2;
     }
+    return 0;
+}
+
+int cli_cmd_inspect(int argc, char **argv) {
+    inspect_params p = {0};
+    int prc = inspect_parse(argc, argv, &p);
+    if (prc) return prc;
+    const char *path = p.path;
+    const bool as_json = p.as_json;
+    const uint32_t num_ctx = (uint32_t)p.num_ctx;
     gguf_file *f;
     pp_err err = {0};
     if (gguf_open(path, &f, &err) != PP_OK) {

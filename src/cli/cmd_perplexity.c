@@ -8,6 +8,7 @@
  * Exit status: 0 ok, 1 a model/text/file problem, 2 bad usage.
  */
 #include "cli.h"
+#include "cli_env.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -15,25 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_env.h"
 #include "cli_eval.h"
+#include "cli_flags.h"
 
 static const char USAGE[] =
     "usage: pippa perplexity MODEL.gguf -f TEXT [-c CTX] [-b BATCH] [-t THREADS] [--kv f16|f32] [--chunks N]\n"
     "       [--kl-base BASE.gguf | --kl-logits FILE | --save-logits FILE [--logits-type f16|f32]] [--json]";
 
 #define TEXT_MAX_BYTES (1ull << 30)
-
-int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        cli_error("%s: %s: expected an integer in [%ld, %ld], got '%s'", cmd, opt, lo, hi, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
 
 int cli_ppl_read_text(const char *path, char **text, size_t *len) {
     pp_err err = {0};
@@ -134,215 +124,262 @@ static void on_chunk(void *ud, uint32_t c) {
     }
 }
 
-int cli_cmd_perplexity(int argc, char **argv) {
-    const char *path = NULL, *text_path = NULL, *kl_base = NULL, *kl_logits = NULL, *save_logits = NULL;
-    long ctx = 512, batch = 0, threads = 0, max_chunks = 0;
-    bool ctx_given = false, as_json = false;
-    uint32_t kv = GGUF_TTYPE_F16;
-    engine_logits_dtype ldt = ENGINE_LOGITS_F16;
-    int rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "-f") && has) text_path = argv[++i];
-        else if (!strcmp(a, "-c") && has) {
-            if ((rc = cli_parse_long("perplexity", "-c", argv[++i], ENGINE_PPL_MIN_CTX, ENGINE_PPL_MAX_CTX, &ctx))) return rc;
-            ctx_given = true;
-        } else if (!strcmp(a, "-b") && has) {
-            if ((rc = cli_parse_long("perplexity", "-b", argv[++i], 1, 65536, &batch))) return rc;
-        } else if (!strcmp(a, "-t") && has) {
-            if ((rc = cli_parse_long("perplexity", "-t", argv[++i], 1, 1024, &threads))) return rc;
-        } else if (!strcmp(a, "--chunks") && has) {
-            if ((rc = cli_parse_long("perplexity", "--chunks", argv[++i], 1, 1L << 30, &max_chunks))) return rc;
-        } else if (!strcmp(a, "--kv") && has) {
-            const char *v = argv[++i];
-            if (!strcmp(v, "f16")) kv = GGUF_TTYPE_F16;
-            else if (!strcmp(v, "f32")) kv = GGUF_TTYPE_F32;
-            else { cli_error("perplexity: --kv: expected f16 or f32, got '%s'", v); return 2; }
-        } else if (!strcmp(a, "--logits-type") && has) {
-            const char *v = argv[++i];
-            if (!strcmp(v, "f16")) ldt = ENGINE_LOGITS_F16;
-            else if (!strcmp(v, "f32")) ldt = ENGINE_LOGITS_F32;
-            else { cli_error("perplexity: --logits-type: expected f16 or f32, got '%s'", v); return 2; }
-        } else if (!strcmp(a, "--kl-base") && has) kl_base = argv[++i];
-        else if (!strcmp(a, "--kl-logits") && has) kl_logits = argv[++i];
-        else if (!strcmp(a, "--save-logits") && has) save_logits = argv[++i];
-        else if (!strcmp(a, "--json")) as_json = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { puts(USAGE); return 0; }
-        else if (a[0] == '-') { cli_error("perplexity: unknown or incomplete option '%s'\n%s", a, USAGE); return 2; }
-        else if (!path) path = a;
-        else { cli_error("perplexity: unexpected argument '%s'\n%s", a, USAGE); return 2; }
-    }
-    if (!path) { cli_error("perplexity: missing MODEL\n%s", USAGE); return 2; }
-    if (!text_path && !kl_logits) { cli_error("perplexity: missing -f TEXT\n%s", USAGE); return 2; }
-    if ((kl_base != NULL) + (kl_logits != NULL) + (save_logits != NULL) > 1) {
+typedef struct ppl_params {
+    const char *path, *text_path, *kl_base, *kl_logits, *save_logits;
+    long ctx, batch, threads, max_chunks;   /* ctx 0: not given (512, or the saved file's) */
+    bool as_json;
+    uint32_t kv_type;
+    uint32_t logits_type;                   /* engine_logits_dtype */
+} ppl_params;
+
+static ppl_params ppl_default_params(void) {
+    return (ppl_params){.kv_type = GGUF_TTYPE_F16, .logits_type = ENGINE_LOGITS_F16};
+}
+
+static int flag_logits_type(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)flag;
+    if (!value) return CLI_FLAGS_MISSING;
+    if (!strcmp(value, "f16")) *(uint32_t *)dest = ENGINE_LOGITS_F16;
+    else if (!strcmp(value, "f32")) *(uint32_t *)dest = ENGINE_LOGITS_F32;
+    else { cli_error("%s: --logits-type: expected f16 or f32, got '%s'", cmd, value); return 2; }
+    return 0;
+}
+
+static int ppl_parse(int argc, char **argv, ppl_params *p) {
+    const cli_flag flags[] = {
+        {"-f", NULL, CLI_FLAG_STR, &p->text_path, 0, 0, NULL, "the text"},
+        {"-c", NULL, CLI_FLAG_LONG, &p->ctx, ENGINE_PPL_MIN_CTX, ENGINE_PPL_MAX_CTX, NULL, "chunk length"},
+        {"-b", NULL, CLI_FLAG_LONG, &p->batch, 1, 65536, NULL, "batch"},
+        {"-t", NULL, CLI_FLAG_LONG, &p->threads, 1, 1024, NULL, "threads"},
+        {"--chunks", NULL, CLI_FLAG_LONG, &p->max_chunks, 1, 1L << 30, NULL, "at most N chunks"},
+        {"--kv", NULL, CLI_FLAG_FN, &p->kv_type, 0, 0, cli_flag_kv, "KV cache type"},
+        {"--logits-type", NULL, CLI_FLAG_FN, &p->logits_type, 0, 0, flag_logits_type, "saved logits type"},
+        {"--kl-base", NULL, CLI_FLAG_STR, &p->kl_base, 0, 0, NULL, "KLD against a base model"},
+        {"--kl-logits", NULL, CLI_FLAG_STR, &p->kl_logits, 0, 0, NULL, "KLD against saved logits"},
+        {"--save-logits", NULL, CLI_FLAG_STR, &p->save_logits, 0, 0, NULL, "save this model's logits"},
+        {"--json", NULL, CLI_FLAG_BOOL, &p->as_json, 0, 0, NULL, "JSON"},
+    };
+    cli_args a = {.cmd = "perplexity", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
+                  .pos = &p->path, .max_pos = 1};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (!p->path) { cli_error("perplexity: missing MODEL\n%s", USAGE); return 2; }
+    if (!p->text_path && !p->kl_logits) { cli_error("perplexity: missing -f TEXT\n%s", USAGE); return 2; }
+    if ((p->kl_base != NULL) + (p->kl_logits != NULL) + (p->save_logits != NULL) > 1) {
         cli_error("perplexity: use only one of --kl-base, --kl-logits and --save-logits");
         return 2;
     }
+    return 0;
+}
 
-    pp_err err = {0};
-    engine_model *em = NULL, *eb = NULL;
-    engine_ppl_runner *runners[2] = {NULL, NULL};
-    engine_logits_file *lf = NULL;
-    char *text = NULL;
-    size_t text_len = 0, n_ids = 0;
-    int32_t *ids = NULL;
+/* Everything a run holds; ppl_state_free releases it. */
+typedef struct ppl_state {
+    engine_model *em, *eb;
+    engine_ppl_runner *runners[2];
+    size_t n_run, qi;              /* runners in use; the index of the model's own */
+    engine_logits_file *lf;        /* --kl-logits (read) or --save-logits (written) */
+    char *text;
+    size_t text_len, n_ids;
+    int32_t *ids;
+    uint32_t ctx, n_chunks;
     engine_ppl_acc acc[2];
     engine_kld_acc kacc[2];
-    memset(acc, 0, sizeof acc);
-    memset(kacc, 0, sizeof kacc);
-    json_t *running = NULL;
-    rc = 1;
-    if (text_path && (rc = cli_ppl_read_text(text_path, &text, &text_len))) goto done;
-    rc = 1;
-    if (engine_model_load(path, cli_model_params(), &em, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-    const model *m = engine_model_get(em);
-    const tok_vocab *v = engine_model_vocab(em);
-    const model_hparams *hp = model_get_hparams(m);
-    if (kl_logits) {
-        if (engine_logits_open(kl_logits, &lf, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-        if (engine_logits_n_vocab(lf) != hp->n_vocab) {
-            cli_error("%s: vocab of %u tokens does not match %s's %u", kl_logits, engine_logits_n_vocab(lf), path,
-                      hp->n_vocab);
-            goto done;
+    json_t *running;
+} ppl_state;
+
+static void ppl_state_free(ppl_state *st) {
+    if (st->lf) {
+        pp_err e2 = {0};
+        engine_logits_close(st->lf, &e2);
+    }
+    json_decref(st->running);
+    engine_kld_acc_free(&st->kacc[0]);
+    engine_kld_acc_free(&st->kacc[1]);
+    engine_ppl_runner_free(st->runners[0]);
+    engine_ppl_runner_free(st->runners[1]);
+    engine_model_free(st->eb);
+    engine_model_free(st->em);
+    free(st->ids);
+    free(st->text);
+}
+
+/* The saved file's tokens must be the text's (or are the tokens, without -f). */
+static int match_saved_tokens(const ppl_params *p, ppl_state *st) {
+    uint32_t fc = engine_logits_n_chunks(st->lf);
+    const int32_t *ft = engine_logits_tokens(st->lf);
+    if (st->ids) {
+        if (st->n_chunks < fc) {
+            cli_error("%s: has %u chunks, %s gives only %u", p->kl_logits, fc, p->text_path, st->n_chunks);
+            return 1;
         }
-        if (ctx_given && (uint32_t)ctx != engine_logits_n_ctx(lf)) {
-            cli_error("%s: saved with a context of %u, not %ld", kl_logits, engine_logits_n_ctx(lf), ctx);
-            goto done;
+        for (size_t i = 0; i < (size_t)fc * st->ctx; i++)
+            if (ft[i] != st->ids[i]) {
+                cli_error("%s: token %zu differs from %s's (%d vs %d)", p->kl_logits, i, p->text_path, ft[i], st->ids[i]);
+                return 1;
+            }
+    } else {
+        st->n_ids = (size_t)fc * st->ctx;
+        st->ids = malloc(st->n_ids * sizeof *st->ids);
+        if (!st->ids) { cli_error("perplexity: out of memory"); return 1; }
+        memcpy(st->ids, ft, st->n_ids * sizeof *st->ids);
+    }
+    st->n_chunks = fc;
+    return 0;
+}
+
+/* The text, the model, the saved logits: the token chunks to score. */
+static int ppl_load_inputs(const ppl_params *p, ppl_state *st) {
+    pp_err err = {0};
+    int rc;
+    if (p->text_path && (rc = cli_ppl_read_text(p->text_path, &st->text, &st->text_len))) return rc;
+    if (engine_model_load(p->path, cli_model_params(), &st->em, &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
+    const model_hparams *hp = model_get_hparams(engine_model_get(st->em));
+    long ctx = p->ctx ? p->ctx : 512;
+    if (p->kl_logits) {
+        if (engine_logits_open(p->kl_logits, &st->lf, &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
+        if (engine_logits_n_vocab(st->lf) != hp->n_vocab) {
+            cli_error("%s: vocab of %u tokens does not match %s's %u", p->kl_logits, engine_logits_n_vocab(st->lf),
+                      p->path, hp->n_vocab);
+            return 1;
         }
-        ctx = engine_logits_n_ctx(lf);
+        if (p->ctx && (uint32_t)ctx != engine_logits_n_ctx(st->lf)) {
+            cli_error("%s: saved with a context of %u, not %ld", p->kl_logits, engine_logits_n_ctx(st->lf), ctx);
+            return 1;
+        }
+        ctx = engine_logits_n_ctx(st->lf);
     }
     if ((uint32_t)ctx > hp->n_ctx_train) {
-        cli_error("perplexity: -c %ld exceeds %s's trained context length %u", ctx, path, hp->n_ctx_train);
-        goto done;
+        cli_error("perplexity: -c %ld exceeds %s's trained context length %u", ctx, p->path, hp->n_ctx_train);
+        return 1;
     }
-    uint32_t n_chunks = 0;
-    if (text) {
-        if (engine_ppl_tokenize(v, text_path, text, text_len, (uint32_t)ctx, &ids, &n_ids, &err) != PP_OK) {
+    st->ctx = (uint32_t)ctx;
+    if (st->text) {
+        if (engine_ppl_tokenize(engine_model_vocab(st->em), p->text_path, st->text, st->text_len, st->ctx, &st->ids,
+                                &st->n_ids, &err) != PP_OK) {
             cli_error("%s", err.msg);
-            goto done;
+            return 1;
         }
-        n_chunks = (uint32_t)(n_ids / (size_t)ctx);
+        st->n_chunks = (uint32_t)(st->n_ids / st->ctx);
     }
-    if (lf) {
-        uint32_t fc = engine_logits_n_chunks(lf);
-        const int32_t *ft = engine_logits_tokens(lf);
-        if (ids) {
-            if (n_chunks < fc) {
-                cli_error("%s: has %u chunks, %s gives only %u", kl_logits, fc, text_path, n_chunks);
-                goto done;
-            }
-            for (size_t i = 0; i < (size_t)fc * (size_t)ctx; i++)
-                if (ft[i] != ids[i]) {
-                    cli_error("%s: token %zu differs from %s's (%d vs %d)", kl_logits, i, text_path, ft[i], ids[i]);
-                    goto done;
-                }
-        } else {
-            n_ids = (size_t)fc * (size_t)ctx;
-            ids = malloc(n_ids * sizeof *ids);
-            if (!ids) { cli_error("perplexity: out of memory"); goto done; }
-            memcpy(ids, ft, n_ids * sizeof *ids);
-        }
-        n_chunks = fc;
-    }
-    if (max_chunks && (uint32_t)max_chunks < n_chunks) n_chunks = (uint32_t)max_chunks;
+    if (st->lf && (rc = match_saved_tokens(p, st))) return rc;
+    if (p->max_chunks && (uint32_t)p->max_chunks < st->n_chunks) st->n_chunks = (uint32_t)p->max_chunks;
+    return 0;
+}
+
+/* The base model's runner (--kl-base) first, then the model's; the file to save into. */
+static int ppl_init_runners(const ppl_params *p, ppl_state *st) {
+    pp_err err = {0};
     engine_ppl_params pp = engine_ppl_default_params();
     pp.no_fuse = cli_model_params().no_fuse;
-    pp.n_ctx = (uint32_t)ctx;
-    pp.n_batch = (uint32_t)batch;
-    pp.n_threads = (int)threads;
-    pp.kv_type = kv;
-    size_t n_run = 0;
-    if (kl_base) {
-        if (engine_model_load(kl_base, cli_model_params(), &eb, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
-        if (cli_ppl_check_vocab(path, v, kl_base, engine_model_vocab(eb))) goto done;
-        if ((uint32_t)ctx > model_get_hparams(engine_model_get(eb))->n_ctx_train) {
-            cli_error("perplexity: -c %ld exceeds %s's trained context length", ctx, kl_base);
-            goto done;
+    pp.n_ctx = st->ctx;
+    pp.n_batch = (uint32_t)p->batch;
+    pp.n_threads = (int)p->threads;
+    pp.kv_type = p->kv_type;
+    if (p->kl_base) {
+        if (engine_model_load(p->kl_base, cli_model_params(), &st->eb, &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
+        if (cli_ppl_check_vocab(p->path, engine_model_vocab(st->em), p->kl_base, engine_model_vocab(st->eb))) return 1;
+        if (st->ctx > model_get_hparams(engine_model_get(st->eb))->n_ctx_train) {
+            cli_error("perplexity: -c %u exceeds %s's trained context length", st->ctx, p->kl_base);
+            return 1;
         }
-        if (engine_ppl_runner_init(engine_model_get(eb), pp, &runners[n_run++], &err) != PP_OK) {
-            cli_error("%s: %s", kl_base, err.msg);
-            goto done;
+        if (engine_ppl_runner_init(engine_model_get(st->eb), pp, &st->runners[st->n_run++], &err) != PP_OK) {
+            cli_error("%s: %s", p->kl_base, err.msg);
+            return 1;
         }
     }
-    size_t qi = n_run;
-    if (engine_ppl_runner_init(m, pp, &runners[n_run++], &err) != PP_OK) { cli_error("%s: %s", path, err.msg); goto done; }
-    if (save_logits) {
+    st->qi = st->n_run;
+    if (engine_ppl_runner_init(engine_model_get(st->em), pp, &st->runners[st->n_run++], &err) != PP_OK) {
+        cli_error("%s: %s", p->path, err.msg);
+        return 1;
+    }
+    if (p->save_logits) {
+        uint32_t n_vocab = model_get_hparams(engine_model_get(st->em))->n_vocab;
+        engine_logits_dtype ldt = (engine_logits_dtype)p->logits_type;
         uint64_t bytes = 0;
-        engine_logits_file_bytes(hp->n_vocab, (uint32_t)ctx, n_chunks, ldt, &bytes);
-        if (engine_logits_create(save_logits, hp->n_vocab, (uint32_t)ctx, n_chunks, n_ids, ids, ldt, &lf, &err) !=
-            PP_OK) {
+        engine_logits_file_bytes(n_vocab, st->ctx, st->n_chunks, ldt, &bytes);
+        if (engine_logits_create(p->save_logits, n_vocab, st->ctx, st->n_chunks, st->n_ids, st->ids, ldt, &st->lf,
+                                 &err) != PP_OK) {
             cli_error("%s", err.msg);
-            goto done;
+            return 1;
         }
-        fprintf(stderr, "perplexity: saving logits to %s (%.1f MB)\n", save_logits, bytes / 1e6);
+        fprintf(stderr, "perplexity: saving logits to %s (%.1f MB)\n", p->save_logits, bytes / 1e6);
     }
-    fprintf(stderr, "perplexity: %zu tokens, %u chunks of %ld, scoring %u positions per chunk\n", n_ids, n_chunks,
-            ctx, engine_ppl_n_scored((uint32_t)ctx));
-    if (as_json) running = json_array();
-    chunk_print cp = {&acc[qi], as_json, running};
+    return 0;
+}
+
+static void ppl_print(const ppl_params *p, ppl_state *st) {
+    double ppl, ppl_err;
+    engine_ppl_value(&st->acc[st->qi], &ppl, &ppl_err);
+    bool have_kld = p->kl_base || p->kl_logits;
+    engine_kld_summary ks;
+    if (have_kld) engine_kld_summarize(&st->kacc[st->qi], &ks);
+    if (!p->as_json) {
+        printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, ppl_err);
+        if (have_kld) print_kld(&ks);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "model", json_string(p->path));
+    json_object_set_new(o, "n_ctx", json_integer(st->ctx));
+    json_object_set_new(o, "n_tokens", json_integer((json_int_t)st->n_ids));
+    json_object_set_new(o, "n_chunks", json_integer(st->n_chunks));
+    json_object_set_new(o, "n_scored", json_integer((json_int_t)st->acc[st->qi].count));
+    json_object_set_new(o, "ppl", json_real(ppl));
+    json_object_set_new(o, "ppl_err", json_real(ppl_err));
+    json_object_set_new(o, "running_ppl", st->running);
+    st->running = NULL;
+    if (have_kld) json_object_set_new(o, "kld", cli_kld_json(&ks));
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    if (s) puts(s);
+    free(s);
+    json_decref(o);
+}
+
+static int ppl_run(const ppl_params *p) {
+    ppl_state st;
+    memset(&st, 0, sizeof st);
+    pp_err err = {0};
+    int rc = ppl_load_inputs(p, &st);
+    if (!rc) rc = ppl_init_runners(p, &st);
+    if (rc) goto done;
+    rc = 1;
+    fprintf(stderr, "perplexity: %zu tokens, %u chunks of %u, scoring %u positions per chunk\n", st.n_ids, st.n_chunks,
+            st.ctx, engine_ppl_n_scored(st.ctx));
+    if (p->as_json) st.running = json_array();
+    chunk_print cp = {&st.acc[st.qi], p->as_json, st.running};
     engine_ppl_job job = {0};
-    job.runners = runners;
-    job.n_runners = n_run;
-    job.tokens = ids;
-    job.n_chunks = n_chunks;
-    job.bos = tok_bos(v);
-    job.base_file = kl_logits ? lf : NULL;
-    job.save_file = save_logits ? lf : NULL;
-    job.kld_vs_first = kl_base != NULL;
-    job.ppl = acc;
-    job.kld = kacc;
+    job.runners = st.runners;
+    job.n_runners = st.n_run;
+    job.tokens = st.ids;
+    job.n_chunks = st.n_chunks;
+    job.bos = tok_bos(engine_model_vocab(st.em));
+    job.base_file = p->kl_logits ? st.lf : NULL;
+    job.save_file = p->save_logits ? st.lf : NULL;
+    job.kld_vs_first = p->kl_base != NULL;
+    job.ppl = st.acc;
+    job.kld = st.kacc;
     job.on_chunk = on_chunk;
     job.ud = &cp;
     if (engine_ppl_run(&job, &err) != PP_OK) {
-        if (!as_json) printf("\n");
+        if (!p->as_json) printf("\n");
         cli_error("%s", err.msg);
         goto done;
     }
-    if (save_logits) {
-        engine_logits_file *f = lf;
-        lf = NULL;
+    if (p->save_logits) {
+        engine_logits_file *f = st.lf;
+        st.lf = NULL;
         if (engine_logits_close(f, &err) != PP_OK) { cli_error("%s", err.msg); goto done; }
     }
-    double ppl, ppl_err;
-    engine_ppl_value(&acc[qi], &ppl, &ppl_err);
-    bool have_kld = kl_base || kl_logits;
-    engine_kld_summary ks;
-    if (have_kld) engine_kld_summarize(&kacc[qi], &ks);
-    if (as_json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "model", json_string(path));
-        json_object_set_new(o, "n_ctx", json_integer(ctx));
-        json_object_set_new(o, "n_tokens", json_integer((json_int_t)n_ids));
-        json_object_set_new(o, "n_chunks", json_integer(n_chunks));
-        json_object_set_new(o, "n_scored", json_integer((json_int_t)acc[qi].count));
-        json_object_set_new(o, "ppl", json_real(ppl));
-        json_object_set_new(o, "ppl_err", json_real(ppl_err));
-        json_object_set_new(o, "running_ppl", running);
-        running = NULL;
-        if (have_kld) json_object_set_new(o, "kld", cli_kld_json(&ks));
-        char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-        if (s) puts(s);
-        free(s);
-        json_decref(o);
-    } else {
-        printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, ppl_err);
-        if (have_kld) print_kld(&ks);
-    }
+    ppl_print(p, &st);
     rc = 0;
 done:
-    if (lf) {
-        pp_err e2 = {0};
-        engine_logits_close(lf, &e2);
-    }
-    json_decref(running);
-    engine_kld_acc_free(&kacc[0]);
-    engine_kld_acc_free(&kacc[1]);
-    engine_ppl_runner_free(runners[0]);
-    engine_ppl_runner_free(runners[1]);
-    engine_model_free(eb);
-    engine_model_free(em);
-    free(ids);
-    free(text);
+    ppl_state_free(&st);
     return rc;
+}
+
+int cli_cmd_perplexity(int argc, char **argv) {
+    ppl_params p = ppl_default_params();
+    int rc = ppl_parse(argc, argv, &p);
+    if (rc) return rc == CLI_FLAGS_HELP ? 0 : rc;
+    return ppl_run(&p);
 }

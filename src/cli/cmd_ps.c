@@ -3,6 +3,7 @@
  * empty prompt and keep_alive 0, as `ollama stop` does). Both talk to the running server
  * named by PIPPA_HOST/OLLAMA_HOST over HTTP with libcurl. */
 #include "cli.h"
+#include "cli_flags.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,19 +39,31 @@ static size_t on_body(char *data, size_t sz, size_t nm, void *ud) {
     return n;
 }
 
-/* One request; returns the HTTP status (0 on a transport error, message printed). */
-static long http_call(const char *cmd, const char *method, const char *path, const char *body, reply *out) {
-    char host[API_HOST_MAX], url[API_HOST_MAX + 64];
-    uint16_t port = API_DEFAULT_PORT;
+/* Where the server listens: PIPPA_HOST, else OLLAMA_HOST, else 127.0.0.1:11434 (read by
+ * the commands' parse step); an address that listens on all interfaces means this machine. */
+typedef struct server_addr {
+    char host[API_HOST_MAX];
+    uint16_t port;
+} server_addr;
+
+static int server_addr_from_env(const char *cmd, server_addr *a) {
     pp_err err = {0};
     const char *env = getenv("PIPPA_HOST") ? getenv("PIPPA_HOST") : getenv("OLLAMA_HOST");
-    snprintf(host, sizeof host, "127.0.0.1");
-    if (env && *env && api_host_parse(env, host, sizeof host, &port, &err)) {
+    a->port = API_DEFAULT_PORT;
+    snprintf(a->host, sizeof a->host, "127.0.0.1");
+    if (env && *env && api_host_parse(env, a->host, sizeof a->host, &a->port, &err)) {
         cli_error("%s: %s", cmd, err.msg);
-        return 0;
+        return 1;
     }
-    if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) snprintf(host, sizeof host, "127.0.0.1");
-    snprintf(url, sizeof url, strchr(host, ':') ? "http://[%s]:%u%s" : "http://%s:%u%s", host, port, path);
+    if (!strcmp(a->host, "0.0.0.0") || !strcmp(a->host, "::")) snprintf(a->host, sizeof a->host, "127.0.0.1");
+    return 0;
+}
+
+/* One request; returns the HTTP status (0 on a transport error, message printed). */
+static long http_call(const char *cmd, const server_addr *a, const char *method, const char *path, const char *body,
+                      reply *out) {
+    char url[API_HOST_MAX + 64];
+    snprintf(url, sizeof url, strchr(a->host, ':') ? "http://[%s]:%u%s" : "http://%s:%u%s", a->host, a->port, path);
     CURL *c = curl_easy_init();
     if (!c) {
         cli_error("%s: cannot initialise libcurl", cmd);
@@ -101,13 +114,14 @@ static void fmt_until(const char *ts, char *buf, size_t cap) {
 }
 
 int cli_cmd_ps(int argc, char **argv) {
-    (void)argv;
-    if (argc != 1) {
-        cli_error("ps: takes no arguments\nusage: pippa ps");
-        return 2;
-    }
+    cli_args a = {.cmd = "ps", .usage = "usage: pippa ps", .too_many = "ps: takes no arguments\n%.0susage: pippa ps",
+                  .dash = CLI_DASH_NONE, .no_help = true};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    server_addr addr;
+    if (server_addr_from_env("ps", &addr)) return 1;
     reply r = {0};
-    long st = http_call("ps", "GET", "/api/ps", NULL, &r);
+    long st = http_call("ps", &addr, "GET", "/api/ps", NULL, &r);
     if (st != 200) {
         if (st) print_error("ps", st, &r);
         free(r.p);
@@ -137,20 +151,29 @@ int cli_cmd_ps(int argc, char **argv) {
     return 0;
 }
 
+#define STOP_USAGE "stop: expected one MODEL\nusage: pippa stop MODEL"
+
 int cli_cmd_stop(int argc, char **argv) {
-    if (argc != 2) {
-        cli_error("stop: expected one MODEL\nusage: pippa stop MODEL");
+    const char *name = NULL;
+    cli_args a = {.cmd = "stop", .usage = STOP_USAGE, .pos = &name, .max_pos = 1, .too_many = STOP_USAGE,
+                  .dash = CLI_DASH_NONE, .no_help = true};
+    int prc = cli_flags_parse(&a, argc, argv);
+    if (prc) return prc;
+    if (!name) {
+        cli_error(STOP_USAGE);
         return 2;
     }
+    server_addr addr;
+    if (server_addr_from_env("stop", &addr)) return 1;
     json_t *req = json_object();
-    json_object_set_new(req, "model", json_string(argv[1]));
+    json_object_set_new(req, "model", json_string(name));
     json_object_set_new(req, "prompt", json_string(""));
     json_object_set_new(req, "keep_alive", json_integer(0));
     json_object_set_new(req, "stream", json_false());
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     reply r = {0};
-    long st = body ? http_call("stop", "POST", "/api/generate", body, &r) : 0;
+    long st = body ? http_call("stop", &addr, "POST", "/api/generate", body, &r) : 0;
     free(body);
     int rc = 0;
     if (st != 200) {

@@ -3,6 +3,7 @@
  * PIPPA_PULL_PART_SIZE (bytes per ranged part), PIPPA_PULL_PARTS (parallel parts),
  * PIPPA_PULL_RETRIES (per part, default 6). */
 #include "cli.h"
+#include "cli_flags.h"
 #include "cli_model.h"
 
 #include <stdio.h>
@@ -10,7 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char USAGE[] = "usage: pippa pull MODEL [--insecure]";
+#define USAGE_TEXT "usage: pippa pull MODEL [--insecure]"
+static const char USAGE[] = USAGE_TEXT;
 
 typedef struct pull_ui {
     bool tty;
@@ -72,22 +74,28 @@ static long env_long(const char *name, long def) {
     return *end || x < 0 ? def : x;
 }
 
+/* MODEL and --insecure from argv; the download's tuning from the environment. */
+static int pull_parse(int argc, char **argv, const char **name, store_pull_params *p) {
+    const cli_flag flags[] = {
+        {"--insecure", NULL, CLI_FLAG_BOOL, &p->insecure, 0, 0, NULL, "allow http:// registries"},
+    };
+    cli_args a = {.cmd = "pull", .usage = USAGE, .flags = flags, .n_flags = 1, .pos = name, .max_pos = 1,
+                  .unknown = "unknown option '%s'\n%s", .too_many = "pull: one MODEL only\n" USAGE_TEXT};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (!*name) { cli_error("pull: missing MODEL\n%s", USAGE); return 2; }
+    p->part_size = (uint64_t)env_long("PIPPA_PULL_PART_SIZE", 0);
+    p->max_parts = (int)env_long("PIPPA_PULL_PARTS", p->max_parts);
+    p->retries = (int)env_long("PIPPA_PULL_RETRIES", p->retries);
+    return 0;
+}
+
 int cli_cmd_pull(int argc, char **argv) {
     const char *name = NULL;
     store_pull_params p = store_pull_default_params();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--insecure")) p.insecure = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { puts(USAGE); return 0; }
-        else if (a[0] == '-') { cli_error("pull: unknown option '%s'\n%s", a, USAGE); return 2; }
-        else if (!name) name = a;
-        else { cli_error("pull: one MODEL only\n%s", USAGE); return 2; }
-    }
-    if (!name) { cli_error("pull: missing MODEL\n%s", USAGE); return 2; }
+    int prc = pull_parse(argc, argv, &name, &p);
+    if (prc) return prc == CLI_FLAGS_HELP ? 0 : prc;
     pull_ui ui = {isatty(STDOUT_FILENO)};
-    p.part_size = (uint64_t)env_long("PIPPA_PULL_PART_SIZE", 0);
-    p.max_parts = (int)env_long("PIPPA_PULL_PARTS", p.max_parts);
-    p.retries = (int)env_long("PIPPA_PULL_RETRIES", p.retries);
     p.status = on_status;
     p.progress = on_progress;
     p.ud = &ui;

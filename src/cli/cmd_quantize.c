@@ -8,6 +8,7 @@
  * ref: shared/spec/quant-formats.md §7-9, llama.cpp tools/quantize.
  */
 #include "cli.h"
+#include "cli_flags.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -119,61 +120,98 @@ static int parse_type(const char *opt, const char *v, int32_t *out) {
     return 0;
 }
 
-int cli_cmd_quantize(int argc, char **argv) {
-    const char *pos[3];
-    int n_pos = 0;
-    quant_file_params params = quant_file_default_params();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            print_help();
-            return 0;
-        } else if (!strcmp(a, "--token-embedding-type") || !strcmp(a, "--output-tensor-type")) {
-            if (i + 1 >= argc) {
-                cli_error("%s needs a type\n%s", a, USAGE);
-                return 2;
-            }
-            int32_t *dst = a[2] == 't' ? &params.recipe.token_embd_type : &params.recipe.output_type;
-            if (parse_type(a, argv[++i], dst)) return 2;
-        } else if (!strcmp(a, "--pure")) {
-            params.recipe.pure = true;
-        } else if (!strcmp(a, "--allow-requantize")) {
-            params.allow_requantize = true;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            char *end = NULL;
-            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
-            if (i + 1 >= argc || !end || *end || end == argv[i + 1] || v < 1 || v > 1024) {
-                cli_error("%s needs a thread count between 1 and 1024", a);
-                return 2;
-            }
-            params.n_threads = (int)v;
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option '%s'\n%s", a, USAGE);
-            return 2;
-        } else if (n_pos < 3) {
-            pos[n_pos++] = a;
-        } else {
-            cli_error("too many arguments\n%s", USAGE);
-            return 2;
-        }
+static int flag_help(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)dest;
+    (void)cmd;
+    (void)flag;
+    (void)value;
+    print_help();
+    return CLI_FLAGS_HELP;
+}
+
+/* --token-embedding-type / --output-tensor-type TYPE (dest: the recipe's int32_t) */
+static int flag_tensor_type(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)cmd;
+    if (!value) {
+        cli_error("%s needs a type\n%s", flag, USAGE);
+        return 2;
     }
+    return parse_type(flag, value, dest) ? 2 : 0;
+}
+
+static int flag_threads(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)cmd;
+    char *end = NULL;
+    long v = value ? strtol(value, &end, 10) : 0;
+    if (!value || !end || *end || end == value || v < 1 || v > 1024) {
+        cli_error("%s needs a thread count between 1 and 1024", flag);
+        return 2;
+    }
+    *(int *)dest = (int)v;
+    return 0;
+}
+
+typedef struct quantize_params {
+    const char *in_path, *out_path;
+    quant_file_params file;   /* the recipe (type, overrides, --pure), requantizing, threads */
+} quantize_params;
+
+static int quantize_parse(int argc, char **argv, quantize_params *p) {
+    const char *pos[3];
+    size_t n_pos = 0;
+    p->file = quant_file_default_params();
+    const cli_flag flags[] = {
+        {"-h", "--help", CLI_FLAG_SWITCH, NULL, 0, 0, flag_help, "this help"},
+        {"--token-embedding-type", NULL, CLI_FLAG_FN, &p->file.recipe.token_embd_type, 0, 0, flag_tensor_type, NULL},
+        {"--output-tensor-type", NULL, CLI_FLAG_FN, &p->file.recipe.output_type, 0, 0, flag_tensor_type, NULL},
+        {"--pure", NULL, CLI_FLAG_BOOL, &p->file.recipe.pure, 0, 0, NULL, NULL},
+        {"--allow-requantize", NULL, CLI_FLAG_BOOL, &p->file.allow_requantize, 0, 0, NULL, NULL},
+        {"-t", "--threads", CLI_FLAG_FN, &p->file.n_threads, 0, 0, flag_threads, NULL},
+    };
+    /* quantize's messages carry no command prefix, as llama-quantize's */
+    cli_args args = {.cmd = NULL, .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0], .pos = pos,
+                     .max_pos = 3, .n_pos = &n_pos, .unknown = "unknown option '%s'\n%s",
+                     .too_many = "%.0stoo many arguments\n%s", .dash = CLI_DASH_NOT_LONE};
+    int rc = cli_flags_parse(&args, argc, argv);
+    if (rc) return rc;
     if (n_pos != 3) {
         cli_error("expected IN.gguf OUT.gguf TYPE\n%s", USAGE);
         return 2;
     }
-    const char *in_path = pos[0], *out_path = pos[1];
+    p->in_path = pos[0];
+    p->out_path = pos[1];
     pp_err err = {0};
-    if (quant_ftype_from_name(pos[2], &params.recipe.ftype, &err)) {
+    if (quant_ftype_from_name(pos[2], &p->file.recipe.ftype, &err)) {
         cli_error("%s", err.msg);
         return 2;
     }
-    if (same_file(in_path, out_path)) {
-        cli_error("%s: the output would overwrite the input; choose another output path",
-                  out_path);
+    if (same_file(p->in_path, p->out_path)) {
+        cli_error("%s: the output would overwrite the input; choose another output path", p->out_path);
         return 1;
     }
+    return 0;
+}
 
+/* Writes the plan to out_path with Ctrl-C / SIGTERM stopping it cleanly. */
+static pp_status write_interruptible(quant_plan *plan, const char *out_path, quant_file_stats *st, double *dt,
+                                     pp_err *err) {
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    g_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    double t0 = pp_time_s();
+    pp_status s = quant_plan_write(plan, out_path, st, err);
+    *dt = pp_time_s() - t0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return s;
+}
+
+static int quantize_run(const quantize_params *p) {
+    const char *in_path = p->in_path, *out_path = p->out_path;
+    const quant_file_params params = p->file;
+    pp_err err = {0};
     gguf_file *in = NULL;
     quant_plan *plan = NULL;
     int rc = 1;
@@ -199,17 +237,9 @@ int cli_cmd_quantize(int argc, char **argv) {
     }
     quant_plan_set_progress(plan, on_progress, &ps);
 
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    g_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    double t0 = pp_time_s();
     quant_file_stats st;
-    pp_status s = quant_plan_write(plan, out_path, &st, &err);
-    double dt = pp_time_s() - t0;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    double dt = 0;
+    pp_status s = write_interruptible(plan, out_path, &st, &dt, &err);
     if (ps.partial) printf("\n");
     fflush(stdout);
     if (s == PP_ERR_CANCELLED) {
@@ -239,4 +269,11 @@ done:
     quant_plan_free(plan);
     gguf_close(in);
     return rc;
+}
+
+int cli_cmd_quantize(int argc, char **argv) {
+    quantize_params p;
+    int rc = quantize_parse(argc, argv, &p);
+    if (rc) return rc == CLI_FLAGS_HELP ? 0 : rc;
+    return quantize_run(&p);
 }

@@ -4,6 +4,7 @@
  * (ollama-compat.md §1.3-1.6). Both drive engine_chat, so earlier turns stay in the KV cache
  * and a follow-up processes only its new tokens. */
 #include "cli.h"
+#include "cli_env.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,14 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <editline/readline.h>
 #include <jansson.h>
 
 #include "../engine/engine.h"
-#include "cli_env.h"
+#include "cli_flags.h"
 #include "cli_model.h"
-
-#define RUN_MAX_INPUT (64u << 20) /* bytes read from stdin or one REPL message */
+#include "cli_run.h"
 
 static const char USAGE[] =
     "usage: pippa run MODEL|FILE.gguf [PROMPT...] [-p NAME=VALUE]... [--verbose] [--interactive] [--kernels generic]";
@@ -42,75 +41,6 @@ static bool print_piece(const char *text, size_t len, void *ud) {
     return true;
 }
 
-typedef struct msg_list {
-    engine_msg *v;
-    char **owned;      /* content strings we own, parallel to v */
-    int32_t **ids;     /* owned reply ids, parallel to v */
-    size_t n, cap;
-} msg_list;
-
-static bool msgs_push(msg_list *l, const char *role, const char *content, const int32_t *ids, size_t n_ids) {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        engine_msg *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv) return false;
-        l->v = nv;
-        char **no = realloc(l->owned, nc * sizeof *no);
-        if (!no) return false;
-        l->owned = no;
-        int32_t **ni = realloc(l->ids, nc * sizeof *ni);
-        if (!ni) return false;
-        l->ids = ni;
-        l->cap = nc;
-    }
-    char *c = strdup(content);
-    int32_t *idc = NULL;
-    if (n_ids) {
-        idc = malloc(n_ids * sizeof *idc);
-        if (idc) memcpy(idc, ids, n_ids * sizeof *idc);
-    }
-    if (!c || (n_ids && !idc)) {
-        free(c);
-        free(idc);
-        return false;
-    }
-    l->owned[l->n] = c;
-    l->ids[l->n] = idc;
-    l->v[l->n] = (engine_msg){role, c, idc, idc ? n_ids : 0};
-    l->n++;
-    return true;
-}
-
-static void msgs_pop(msg_list *l) {
-    if (!l->n) return;
-    l->n--;
-    free(l->owned[l->n]);
-    free(l->ids[l->n]);
-}
-
-static void msgs_clear(msg_list *l, bool keep_system) {
-    size_t k = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        if (keep_system && !strcmp(l->v[i].role, "system")) {
-            l->v[k] = l->v[i];
-            l->owned[k] = l->owned[i];
-            l->ids[k] = l->ids[i];
-            k++;
-        } else {
-            free(l->owned[i]);
-            free(l->ids[i]);
-        }
-    }
-    l->n = k;
-}
-
-static void msgs_free(msg_list *l) {
-    msgs_clear(l, false);
-    free(l->v);
-    free(l->owned);
-    free(l->ids);
-}
-
 typedef struct run_state {
     engine_model *em;
     engine_session *s;
@@ -122,7 +52,12 @@ typedef struct run_state {
     const char *path;
     const char *model_params_json; /* the store model's params layer, or NULL */
     const char *model_template;    /* the store model's TEMPLATE layer, or NULL */
-    msg_list msgs;
+    cli_msgs msgs;
+    /* from argv (run_parse) */
+    bool interactive, kernels_generic;
+    char *prompt;                  /* the PROMPT words joined by spaces, or NULL (owned) */
+    const char *user_p[256];       /* -p arguments, re-applied over the model's parameters */
+    int n_user_p;
 } run_state;
 
 static void note_set(run_state *st, const char *name) {
@@ -140,7 +75,7 @@ static void print_stats(run_state *st, const engine_result *r) {
 
 /* One user turn: generate, print, keep the reply in the history. Returns 0 or 1. */
 static int answer(run_state *st, const char *user_text, bool newline_after) {
-    if (!msgs_push(&st->msgs, "user", user_text, NULL, 0)) {
+    if (!cli_msgs_push(&st->msgs, "user", user_text, NULL, 0)) {
         cli_error("out of memory");
         return 1;
     }
@@ -151,7 +86,7 @@ static int answer(run_state *st, const char *user_text, bool newline_after) {
     pp_status rc = engine_chat(st->s, st->msgs.v, st->msgs.n, print_piece, NULL, &r, &err);
     g_active = NULL;
     if (rc != PP_OK) {
-        msgs_pop(&st->msgs);
+        cli_msgs_pop(&st->msgs);
         fprintf(stdout, "\n");
         cli_error("%s", err.msg);
         return 1;
@@ -165,7 +100,7 @@ static int answer(run_state *st, const char *user_text, bool newline_after) {
         /* Ollama: the user turn stays, the partial answer is dropped */
         fputs("\n", stdout);
     } else {
-        if (!msgs_push(&st->msgs, "assistant", "", r.reply_ids, r.n_reply_ids)) {
+        if (!cli_msgs_push(&st->msgs, "assistant", "", r.reply_ids, r.n_reply_ids)) {
             cli_error("out of memory");
             return 1;
         }
@@ -203,31 +138,6 @@ static int apply_p(run_state *st, const char *arg) {
 
 /* ---------------------------------------------------------------------------------------
  * REPL */
-
-static const char REPL_HELP[] =
-    "Available Commands:\n"
-    "  /set            Set session variables\n"
-    "  /show           Show model information\n"
-    "  /clear          Clear session context\n"
-    "  /bye            Exit\n"
-    "  /?, /help       Help for a command\n"
-    "  /? shortcuts    Help for keyboard shortcuts\n"
-    "\n"
-    "Use \"\"\" to begin a multi-line message.\n";
-
-static const char SET_HELP[] =
-    "Available Commands:\n"
-    "  /set parameter ...     Set a parameter\n"
-    "  /set system <string>   Set system message\n"
-    "  /set verbose           Show LLM stats\n"
-    "  /set quiet             Disable LLM stats\n";
-
-static const char SHOW_HELP[] =
-    "Available Commands:\n"
-    "  /show info         Show details for this model\n"
-    "  /show parameters   Show parameters for this model\n"
-    "  /show system       Show system message\n"
-    "  /show template     Show prompt template\n";
 
 static const char PARAM_HELP[] =
     "Available Parameters:\n"
@@ -307,12 +217,6 @@ static void show_info(run_state *st) {
     printf("\n  Capabilities\n    completion\n\n");
 }
 
-static const char *system_prompt(run_state *st) {
-    for (size_t i = st->msgs.n; i-- > 0;)
-        if (!strcmp(st->msgs.v[i].role, "system")) return st->msgs.v[i].content;
-    return NULL;
-}
-
 /* Applies changed options to the session (a reload only for context-shape options). */
 static int commit_options(run_state *st, engine_options *prev) {
     pp_err err = {0};
@@ -356,301 +260,328 @@ static void set_parameter(run_state *st, char *args) {
     printf("Set parameter '%s' to '%s'\n", name, shown);
 }
 
-/* Reads one line (libedit on a terminal, plain stdin otherwise). Caller frees. */
-static char *read_line(bool tty, const char *prompt) {
-    if (tty) {
-        char *l = readline(prompt);
-        return l;
-    }
-    size_t cap = 0;
-    char *line = NULL;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) {
-        free(line);
-        return NULL;
-    }
-    if (n > 0 && line[n - 1] == '\n') line[n - 1] = 0;
-    return line;
+/* ---- the REPL's commands: {name, alias, handler, help label, help} ---- */
+
+typedef struct repl_cmd {
+    const char *name, *alias;
+    bool (*fn)(run_state *st, char *rest);   /* false: leave the REPL */
+    const char *label, *help;                /* the line in /? (no fn: a help line only) */
+} repl_cmd;
+
+static void print_help_rows(const repl_cmd *rows, size_t n, int width) {
+    for (size_t i = 0; i < n; i++) printf("  %-*s%s\n", width, rows[i].label, rows[i].help);
 }
 
-/* Reads a message: a single line, or a """ block (lines until one ending in """). */
-static char *read_message(bool tty, bool *eof) {
-    *eof = false;
-    char *line = read_line(tty, ">>> ");
-    if (!line) {
-        *eof = true;
-        return NULL;
-    }
-    if (strncmp(line, "\"\"\"", 3) != 0) {
-        if (tty && *line) add_history(line);
-        return line;
-    }
-    /* multi-line block */
-    size_t cap = 1024, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) { free(line); return NULL; }
-    buf[0] = 0;
-    char *cur = line + 3;
-    for (;;) {
-        size_t l = strlen(cur);
-        bool end = l >= 3 && !strcmp(cur + l - 3, "\"\"\"");
-        if (end) l -= 3;
-        if (n + l + 2 > cap) {
-            while (n + l + 2 > cap) cap *= 2;
-            if (cap > RUN_MAX_INPUT) { free(buf); free(line); cli_error("message too long"); return NULL; }
-            char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); free(line); return NULL; }
-            buf = nb;
-        }
-        if (n || cur != line + 3 || l) {
-            if (n || cur != line + 3) buf[n++] = '\n';
-            memcpy(buf + n, cur, l);
-            n += l;
-            buf[n] = 0;
-        }
-        free(line);
-        if (end) break;
-        line = read_line(tty, "... ");
-        if (!line) break; /* EOF inside a block: submit what we have */
-        cur = line;
-    }
-    if (tty && n) add_history(buf);
-    /* a leading newline from `"""` alone on the first line is not content */
-    if (buf[0] == '\n') memmove(buf, buf + 1, n);
-    return buf;
+static const repl_cmd *find_cmd(const repl_cmd *rows, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].fn && (!strcmp(name, rows[i].name) || (rows[i].alias && !strcmp(name, rows[i].alias))))
+            return &rows[i];
+    return NULL;
 }
+
+/* /set <sub> <arg> */
+static bool set_system(run_state *st, char *arg) {
+    cli_msgs_set_system(&st->msgs, arg);
+    printf("Set system message.\n");
+    return true;
+}
+static bool set_verbose(run_state *st, char *arg) {
+    (void)arg;
+    st->verbose = true;
+    printf("Set 'verbose' mode.\n");
+    return true;
+}
+static bool set_quiet(run_state *st, char *arg) {
+    (void)arg;
+    st->verbose = false;
+    printf("Set 'quiet' mode.\n");
+    return true;
+}
+static bool set_param(run_state *st, char *arg) {
+    set_parameter(st, arg);
+    return true;
+}
+
+static const repl_cmd SET_CMDS[] = {
+    {"parameter", NULL, set_param, "/set parameter ...", "Set a parameter"},
+    {"system", NULL, set_system, "/set system <string>", "Set system message"},
+    {"verbose", NULL, set_verbose, "/set verbose", "Show LLM stats"},
+    {"quiet", NULL, set_quiet, "/set quiet", "Disable LLM stats"},
+};
+#define N_SET (sizeof SET_CMDS / sizeof SET_CMDS[0])
+
+/* /show <sub> (the whole rest of the line names it) */
+static bool show_info_cmd(run_state *st, char *arg) {
+    (void)arg;
+    show_info(st);
+    return true;
+}
+static bool show_params_cmd(run_state *st, char *arg) {
+    (void)arg;
+    show_parameters(st);
+    return true;
+}
+static bool show_system(run_state *st, char *arg) {
+    (void)arg;
+    const char *sp = cli_msgs_system(&st->msgs);
+    if (sp) printf("%s\n", sp);
+    else printf("No system message was specified for this model.\n");
+    return true;
+}
+static bool show_template(run_state *st, char *arg) {
+    (void)arg;
+    /* the model's TEMPLATE layer, else the Gemma 3 format pippa renders natively */
+    const char *tm = st->model_template ? st->model_template : cli_gemma3_template();
+    fputs(tm, stdout);
+    if (*tm && tm[strlen(tm) - 1] != '\n') fputs("\n", stdout);
+    return true;
+}
+
+static const repl_cmd SHOW_CMDS[] = {
+    {"info", NULL, show_info_cmd, "/show info", "Show details for this model"},
+    {"parameters", NULL, show_params_cmd, "/show parameters", "Show parameters for this model"},
+    {"system", NULL, show_system, "/show system", "Show system message"},
+    {"template", NULL, show_template, "/show template", "Show prompt template"},
+};
+#define N_SHOW (sizeof SHOW_CMDS / sizeof SHOW_CMDS[0])
+
+static void set_help(void) {
+    printf("Available Commands:\n");
+    print_help_rows(SET_CMDS, N_SET, 23);
+}
+static void show_help(void) {
+    printf("Available Commands:\n");
+    print_help_rows(SHOW_CMDS, N_SHOW, 19);
+}
+
+/* Splits "word rest" at the first blank: *rest is the remainder without leading blanks. */
+static char *split_word(char *s, char **rest) {
+    char *r = strpbrk(s, " \t");
+    if (r) {
+        *r++ = 0;
+        while (*r == ' ' || *r == '\t') r++;
+    } else {
+        r = s + strlen(s);
+    }
+    *rest = r;
+    return s;
+}
+
+static bool cmd_set(run_state *st, char *rest) {
+    char *arg, *sub = split_word(rest, &arg);
+    const repl_cmd *c = find_cmd(SET_CMDS, N_SET, sub);
+    if (c) return c->fn(st, arg);
+    set_help();
+    return true;
+}
+
+static bool cmd_show(run_state *st, char *rest) {
+    const repl_cmd *c = find_cmd(SHOW_CMDS, N_SHOW, rest);
+    if (c) return c->fn(st, rest);
+    show_help();
+    return true;
+}
+
+static bool cmd_clear(run_state *st, char *rest) {
+    (void)rest;
+    cli_msgs_clear(&st->msgs, true);
+    engine_session_clear(st->s);
+    printf("Cleared session context\n");
+    return true;
+}
+
+static bool cmd_bye(run_state *st, char *rest) {
+    (void)st;
+    (void)rest;
+    return false;
+}
+
+static bool cmd_help(run_state *st, char *rest);
+
+static const repl_cmd REPL_CMDS[] = {
+    {"/set", NULL, cmd_set, "/set", "Set session variables"},
+    {"/show", NULL, cmd_show, "/show", "Show model information"},
+    {"/clear", NULL, cmd_clear, "/clear", "Clear session context"},
+    {"/bye", "/exit", cmd_bye, "/bye", "Exit"},
+    {"/?", "/help", cmd_help, "/?, /help", "Help for a command"},
+    {"/? shortcuts", NULL, NULL, "/? shortcuts", "Help for keyboard shortcuts"},
+};
+#define N_REPL (sizeof REPL_CMDS / sizeof REPL_CMDS[0])
+
+static bool cmd_help(run_state *st, char *rest) {
+    (void)st;
+    if (!strncmp(rest, "set", 3)) set_help();
+    else if (!strncmp(rest, "show", 4)) show_help();
+    else if (!strncmp(rest, "shortcuts", 9))
+        fputs("Available keyboard shortcuts:\n  Ctrl + a  Move to the beginning of the line\n"
+              "  Ctrl + e  Move to the end of the line\n  Ctrl + c  Stop the model from responding\n"
+              "  Ctrl + d  Exit pippa (/bye)\n", stdout);
+    else {
+        printf("Available Commands:\n");
+        print_help_rows(REPL_CMDS, N_REPL, 16);
+        printf("\nUse \"\"\" to begin a multi-line message.\n");
+    }
+    return true;
+}
+
+/* Runs a "/command ..." line; false to leave the REPL. */
+static bool repl_command(run_state *st, char *line) {
+    char *rest, *name = split_word(line, &rest);
+    const repl_cmd *c = find_cmd(REPL_CMDS, N_REPL, name);
+    bool go_on = true;
+    if (c) go_on = c->fn(st, rest);
+    else printf("Unknown command '%s'. Type /? for help\n", name);
+    fflush(stdout);
+    return go_on;
+}
+
+static bool repl_on_command(void *ud, char *line) { return repl_command(ud, line); }
+static void repl_on_message(void *ud, const char *text) { answer(ud, text, true); }
 
 static int repl(run_state *st) {
-    bool tty = isatty(STDIN_FILENO);
-    if (tty) {
-        using_history();
-        fprintf(stdout, "Send a message (/? for help)\n");
-    }
-    for (;;) {
-        bool eof;
-        char *in = read_message(tty, &eof);
-        if (eof) {
-            if (tty) fputs("\n", stdout);
-            break;
-        }
-        if (!in) continue;
-        char *p = in;
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p) { free(in); continue; }
-        if (p[0] == '/') {
-            char *cmd = p;
-            char *rest = strpbrk(cmd, " \t");
-            if (rest) { *rest++ = 0; while (*rest == ' ' || *rest == '\t') rest++; }
-            else rest = cmd + strlen(cmd);
-            if (!strcmp(cmd, "/bye") || !strcmp(cmd, "/exit")) { free(in); break; }
-            if (!strcmp(cmd, "/?") || !strcmp(cmd, "/help")) {
-                if (!strncmp(rest, "set", 3)) fputs(SET_HELP, stdout);
-                else if (!strncmp(rest, "show", 4)) fputs(SHOW_HELP, stdout);
-                else if (!strncmp(rest, "shortcuts", 9))
-                    fputs("Available keyboard shortcuts:\n  Ctrl + a  Move to the beginning of the line\n"
-                          "  Ctrl + e  Move to the end of the line\n  Ctrl + c  Stop the model from responding\n"
-                          "  Ctrl + d  Exit pippa (/bye)\n", stdout);
-                else fputs(REPL_HELP, stdout);
-            } else if (!strcmp(cmd, "/clear")) {
-                msgs_clear(&st->msgs, true);
-                engine_session_clear(st->s);
-                printf("Cleared session context\n");
-            } else if (!strcmp(cmd, "/set")) {
-                char *sub = rest, *arg = strpbrk(sub, " \t");
-                if (arg) { *arg++ = 0; while (*arg == ' ' || *arg == '\t') arg++; }
-                else arg = sub + strlen(sub);
-                if (!strcmp(sub, "parameter")) set_parameter(st, arg);
-                else if (!strcmp(sub, "system")) {
-                    /* replace the last system message, else append one */
-                    size_t i = st->msgs.n;
-                    while (i > 0 && strcmp(st->msgs.v[i - 1].role, "system") != 0) i--;
-                    if (i > 0) {
-                        char *c = strdup(arg);
-                        if (c) { free(st->msgs.owned[i - 1]); st->msgs.owned[i - 1] = c; st->msgs.v[i - 1].content = c; }
-                    } else {
-                        msgs_push(&st->msgs, "system", arg, NULL, 0);
-                    }
-                    printf("Set system message.\n");
-                } else if (!strcmp(sub, "verbose")) { st->verbose = true; printf("Set 'verbose' mode.\n"); }
-                else if (!strcmp(sub, "quiet")) { st->verbose = false; printf("Set 'quiet' mode.\n"); }
-                else fputs(SET_HELP, stdout);
-            } else if (!strcmp(cmd, "/show")) {
-                if (!strcmp(rest, "info")) show_info(st);
-                else if (!strcmp(rest, "parameters")) show_parameters(st);
-                else if (!strcmp(rest, "system")) {
-                    const char *sp = system_prompt(st);
-                    if (sp) printf("%s\n", sp);
-                    else printf("No system message was specified for this model.\n");
-                } else if (!strcmp(rest, "template")) {
-                    /* the model's TEMPLATE layer, else the Gemma 3 format pippa renders natively */
-                    const char *tm = st->model_template ? st->model_template : cli_gemma3_template();
-                    fputs(tm, stdout);
-                    if (*tm && tm[strlen(tm) - 1] != '\n') fputs("\n", stdout);
-                }
-                else fputs(SHOW_HELP, stdout);
-            } else {
-                printf("Unknown command '%s'. Type /? for help\n", cmd);
-            }
-            free(in);
-            fflush(stdout);
-            continue;
-        }
-        answer(st, in, true);
-        if (tty) fputs("\n", stdout);
-        free(in);
-    }
+    cli_repl_loop(repl_on_command, repl_on_message, st);
     return 0;
 }
 
-/* Reads all of stdin (bounded). */
-static char *slurp_stdin(void) {
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) return NULL;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap *= 2;
-            if (cap > RUN_MAX_INPUT) { free(buf); cli_error("run: stdin is larger than %u bytes", RUN_MAX_INPUT); return NULL; }
-            char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); return NULL; }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, stdin);
-        n += got;
-        if (got == 0) break;
-    }
-    buf[n] = 0;
-    return buf;
+/* ---- `pippa run`: argv -> run_state, then the one-shot answer or the REPL ---- */
+
+static int flag_parameter(void *dest, const char *cmd, const char *flag, const char *value) {
+    run_state *st = dest;
+    (void)cmd;
+    if (!value) { cli_error("run: %s needs NAME=VALUE", flag); return 2; }
+    int rc = apply_p(st, value);
+    if (rc) return rc;
+    if (st->n_user_p < 256) st->user_p[st->n_user_p++] = value;
+    return 0;
 }
 
-int cli_cmd_run(int argc, char **argv) {
-    run_state st;
-    memset(&st, 0, sizeof st);
-    st.opt = engine_default_options();
-    bool interactive = false;
-    char *prompt = NULL;
-    size_t plen = 0;
-    int rc = 0;
-    cli_model cm = {0};
-    const char *user_p[256]; /* -p arguments, re-applied over the model's parameters */
-    int n_user_p = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-p") || !strcmp(a, "--parameter")) {
-            if (i + 1 >= argc) { cli_error("run: %s needs NAME=VALUE", a); rc = 2; goto out; }
-            if ((rc = apply_p(&st, argv[++i]))) goto out;
-            if (n_user_p < 256) user_p[n_user_p++] = argv[i];
-        } else if (!strcmp(a, "--verbose")) {
-            st.verbose = true;
-        } else if (!strcmp(a, "--interactive") || !strcmp(a, "-i")) {
-            interactive = true;
-        } else if (!strcmp(a, "--kernels")) {
-            if (i + 1 >= argc || strcmp(argv[i + 1], "generic") != 0) {
-                cli_error("run: --kernels takes 'generic'");
-                rc = 2;
-                goto out;
-            }
-            i++;
-            setenv("PIPPA_KERNELS", "generic", 1);
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            puts(USAGE);
-            goto out;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("run: unknown option '%s'\n%s", a, USAGE);
-            rc = 2;
-            goto out;
-        } else if (!st.path) {
-            st.path = a;
-        } else {
-            size_t l = strlen(a);
-            char *np = realloc(prompt, plen + l + 2);
-            if (!np) { cli_error("out of memory"); rc = 1; goto out; }
-            prompt = np;
-            if (plen) prompt[plen++] = ' ';
-            memcpy(prompt + plen, a, l + 1);
-            plen += l;
-        }
-    }
-    if (!st.path) {
+static int flag_kernels(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)cmd;
+    (void)flag;
+    if (!value || strcmp(value, "generic") != 0) { cli_error("run: --kernels takes 'generic'"); return 2; }
+    *(bool *)dest = true;
+    return 0;
+}
+
+/* MODEL, the prompt words, the flags. -p values are checked here, in argv's order. */
+static int run_parse(int argc, char **argv, run_state *st) {
+    const cli_flag flags[] = {
+        {"-p", "--parameter", CLI_FLAG_FN, st, 0, 0, flag_parameter, "NAME=VALUE (repeatable)"},
+        {"--verbose", NULL, CLI_FLAG_BOOL, &st->verbose, 0, 0, NULL, "timings after each answer"},
+        {"--interactive", "-i", CLI_FLAG_BOOL, &st->interactive, 0, 0, NULL, "the REPL after the prompt"},
+        {"--kernels", NULL, CLI_FLAG_FN, &st->kernels_generic, 0, 0, flag_kernels, "force generic kernels"},
+    };
+    const char **pos = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *pos);
+    if (!pos) { cli_error("out of memory"); return 1; }
+    size_t n_pos = 0;
+    cli_args a = {.cmd = "run", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0], .pos = pos,
+                  .max_pos = (size_t)argc, .n_pos = &n_pos, .unknown = "unknown option '%s'\n%s", .dash = CLI_DASH_NOT_LONE};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (!rc && n_pos == 0) {
         cli_error("run: missing MODEL\n%s", USAGE);
         rc = 2;
-        goto out;
     }
-    if (!interactive && !isatty(STDIN_FILENO)) {
-        char *in = slurp_stdin();
-        if (!in) { rc = 1; goto out; }
-        size_t il = strlen(in);
-        while (il && (in[il - 1] == '\n' || in[il - 1] == '\r')) in[--il] = 0;
-        if (il) {
-            char *np = malloc(il + plen + 2);
-            if (!np) { free(in); rc = 1; goto out; }
-            memcpy(np, in, il);
-            np[il] = 0;
-            if (plen) { np[il] = ' '; memcpy(np + il + 1, prompt, plen + 1); }
-            free(prompt);
-            prompt = np;
-            plen = strlen(np);
-        }
-        free(in);
+    if (!rc) st->path = pos[0];
+    size_t plen = 0;
+    for (size_t i = 1; !rc && i < n_pos; i++) {
+        size_t l = strlen(pos[i]);
+        char *np = realloc(st->prompt, plen + l + 2);
+        if (!np) { cli_error("out of memory"); rc = 1; break; }
+        st->prompt = np;
+        if (plen) st->prompt[plen++] = ' ';
+        memcpy(st->prompt + plen, pos[i], l + 1);
+        plen += l;
     }
-    /* MODEL: a .gguf file or a name in the store (cli_model.c); options = defaults <- the
-     * model's params layer <- -p; its SYSTEM and MESSAGEs start the conversation */
-    if (cli_model_resolve(st.path, &cm)) { rc = 1; goto out; }
-    st.path = cm.path;
-    if (cm.from_store) {
-        engine_options o = engine_default_options();
-        cli_model_apply_params(&cm, &o);
-        bool user_stop = false;
-        for (int k = 0; k < n_user_p; k++) {
-            if (!strncmp(user_p[k], "stop=", 5) && !user_stop) { o.n_stop = 0; user_stop = true; }
-            pp_err e = {0};
-            const char *eq = strchr(user_p[k], '=');
-            char nm[64];
-            snprintf(nm, sizeof nm, "%.*s", (int)(eq - user_p[k]), user_p[k]);
-            engine_options_set(&o, nm, eq + 1, &e); /* validated above */
-        }
-        st.opt = o;
-        st.model_params_json = cm.m.params_json;
-        st.model_template = cm.m.tmpl;
-        if (cm.m.system) msgs_push(&st.msgs, "system", cm.m.system, NULL, 0);
-        for (size_t k = 0; k < cm.n_msgs; k++) msgs_push(&st.msgs, cm.msg_role[k], cm.msg_content[k], NULL, 0);
+    free(pos);
+    return rc;
+}
+
+/* Piped stdin goes before the prompt words, as Ollama does. */
+static int prepend_stdin(run_state *st) {
+    char *in = cli_read_stdin();
+    if (!in) return 1;
+    size_t il = strlen(in), plen = st->prompt ? strlen(st->prompt) : 0;
+    while (il && (in[il - 1] == '\n' || in[il - 1] == '\r')) in[--il] = 0;
+    if (il) {
+        char *np = malloc(il + plen + 2);
+        if (!np) { free(in); return 1; }
+        memcpy(np, in, il);
+        np[il] = 0;
+        if (plen) { np[il] = ' '; memcpy(np + il + 1, st->prompt, plen + 1); }
+        free(st->prompt);
+        st->prompt = np;
     }
+    free(in);
+    return 0;
+}
+
+/* MODEL: a .gguf file or a name in the store (cli_model.c); options = defaults <- the model's
+ * params layer <- -p; its SYSTEM and MESSAGEs start the conversation. */
+static void apply_model(run_state *st, const cli_model *cm) {
+    engine_options o = engine_default_options();
+    cli_model_apply_params(cm, &o);
+    bool user_stop = false;
+    for (int k = 0; k < st->n_user_p; k++) {
+        if (!strncmp(st->user_p[k], "stop=", 5) && !user_stop) { o.n_stop = 0; user_stop = true; }
+        pp_err e = {0};
+        const char *eq = strchr(st->user_p[k], '=');
+        char nm[64];
+        snprintf(nm, sizeof nm, "%.*s", (int)(eq - st->user_p[k]), st->user_p[k]);
+        engine_options_set(&o, nm, eq + 1, &e); /* validated by run_parse */
+    }
+    st->opt = o;
+    st->model_params_json = cm->m.params_json;
+    st->model_template = cm->m.tmpl;
+    if (cm->m.system) cli_msgs_push(&st->msgs, "system", cm->m.system, NULL, 0);
+    for (size_t k = 0; k < cm->n_msgs; k++) cli_msgs_push(&st->msgs, cm->msg_role[k], cm->msg_content[k], NULL, 0);
+}
+
+static int run_run(run_state *st) {
+    if (st->kernels_generic) setenv("PIPPA_KERNELS", "generic", 1);
+    int rc = 0;
+    cli_model cm = {0};
+    if (!st->interactive && !isatty(STDIN_FILENO) && prepend_stdin(st)) { rc = 1; goto out; }
+    if (cli_model_resolve(st->path, &cm)) { rc = 1; goto out; }
+    st->path = cm.path;
+    if (cm.from_store) apply_model(st, &cm);
     pp_err err = {0};
-    if (engine_model_load(st.path, cli_model_params(), &st.em, &err) != PP_OK) {
-        cli_error("%s", err.msg);
-        rc = 1;
-        goto out;
-    }
-    if (engine_session_init(st.em, &st.opt, &st.s, &err) != PP_OK) {
-        cli_error("%s", err.msg);
-        rc = 1;
-        goto out;
-    }
-    if (st.verbose) {
+    if (engine_model_load(st->path, cli_model_params(), &st->em, &err) != PP_OK) { cli_error("%s", err.msg); rc = 1; goto out; }
+    if (engine_session_init(st->em, &st->opt, &st->s, &err) != PP_OK) { cli_error("%s", err.msg); rc = 1; goto out; }
+    if (st->verbose) {
         char kv[32];
-        cli_fmt_size(engine_session_kv_bytes(st.s), kv, sizeof kv);
+        cli_fmt_size(engine_session_kv_bytes(st->s), kv, sizeof kv);
         fprintf(stderr, "pippa: kernels %s, KV cache %s for num_ctx %u\n", kern_isa_name(kern_active_isa()), kv,
-                engine_session_n_ctx(st.s));
+                engine_session_n_ctx(st->s));
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
-    if (prompt && !interactive) {
-        rc = answer(&st, prompt, true);
-    } else if (!prompt && !interactive && !isatty(STDIN_FILENO)) {
+    if (st->prompt && !st->interactive) {
+        rc = answer(st, st->prompt, true);
+    } else if (!st->prompt && !st->interactive && !isatty(STDIN_FILENO)) {
         cli_error("run: empty prompt on stdin");
         rc = 1;
     } else {
-        if (prompt) rc = answer(&st, prompt, true);
-        if (!rc) rc = repl(&st);
+        if (st->prompt) rc = answer(st, st->prompt, true);
+        if (!rc) rc = repl(st);
     }
 out:
-    free(prompt);
-    msgs_free(&st.msgs);
+    cli_model_free(&cm);
+    return rc;
+}
+
+int cli_cmd_run(int argc, char **argv) {
+    run_state st;
+    memset(&st, 0, sizeof st);
+    st.opt = engine_default_options();
+    int rc = run_parse(argc, argv, &st);
+    if (!rc) rc = run_run(&st);
+    else if (rc == CLI_FLAGS_HELP) rc = 0;
+    free(st.prompt);
+    cli_msgs_free(&st.msgs);
     engine_session_free(st.s);
     engine_model_free(st.em);
-    cli_model_free(&cm);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* cmd_store.c - `pippa list`, `show`, `rm`, `cp`: the model store from the command line,
  * in Ollama's output formats (ollama-compat.md §1.2, §1.5, §2.5). */
 #include "cli.h"
+#include "cli_flags.h"
 #include "cli_model.h"
 
 #include <math.h>
@@ -46,15 +47,27 @@ static void human_ago(int64_t then, char *buf, size_t cap) {
     else snprintf(buf, cap, "%ld years ago", hours / (24 * 365));
 }
 
+/* Positional words of a command without flags of its own (cli_flags_parse into an argv-sized
+ * array, owned by the caller). */
+static const char **words_alloc(int argc) { return malloc((size_t)(argc > 0 ? argc : 1) * sizeof(const char *)); }
+
+/* list [PREFIX]: the last PREFIX given counts. */
+static int list_parse(int argc, char **argv, const char **prefix) {
+    const char **pos = words_alloc(argc);
+    if (!pos) { cli_error("out of memory"); return 1; }
+    size_t n = 0;
+    cli_args a = {.cmd = "list", .usage = "usage: pippa list [PREFIX]", .pos = pos, .max_pos = (size_t)argc,
+                  .n_pos = &n, .unknown = "unknown option '%s'\n%s", .no_help = true};
+    int rc = cli_flags_parse(&a, argc, argv);
+    *prefix = !rc && n ? pos[n - 1] : NULL;
+    free(pos);
+    return rc;
+}
+
 int cli_cmd_list(int argc, char **argv) {
     const char *prefix = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-') {
-            cli_error("list: unknown option '%s'\nusage: pippa list [PREFIX]", argv[i]);
-            return 2;
-        }
-        prefix = argv[i];
-    }
+    int prc = list_parse(argc, argv, &prefix);
+    if (prc) return prc;
     store *s;
     if (cli_store_open(&s)) return 1;
     store_entry *v = NULL;
@@ -268,35 +281,40 @@ static void show_modelfile(const cli_model *cm) {
     }
 }
 
-int cli_cmd_show(int argc, char **argv) {
-    static const char USAGE[] = "usage: pippa show MODEL [--modelfile|--parameters|--template|--system|--license]";
-    const char *name = NULL, *what = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--modelfile") || !strcmp(a, "--parameters") || !strcmp(a, "--template") ||
-            !strcmp(a, "--system") || !strcmp(a, "--license")) {
-            if (what) {
-                cli_error("show: only one of --license, --modelfile, --parameters, --system, or --template can be specified");
-                return 2;
-            }
-            what = a + 2;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            puts(USAGE);
-            return 0;
-        } else if (a[0] == '-') {
-            cli_error("show: unknown option '%s'\n%s", a, USAGE);
-            return 2;
-        } else if (!name) {
-            name = a;
-        } else {
-            cli_error("show: one MODEL only\n%s", USAGE);
-            return 2;
-        }
-    }
-    if (!name) {
-        cli_error("show: missing MODEL\n%s", USAGE);
+#define SHOW_USAGE "usage: pippa show MODEL [--modelfile|--parameters|--template|--system|--license]"
+
+/* --modelfile, --parameters, ...: which part to show (one at most). */
+static int flag_show_what(void *dest, const char *cmd, const char *flag, const char *value) {
+    (void)cmd;
+    (void)value;
+    const char **what = dest;
+    if (*what) {
+        cli_error("show: only one of --license, --modelfile, --parameters, --system, or --template can be specified");
         return 2;
     }
+    *what = flag + 2;
+    return 0;
+}
+
+static int show_parse(int argc, char **argv, const char **name, const char **what) {
+    static const char *const PARTS[] = {"--modelfile", "--parameters", "--template", "--system", "--license"};
+    cli_flag flags[5];
+    for (size_t i = 0; i < 5; i++) flags[i] = (cli_flag){PARTS[i], NULL, CLI_FLAG_SWITCH, what, 0, 0, flag_show_what, NULL};
+    cli_args a = {.cmd = "show", .usage = SHOW_USAGE, .flags = flags, .n_flags = 5, .pos = name, .max_pos = 1,
+                  .unknown = "unknown option '%s'\n%s", .too_many = "show: one MODEL only\n" SHOW_USAGE};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (!*name) {
+        cli_error("show: missing MODEL\n%s", SHOW_USAGE);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_cmd_show(int argc, char **argv) {
+    const char *name = NULL, *what = NULL;
+    int prc = show_parse(argc, argv, &name, &what);
+    if (prc) return prc == CLI_FLAGS_HELP ? 0 : prc;
     cli_model cm;
     if (cli_model_resolve(name, &cm)) return 1;
     int rc = 0;
@@ -312,18 +330,37 @@ int cli_cmd_show(int argc, char **argv) {
     return rc;
 }
 
-int cli_cmd_rm(int argc, char **argv) {
-    if (argc < 2) {
+typedef struct rm_params {
+    const char **names;    /* every argument is a name (argv-sized, owned) */
+    size_t n;
+    bool no_prune;         /* PIPPA_NOPRUNE: keep the blobs a removed model leaves unreferenced */
+} rm_params;
+
+static int rm_parse(int argc, char **argv, rm_params *p) {
+    p->names = words_alloc(argc);
+    if (!p->names) { cli_error("out of memory"); return 1; }
+    cli_args a = {.cmd = "rm", .usage = "usage: pippa rm MODEL [MODEL...]", .pos = p->names, .max_pos = (size_t)argc,
+                  .n_pos = &p->n, .dash = CLI_DASH_NONE, .no_help = true};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (!p->n) {
         cli_error("rm: missing MODEL\nusage: pippa rm MODEL [MODEL...]");
         return 2;
     }
+    const char *np = getenv("PIPPA_NOPRUNE");
+    p->no_prune = np && *np;
+    return 0;
+}
+
+static int rm_run(const rm_params *p) {
     store *s;
     if (cli_store_open(&s)) return 1;
+    store_set_prune(s, !p->no_prune);
     int rc = 0;
-    for (int i = 1; i < argc; i++) {
+    for (size_t i = 0; i < p->n; i++) {
         pp_err err = {0};
         store_name n;
-        if (store_name_parse(argv[i], &n, &err) != PP_OK || store_remove(s, argv[i], &err) != PP_OK) {
+        if (store_name_parse(p->names[i], &n, &err) != PP_OK || store_remove(s, p->names[i], &err) != PP_OK) {
             cli_error("%s", err.msg);
             rc = 1;
             continue;
@@ -336,20 +373,35 @@ int cli_cmd_rm(int argc, char **argv) {
     return rc;
 }
 
+int cli_cmd_rm(int argc, char **argv) {
+    rm_params p = {0};
+    int rc = rm_parse(argc, argv, &p);
+    if (!rc) rc = rm_run(&p);
+    free(p.names);
+    return rc;
+}
+
+#define CP_NEED "cp: need SOURCE and DESTINATION\nusage: pippa cp SOURCE DESTINATION"
+
 int cli_cmd_cp(int argc, char **argv) {
-    if (argc != 3) {
-        cli_error("cp: need SOURCE and DESTINATION\nusage: pippa cp SOURCE DESTINATION");
+    const char *pos[2] = {NULL, NULL};
+    size_t n = 0;
+    cli_args a = {.cmd = "cp", .usage = CP_NEED, .pos = pos, .max_pos = 2, .n_pos = &n, .too_many = CP_NEED,
+                  .dash = CLI_DASH_NONE, .no_help = true};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (n != 2) {
+        cli_error(CP_NEED);
         return 2;
     }
     store *s;
     if (cli_store_open(&s)) return 1;
     pp_err err = {0};
-    int rc = 0;
-    if (store_copy(s, argv[1], argv[2], &err) != PP_OK) {
+    if (store_copy(s, pos[0], pos[1], &err) != PP_OK) {
         cli_error("%s", err.msg);
         rc = 1;
     } else {
-        printf("copied '%s' to '%s'\n", argv[1], argv[2]);
+        printf("copied '%s' to '%s'\n", pos[0], pos[1]);
     }
     store_close(s);
     return rc;

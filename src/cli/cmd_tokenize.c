@@ -11,39 +11,45 @@
 #include "../gguf/gguf.h"
 #include "../tokenizer/tok.h"
 #include "cli.h"
+#include "cli_flags.h"
 
 static const char USAGE[] = "usage: pippa tokenize MODEL.gguf TEXT [--parse-special] [--no-bos] [--json]";
 
-int cli_cmd_tokenize(int argc, char **argv) {
-    const char *model = NULL, *text = NULL;
-    bool parse_special = false, add_bos = true, as_json = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--parse-special")) parse_special = true;
-        else if (!strcmp(argv[i], "--no-bos")) add_bos = false;
-        else if (!strcmp(argv[i], "--json")) as_json = true;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("%s\n", USAGE);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            cli_error("tokenize: unknown option '%s'\n%s", argv[i], USAGE);
-            return 2;
-        } else if (!model) model = argv[i];
-        else if (!text) text = argv[i];
-        else {
-            cli_error("tokenize: unexpected argument '%s'\n%s", argv[i], USAGE);
-            return 2;
-        }
-    }
-    if (!model || !text) {
+typedef struct tokenize_params {
+    const char *pos[2];      /* MODEL, TEXT */
+    bool parse_special, no_bos, as_json;
+} tokenize_params;
+
+/* TEXT may start with '-' ("-5"): only "--x" words are flags. */
+static int tokenize_parse(int argc, char **argv, tokenize_params *p) {
+    const cli_flag flags[] = {
+        {"--parse-special", NULL, CLI_FLAG_BOOL, &p->parse_special, 0, 0, NULL, "special-token text"},
+        {"--no-bos", NULL, CLI_FLAG_BOOL, &p->no_bos, 0, 0, NULL, "no BOS"},
+        {"--json", NULL, CLI_FLAG_BOOL, &p->as_json, 0, 0, NULL, "JSON"},
+    };
+    cli_args a = {.cmd = "tokenize", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
+                  .pos = p->pos, .max_pos = 2, .unknown = "unknown option '%s'\n%s", .dash = CLI_DASH_DOUBLE};
+    int rc = cli_flags_parse(&a, argc, argv);
+    if (rc) return rc;
+    if (!p->pos[0] || !p->pos[1]) {
         cli_error("tokenize: MODEL and TEXT are required\n%s", USAGE);
         return 2;
     }
+    return 0;
+}
+
+int cli_cmd_tokenize(int argc, char **argv) {
+    tokenize_params p = {0};
+    int rc = tokenize_parse(argc, argv, &p);
+    if (rc) return rc == CLI_FLAGS_HELP ? 0 : rc;
+    const char *model = p.pos[0], *text = p.pos[1];
+    bool parse_special = p.parse_special, add_bos = !p.no_bos, as_json = p.as_json;
     pp_err err = {0};
     gguf_file *f = NULL;
     tok_vocab *v = NULL;
     int32_t *ids = NULL;
     size_t n = 0;
-    int rc = 1;
+    rc = 1;
     if (gguf_open(model, &f, &err) != PP_OK || tok_vocab_init_from_gguf(f, &v, &err) != PP_OK) {
         cli_error("%s", err.msg);
         goto done;

@@ -1,7 +1,6 @@
 /* main.c - pippa's entry point: dispatches subcommands. */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +45,6 @@ static const cli_command COMMANDS[] = {
     {"stop", cli_cmd_stop, "stop MODEL", "Unload a model from the running server"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
-
-void cli_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "pippa: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-}
 
 static void print_help(FILE *out) {
     fprintf(out, "pippa %s - run Gemma 3 models from GGUF files\n\nUsage:\n", PIPPA_VERSION);

@@ -1,7 +1,8 @@
 /* engine.c - model+vocab loading, sessions, and the generation loop shared by the CLI and
  * the server. Invariants: s->cached holds exactly the ids whose K/V are in the context
  * (model_ctx_n_past == n_cached); the token loop allocates nothing (logits, reply ids and
- * text buffers are sized at session init). */
+ * text buffers are sized at session init; the chat reply's text buffer grows only when a
+ * reply is longer than any before it). */
 #include "engine_internal.h"
 
 #include <stdatomic.h>
@@ -58,6 +59,13 @@ engine_model_params engine_model_get_params(const engine_model *em) { return em-
 
 static uint32_t n_ctx_of(const struct engine_session *s);
 
+/* A reply's text (what the text callback was given), for matching it when it comes back. */
+typedef struct reply_text {
+    char *v;
+    size_t n, cap;
+    bool oom;
+} reply_text;
+
 struct engine_session {
     const engine_model *em;
     engine_options opt;
@@ -69,6 +77,10 @@ struct engine_session {
     int32_t *reply;        /* generated ids, num_ctx capacity */
     atomic_bool cancel;
     uint64_t pending_load_ns; /* reported once, by the first request after a (re)load */
+    reply_text text;       /* the chat reply being generated, as the caller got it */
+    reply_text last;       /* the last chat reply, and its ids: reused when it comes back */
+    int32_t *last_ids;
+    size_t n_last_ids;
 };
 
 static uint32_t n_ctx_of(const engine_session *s) { return model_ctx_get_params(s->ctx).n_ctx; }
@@ -133,6 +145,9 @@ void engine_session_free(engine_session *s) {
     free(s->cached);
     free(s->reply);
     free(s->logits);
+    free(s->text.v);
+    free(s->last.v);
+    free(s->last_ids);
     free(s);
 }
 
@@ -162,9 +177,25 @@ uint64_t engine_session_kv_bytes(const engine_session *s) { return model_ctx_kv_
 uint32_t engine_session_n_ctx(const engine_session *s) { return n_ctx_of(s); }
 void engine_session_cancel(engine_session *s) { atomic_store(&s->cancel, true); }
 
+static void forget_reply(engine_session *s) {
+    free(s->last_ids);
+    s->last_ids = NULL;
+    s->n_last_ids = 0;
+    s->last.n = 0;
+}
+
 void engine_session_clear(engine_session *s) {
     model_ctx_reset(s->ctx);
     s->n_cached = 0;
+    forget_reply(s);
+}
+
+pp_status engine_session_check_fit(const engine_session *s, size_t n_ids, pp_err *err) {
+    uint32_t n_ctx = n_ctx_of(s);
+    if (n_ids >= n_ctx)
+        return pp_err_set(err, PP_ERR_ARG, "the prompt is %zu tokens, which does not fit num_ctx %u (raise num_ctx)",
+                          n_ids, n_ctx);
+    return PP_OK;
 }
 
 
@@ -249,21 +280,21 @@ static void stopper_flush(stopper *sp, engine_text_fn fn, void *ud) {
     sp->n = 0;
 }
 
-pp_status engine_generate_ids(engine_session *s, const int32_t *ids, size_t n, engine_text_fn fn, void *ud,
-                              engine_result *res, pp_err *err) {
+/* The generation loop (engine_generate_ids without clearing the cancel flag). */
+static pp_status generate(engine_session *s, const int32_t *ids, size_t n, engine_text_fn fn, void *ud,
+                          engine_result *res, pp_err *err) {
     memset(res, 0, sizeof *res);
-    atomic_store(&s->cancel, false);
     uint64_t t_start = pp_time_ns();
     const tok_vocab *v = s->em->v;
     uint32_t n_ctx = n_ctx_of(s);
     if (n == 0) return pp_err_set(err, PP_ERR_ARG, "empty prompt");
-    if (n >= n_ctx)
-        return pp_err_set(err, PP_ERR_ARG, "the prompt is %zu tokens, which does not fit num_ctx %u (raise num_ctx)", n,
-                          n_ctx);
+    pp_status st = engine_session_check_fit(s, n, err);
+    if (st) return st;
+    res->prompt_tokens = (uint32_t)n;
     res->stats.load_duration = s->pending_load_ns;
     s->pending_load_ns = 0;
     uint32_t n_eval = 0;
-    pp_status st = feed_prompt(s, ids, (uint32_t)n, &n_eval, err);
+    st = feed_prompt(s, ids, (uint32_t)n, &n_eval, err);
     if (st) return st;
     uint64_t t_prompt = pp_time_ns();
     res->stats.prompt_eval_count = n_eval;
@@ -326,42 +357,98 @@ pp_status engine_generate_ids(engine_session *s, const int32_t *ids, size_t n, e
     return PP_OK;
 }
 
+pp_status engine_generate_ids(engine_session *s, const int32_t *ids, size_t n, engine_text_fn fn, void *ud,
+                              engine_result *res, pp_err *err) {
+    atomic_store(&s->cancel, false);
+    return generate(s, ids, n, fn, ud, res, err);
+}
+
+/* The reply text is kept as the caller's callback receives it, so a client that sends the
+ * reply back verbatim (the server's clients do) gets its exact ids, not a re-tokenization. */
+typedef struct capture {
+    engine_session *s;
+    engine_text_fn fn;
+    void *ud;
+} capture;
+
+static bool capture_text(const char *text, size_t len, void *ud) {
+    capture *c = ud;
+    reply_text *t = &c->s->text;
+    if (!t->oom && t->n + len + 1 > t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 4096;
+        while (nc < t->n + len + 1) nc *= 2;
+        char *nv = realloc(t->v, nc);
+        if (nv) {
+            t->v = nv;
+            t->cap = nc;
+        } else {
+            t->oom = true;
+        }
+    }
+    if (!t->oom) {
+        memcpy(t->v + t->n, text, len);
+        t->n += len;
+        t->v[t->n] = 0;
+    }
+    return c->fn ? c->fn(text, len, c->ud) : true;
+}
+
+/* Remembers a finished reply (text and ids) for the next turn; a cancelled or empty one is
+ * forgotten. */
+static void remember_reply(engine_session *s, const engine_result *res) {
+    forget_reply(s);
+    if (!res->n_reply_ids || res->done == ENGINE_DONE_CANCELLED || s->text.oom || !s->text.n) return;
+    s->last_ids = malloc(res->n_reply_ids * sizeof *s->last_ids);
+    if (!s->last_ids) return;
+    memcpy(s->last_ids, res->reply_ids, res->n_reply_ids * sizeof *s->last_ids);
+    s->n_last_ids = res->n_reply_ids;
+    reply_text t = s->last;
+    s->last = s->text;
+    s->text = t;
+}
+
+/* msgs, with the last reply's ids on an assistant message that repeats it verbatim. */
+static engine_msg *with_reply_ids(const engine_session *s, const engine_msg *msgs, size_t n) {
+    engine_msg *m = malloc((n ? n : 1) * sizeof *m);
+    if (!m) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        m[i] = msgs[i];
+        bool model_turn = m[i].role && (!strcmp(m[i].role, "assistant") || !strcmp(m[i].role, "model"));
+        if (model_turn && !m[i].n_ids && s->n_last_ids && m[i].content && !strcmp(m[i].content, s->last.v)) {
+            m[i].ids = s->last_ids;
+            m[i].n_ids = s->n_last_ids;
+        }
+    }
+    return m;
+}
+
 pp_status engine_chat(engine_session *s, const engine_msg *msgs, size_t n, engine_text_fn fn, void *ud,
                       engine_result *res, pp_err *err) {
-    int32_t *ids = NULL;
-    size_t n_ids = 0;
-    uint32_t n_ctx = n_ctx_of(s);
-    /* reserve room to answer: a quarter of the context, at most 1024 tokens */
-    uint32_t reserve = n_ctx / 4 < 1024 ? n_ctx / 4 : 1024;
-    size_t first = 0, dropped = 0;
-    pp_status st;
-    /* system messages are kept; the oldest user/assistant messages are dropped until the
-     * prompt fits (the last message is never dropped) */
-    engine_msg *kept = malloc((n ? n : 1) * sizeof *kept);
-    if (!kept) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
-    for (;;) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (i >= first || (msgs[i].role && !strcmp(msgs[i].role, "system"))) kept[k++] = msgs[i];
-        free(ids);
-        ids = NULL;
-        if ((st = engine_render_chat(s->em->v, kept, k, true, &ids, &n_ids, err))) goto done;
-        if (n_ids + reserve <= n_ctx || first + 1 >= n) break;
-        /* drop one whole exchange: the next user message and the replies up to the next one */
-        size_t next = first + 1;
-        while (next < n - 1 && msgs[next].role && strcmp(msgs[next].role, "user") != 0) next++;
-        dropped += next - first;
-        first = next;
+    memset(res, 0, sizeof *res);
+    atomic_store(&s->cancel, false);
+    engine_msg *m = with_reply_ids(s, msgs, n);
+    if (!m) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    engine_fit f;
+    pp_status st = engine_chat_fit(s->em->v, m, n, n_ctx_of(s), &s->cancel, &f, err);
+    free(m);
+    if (st == PP_ERR_CANCELLED) { /* Ctrl-C while fitting: an empty, cancelled answer */
+        res->done = ENGINE_DONE_CANCELLED;
+        res->reply_ids = s->reply;
+        forget_reply(s);
+        return PP_OK;
     }
-    if (n_ids >= n_ctx) {
-        st = pp_err_set(err, PP_ERR_ARG, "the prompt is %zu tokens, which does not fit num_ctx %u (raise num_ctx)",
-                        n_ids, n_ctx);
-        goto done;
+    if (st) return st;
+    s->text.n = 0;
+    s->text.oom = false;
+    if (!s->text.cap) { /* sized before the token loop; it grows only for a longer reply */
+        s->text.v = malloc(4096);
+        s->text.cap = s->text.v ? 4096 : 0;
     }
-    st = engine_generate_ids(s, ids, n_ids, fn, ud, res, err);
-    res->dropped_turns = (uint32_t)dropped;
-done:
-    free(kept);
-    free(ids);
-    return st;
+    capture c = {s, fn, ud};
+    st = generate(s, f.ids, f.n_ids, capture_text, &c, res, err);
+    free(f.ids);
+    if (st) return st;
+    res->dropped_turns = f.dropped;
+    remember_reply(s, res);
+    return PP_OK;
 }

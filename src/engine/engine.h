@@ -91,7 +91,9 @@ typedef struct engine_result {
     engine_stats stats;
     engine_done done;
     bool context_full;      /* generation stopped because num_ctx was reached */
-    uint32_t dropped_turns; /* oldest turns dropped to fit num_ctx */
+    uint32_t prompt_tokens; /* the whole prompt, cached prefix included (stats.prompt_eval_count
+                               is the part evaluated now) */
+    uint32_t dropped_turns; /* oldest messages dropped to fit num_ctx */
     int32_t *reply_ids;     /* generated ids (owned by the session, valid until the next call) */
     size_t n_reply_ids;
 } engine_result;
@@ -110,12 +112,17 @@ uint64_t engine_session_kv_bytes(const engine_session *s);
 /* Context length in use (num_ctx after defaults and the cap at the trained length). */
 uint32_t engine_session_n_ctx(const engine_session *s);
 void engine_session_cancel(engine_session *s);
-/* Forgets the cached conversation. */
+/* Forgets the cached conversation (and the last reply). */
 void engine_session_clear(engine_session *s);
+/* PP_ERR_ARG "the prompt is N tokens, which does not fit num_ctx C (raise num_ctx)" unless
+ * a prompt of n_ids tokens leaves room for at least one generated token. */
+pp_status engine_session_check_fit(const engine_session *s, size_t n_ids, pp_err *err);
 
 /* Renders msgs with the Gemma 3 template (system folded into the first user turn), drops
  * the oldest turns if the prompt does not fit num_ctx (keeping the system prompt), reuses
- * the cached prefix, then generates. */
+ * the cached prefix, then generates. An assistant message without ids whose content is the
+ * session's last chat reply verbatim gets that reply's ids. Cancelling while the prompt is
+ * fitted gives PP_OK with done ENGINE_DONE_CANCELLED and nothing generated. */
 pp_status engine_chat(engine_session *s, const engine_msg *msgs, size_t n, engine_text_fn fn, void *ud,
                       engine_result *res, pp_err *err);
 /* Generates after raw prompt ids (no template). */

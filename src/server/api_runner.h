@@ -23,9 +23,6 @@ struct api_runner {
     int64_t expires_wall;        /* [mu] unix ns */
     uint32_t n_ctx;              /* [mu] */
     uint64_t kv_bytes;           /* [mu] KV cache size of the session */
-    char *last_reply;            /* worker only: text of the last chat reply */
-    int32_t *last_ids;           /* worker only: its token ids */
-    size_t n_last_ids;
     api_runner *next;            /* [mu] */
 };
 

@@ -29,8 +29,6 @@ static void runner_free(api_runner *r) {
     engine_session_free(r->sess);
     engine_model_free(r->em);
     api_model_clear(&r->m);
-    free(r->last_reply);
-    free(r->last_ids);
     pthread_cond_destroy(&r->cv);
     free(r);
 }
@@ -59,9 +57,6 @@ bool api_runner_idle(const api_runner *r) { return !r->head && !r->running && r-
 typedef struct gen_ctx {
     api_server *srv;
     api_job *job;
-    char *full;                  /* whole reply (worker only) */
-    size_t n_full, cap_full;
-    bool oom;
 } gen_ctx;
 
 static bool buf_append(char **buf, size_t *n, size_t *cap, const char *t, size_t len) {
@@ -82,12 +77,11 @@ static bool buf_append(char **buf, size_t *n, size_t *cap, const char *t, size_t
 static bool on_text(const char *text, size_t len, void *ud) {
     gen_ctx *g = ud;
     api_job *j = g->job;
-    if (!buf_append(&g->full, &g->n_full, &g->cap_full, text, len)) g->oom = true;
     pthread_mutex_lock(&g->srv->mu);
     if (!buf_append(&j->text, &j->n_text, &j->cap_text, text, len)) j->text_oom = true;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&g->srv->mu);
-    return !atomic_load(&j->cancel) && !g->oom && !j->text_oom;
+    return !atomic_load(&j->cancel) && !j->text_oom;
 }
 
 static void mark_started(api_server *srv, api_job *j) {
@@ -131,11 +125,7 @@ static pp_status run_generate(api_runner *r, api_job *j, gen_ctx *g, pp_err *err
     }
     if (j->n_ctx_in) memcpy(ids, j->ctx_in, j->n_ctx_in * sizeof *ids);
     memcpy(ids + j->n_ctx_in, tail + skip, (n_tail - skip) * sizeof *ids);
-    if (n_ids >= engine_session_n_ctx(r->sess)) {
-        st = pp_err_set(err, PP_ERR_ARG, "the prompt is %zu tokens, which does not fit num_ctx %u (raise num_ctx)",
-                        n_ids, engine_session_n_ctx(r->sess));
-        goto done;
-    }
+    if ((st = engine_session_check_fit(r->sess, n_ids, err))) goto done; /* before the start: a 400 */
     mark_started(r->srv, j);
     engine_result res;
     st = engine_generate_ids(r->sess, ids, n_ids, on_text, g, &res, err);
@@ -150,7 +140,7 @@ static pp_status run_generate(api_runner *r, api_job *j, gen_ctx *g, pp_err *err
     res.reply_ids = NULL;
     pthread_mutex_lock(&r->srv->mu);
     j->res = res;
-    j->prompt_tokens = (uint32_t)n_ids;
+    j->prompt_tokens = res.prompt_tokens;
     if (j->raw) { /* no context in raw mode (ollama-compat.md §3.3) */
         free(out);
         out = NULL;
@@ -174,46 +164,18 @@ static pp_status run_chat(api_runner *r, api_job *j, gen_ctx *g, pp_err *err) {
     engine_msg *msgs = malloc((n + extra) * sizeof *msgs);
     if (!msgs) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
     if (extra) msgs[0] = (engine_msg){"system", dsys, NULL, 0};
-    for (size_t i = 0; i < n; i++) {
-        engine_msg *m = &msgs[extra + i];
-        *m = (engine_msg){j->msgs[i].role, j->msgs[i].content, NULL, 0};
-        /* the reply we generated last, sent back verbatim: reuse its exact ids */
-        if (!strcmp(m->role, "assistant") && r->last_reply && !strcmp(m->content, r->last_reply) && r->n_last_ids) {
-            m->ids = r->last_ids;
-            m->n_ids = r->n_last_ids;
-        }
-    }
-    int32_t *pids = NULL;
-    size_t n_pids = 0;
-    pp_status st = engine_render_chat(engine_model_vocab(r->em), msgs, n + extra, true, &pids, &n_pids, err);
-    free(pids);
-    if (st) {
-        free(msgs);
-        return st;
-    }
+    /* the engine fits the conversation to num_ctx and reuses the last reply's ids */
+    for (size_t i = 0; i < n; i++) msgs[extra + i] = (engine_msg){j->msgs[i].role, j->msgs[i].content, NULL, 0};
     mark_started(r->srv, j);
     engine_result res;
-    st = engine_chat(r->sess, msgs, n + extra, on_text, g, &res, err);
+    pp_status st = engine_chat(r->sess, msgs, n + extra, on_text, g, &res, err);
     free(msgs);
     if (st) return st;
-    /* remember this reply for the next turn's prefix */
-    free(r->last_reply);
-    free(r->last_ids);
-    r->last_reply = NULL;
-    r->last_ids = NULL;
-    r->n_last_ids = 0;
-    if (!g->oom && res.n_reply_ids && res.done != ENGINE_DONE_CANCELLED) {
-        r->last_reply = g->full ? strdup(g->full) : NULL;
-        r->last_ids = malloc(res.n_reply_ids * sizeof *r->last_ids);
-        if (r->last_reply && r->last_ids) {
-            memcpy(r->last_ids, res.reply_ids, res.n_reply_ids * sizeof *r->last_ids);
-            r->n_last_ids = res.n_reply_ids;
-        }
-    }
     res.reply_ids = NULL;
     pthread_mutex_lock(&r->srv->mu);
     j->res = res;
-    j->prompt_tokens = res.dropped_turns ? res.stats.prompt_eval_count : (uint32_t)n_pids;
+    /* as before: after dropped turns, the evaluated count (not the whole prompt) */
+    j->prompt_tokens = res.dropped_turns ? res.stats.prompt_eval_count : res.prompt_tokens;
     pthread_mutex_unlock(&r->srv->mu);
     return PP_OK;
 }
@@ -283,7 +245,6 @@ static void run_job(api_runner *r, api_job *j) {
         pp_log(PP_LOG_INFO, "%s: generation cancelled after %u tokens", r->m.name, j->res.stats.eval_count);
     }
 done:
-    free(g.full);
     pthread_mutex_lock(&r->srv->mu);
     j->res.stats.total_duration = pp_time_ns() - j->t_start; /* request received -> done */
     if (st == PP_ERR_CANCELLED && r->srv->stopping) pp_err_set(&err, st, "server is shutting down");

@@ -139,6 +139,9 @@ pp_status store_open(const char *root, const char *ro_root, store **out, pp_err 
 void store_close(store *s);
 const char *store_root(const store *s);
 const char *store_ro_root(const store *s); /* NULL if none */
+/* Whether store_remove prunes unreferenced blobs (default true; pippa's main turns it off
+ * for PIPPA_NOPRUNE, like Ollama's OLLAMA_NOPRUNE). */
+void store_set_prune(store *s, bool prune);
 
 typedef struct store_layer {
     char media_type[128];
@@ -208,7 +211,8 @@ typedef struct store_entry {
 /* Every model in our store and then the Ollama store's models not shadowed by ours,
  * sorted by mtime, newest first. Caller frees *out. */
 pp_status store_list(const store *s, store_entry **out, size_t *n, pp_err *err);
-/* Removes a model from our store and prunes blobs no manifest references any more. */
+/* Removes a model from our store and prunes blobs no manifest references any more (unless
+ * store_set_prune turned that off). */
 pp_status store_remove(store *s, const char *name, pp_err *err);
 /* Copies src's manifest to dst (blobs are shared). */
 pp_status store_copy(store *s, const char *src, const char *dst, pp_err *err);

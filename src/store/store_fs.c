@@ -27,6 +27,7 @@
 struct store {
     char *root;
     char *ro_root; /* NULL: none */
+    bool no_prune; /* store_set_prune(s, false) */
 };
 
 static char *join_home(const char *rel) {
@@ -61,6 +62,8 @@ pp_status store_open(const char *root, const char *ro_root, store **out, pp_err 
     *out = s;
     return PP_OK;
 }
+
+void store_set_prune(store *s, bool prune) { s->no_prune = !prune; }
 
 void store_close(store *s) {
     if (!s) return;
@@ -672,7 +675,7 @@ pp_status store_remove(store *s, const char *name, pp_err *err) {
         *sl = 0;
         if (rmdir(path) != 0) break;
     }
-    if (getenv("PIPPA_NOPRUNE") && *getenv("PIPPA_NOPRUNE")) return PP_OK;
+    if (s->no_prune) return PP_OK;
     return store_prune(s, NULL, err);
 }
 
