@@ -9,6 +9,8 @@
 
 #include "../engine/engine.h"
 
+/* Reads the variables above; main calls it once, first. */
+void cli_env_load(void);
 /* engine_model_default_params() with main's environment applied. */
 engine_model_params cli_model_params(void);
 

@@ -56,21 +56,8 @@ static void print_help(FILE *out) {
     fprintf(out, "  pippa %-44s %s\n", "--version", "Show the version");
 }
 
-/* Filled once by main from the environment (cli_env.h), before any command runs. */
-static engine_model_params model_params;
-
-engine_model_params cli_model_params(void) { return model_params; }
-
-/* A switch variable: set, non-empty and not "0". */
-static bool env_flag(const char *name) {
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 int main(int argc, char **argv) {
-    model_params = engine_model_default_params();
-    model_params.no_repack = env_flag("PIPPA_NO_REPACK");
-    model_params.no_fuse = env_flag("PIPPA_NO_FUSE");
+    cli_env_load();
     if (argc < 2) {
         print_help(stderr);
         return 2;
