@@ -54,8 +54,9 @@ static json_t *config_details(const char *config_json) {
     const char *ft = json_string_value(json_object_get(cfg, "file_type"));
     json_object_set_new(d, "parameter_size", json_string(ty ? ty : ""));
     json_object_set_new(d, "quantization_level", json_string(ft ? ft : ""));
+    bool known = fam && *fam; /* fam points into cfg */
     json_decref(cfg);
-    if (fam && *fam) return d;
+    if (known) return d;
     json_decref(d);
     return NULL;
 }
