@@ -14,7 +14,9 @@
  *              still sends several).
  * Names not in the table are unknown everywhere (JSON options: warned and ignored).
  *
- * The rows are in the order Ollama's REPL help lists them, the unlisted ones after. */
+ * The rows are in the order Ollama's REPL help lists them, the unlisted ones after.
+ * Adding an option is one row here (a sampler option: its row in samp_params.c, then a
+ * SAMP row here); every front end picks it up. */
 #include "engine_internal.h"
 
 #include <math.h>
