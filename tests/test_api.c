@@ -1,10 +1,12 @@
 /* test_api.c - the server's parsers without a socket: OLLAMA_HOST forms, Go durations,
  * model-name normalization (nothing path-like gets through), the JSON depth bound and
- * body errors, typed fields, Ollama's options rules and keep_alive, RFC 3339 output.
- * The HTTP side is tests/test_server.py. */
+ * body errors (the transport's http_json_parse), typed fields, Ollama's options rules and
+ * keep_alive, RFC 3339 output. The transport alone is tests/test_http.c, the whole server
+ * over HTTP tests/test_server.py. */
 #include <string.h>
 
-#include "server/server_internal.h"
+#include "server/api_json.h"
+#include "server/http.h"
 #include "test.h"
 
 static void test_host_parse(void) {
@@ -83,20 +85,20 @@ static void test_names(void) {
 static void test_json_parse(void) {
     json_t *j = NULL;
     pp_err e = {0};
-    T_CHECK(api_json_parse(NULL, 0, &j, &e) == PP_ERR_ARG && !strcmp(e.msg, "missing request body"));
-    T_CHECK(api_json_parse("{", 1, &j, &e) == PP_ERR_ARG);
+    T_CHECK(http_json_parse(NULL, 0, &j, &e) == PP_ERR_ARG && !strcmp(e.msg, "missing request body"));
+    T_CHECK(http_json_parse("{", 1, &j, &e) == PP_ERR_ARG);
     T_CHECK_MSG(!strncmp(e.msg, "request body: invalid JSON at line 1", 36), "%s", e.msg);
-    T_CHECK(api_json_parse("\"s\"", 3, &j, &e) == PP_ERR_ARG);
+    T_CHECK(http_json_parse("\"s\"", 3, &j, &e) == PP_ERR_ARG);
     T_CHECK_MSG(!strcmp(e.msg, "request body: expected a JSON object, got string"), "%s", e.msg);
     char deep[300];
     size_t n = 0;
     for (int i = 0; i < 65; i++) deep[n++] = '[';
     for (int i = 0; i < 65; i++) deep[n++] = ']';
-    T_CHECK(api_json_parse(deep, n, &j, &e) == PP_ERR_ARG);
+    T_CHECK(http_json_parse(deep, n, &j, &e) == PP_ERR_ARG);
     T_CHECK_MSG(!strcmp(e.msg, "request body: JSON nested deeper than 64 levels"), "%s", e.msg);
     /* brackets inside strings do not count */
     const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[\"}";
-    T_CHECK_MSG(api_json_parse(s, strlen(s), &j, &e) == PP_OK, "%s", e.msg);
+    T_CHECK_MSG(http_json_parse(s, strlen(s), &j, &e) == PP_OK, "%s", e.msg);
     json_decref(j);
     /* 64 levels is fine */
     n = 0;
@@ -106,9 +108,9 @@ static void test_json_parse(void) {
     for (int i = 0; i < 63; i++) deep[n++] = '[';
     for (int i = 0; i < 63; i++) deep[n++] = ']';
     deep[n++] = '}';
-    T_CHECK_MSG(api_json_parse(deep, n, &j, &e) == PP_OK, "%s", e.msg);
+    T_CHECK_MSG(http_json_parse(deep, n, &j, &e) == PP_OK, "%s", e.msg);
     json_decref(j);
-    T_CHECK(api_json_parse("{\"a\":1,\"a\":2}", 13, &j, &e) == PP_ERR_ARG);
+    T_CHECK(http_json_parse("{\"a\":1,\"a\":2}", 13, &j, &e) == PP_ERR_ARG);
 }
 
 static void test_fields_options(void) {

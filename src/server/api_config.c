@@ -1,10 +1,11 @@
 /* api_config.c - server parameters from the environment: OLLAMA_HOST forms, Go durations
  * for keep_alive, queue/model limits (ollama-compat.md §4.8). Values may be quoted; quotes
  * and surrounding spaces are trimmed as Ollama does. */
-#include "server_internal.h"
+#include "server.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -11,7 +11,9 @@
  * names we listed (registered, readdir); it is never turned into a path, so nothing
  * outside the store and the directory is reachable. api_model_resolve is the single entry
  * point every endpoint uses; it and the list are src/catalog's, which the CLI shares. */
-#include "server_internal.h"
+#include "api_handlers.h"
+#include "api_json.h"
+#include "api_respond.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -176,11 +178,12 @@ json_t *api_model_details(const api_model *m) {
 
 /* ---- endpoints ---- */
 
-enum MHD_Result api_handle_tags(http_req *r) {
+enum MHD_Result api_handle_tags(http_req *r, json_t *req) {
+    (void)req;
     api_model *v = NULL;
     size_t n = 0;
     pp_err err = {0};
-    if (api_model_list(r->srv, &v, &n, &err)) return http_send_error(r, 500, "%s", err.msg);
+    if (api_model_list(api_srv(r), &v, &n, &err)) return http_send_error(r, 500, "%s", err.msg);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
@@ -236,7 +239,7 @@ enum MHD_Result api_handle_show(http_req *r, json_t *req) {
     if (api_model_field(req, &name, &err) || api_field_bool(req, "verbose", &verbose, &err))
         return http_send_error(r, 400, "%s", err.msg);
     api_model m;
-    pp_status st = api_model_resolve(r->srv, name, &m, &err);
+    pp_status st = api_model_resolve(api_srv(r), name, &m, &err);
     if (st) return http_send_error(r, http_status_of(st), "%s", err.msg);
     json_t *o = json_object();
     json_t *info = json_object();
@@ -313,11 +316,11 @@ static json_t *oai_model(const api_model *m) {
     return o;
 }
 
-enum MHD_Result api_handle_oai_models(http_req *r, const char *one) {
+static enum MHD_Result oai_models(http_req *r, const char *one) {
     pp_err err = {0};
     if (one) {
         api_model m;
-        pp_status st = api_model_resolve(r->srv, one, &m, &err);
+        pp_status st = api_model_resolve(api_srv(r), one, &m, &err);
         if (st) return http_send_error(r, http_status_of(st), "%s", err.msg);
         json_t *o = oai_model(&m);
         api_model_clear(&m);
@@ -325,7 +328,7 @@ enum MHD_Result api_handle_oai_models(http_req *r, const char *one) {
     }
     api_model *v = NULL;
     size_t n = 0;
-    if (api_model_list(r->srv, &v, &n, &err)) return http_send_error(r, 500, "%s", err.msg);
+    if (api_model_list(api_srv(r), &v, &n, &err)) return http_send_error(r, 500, "%s", err.msg);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, oai_model(&v[i]));
     api_model_list_free(v, n);
@@ -333,4 +336,14 @@ enum MHD_Result api_handle_oai_models(http_req *r, const char *one) {
     json_object_set_new(o, "object", json_string("list"));
     json_object_set_new(o, "data", arr);
     return http_send_json(r, 200, o);
+}
+
+enum MHD_Result api_handle_oai_models(http_req *r, json_t *req) {
+    (void)req;
+    return oai_models(r, NULL);
+}
+
+enum MHD_Result api_handle_oai_model(http_req *r, json_t *req) {
+    (void)req;
+    return oai_models(r, r->rest);
 }

@@ -2,14 +2,17 @@
  * (ollama-compat.md §3.8): request mapping (max_tokens -> num_predict, temperature/top_p
  * default 1.0 as Ollama sends them, stop string or array, penalties, seed), responses,
  * SSE chunks with the usage chunk for stream_options.include_usage, and OpenAI-style
- * errors. Chunk ids are "chatcmpl-N"/"cmpl-N" from a server counter. */
-#include "server_internal.h"
+ * errors: the request mapping and the OpenAI wire format. Chunk ids are "chatcmpl-N"/
+ * "cmpl-N" from a server counter. */
+#include "api_handlers.h"
+#include "api_json.h"
+#include "api_respond.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-json_t *api_oai_usage(const api_job *j) {
+static json_t *oai_usage(const api_job *j) {
     json_t *u = json_object();
     json_object_set_new(u, "prompt_tokens", json_integer(j->prompt_tokens));
     json_object_set_new(u, "completion_tokens", json_integer(j->res.stats.eval_count));
@@ -39,8 +42,8 @@ static json_t *envelope(const char *id, const char *object, int64_t created, con
     return o;
 }
 
-/* text NULL: an envelope without choices (the caller adds them). */
-json_t *api_oai_chunk(http_stream *s, const char *text, size_t n, const char *finish, bool chat) {
+/* A streamed chunk; text NULL: an envelope without choices (the caller adds them). */
+static json_t *oai_chunk(const api_reply *s, const char *text, size_t n, const char *finish, bool chat) {
     json_t *o = envelope(s->id, chat ? "chat.completion.chunk" : "text_completion", s->created, s->model);
     if (!text) return o;
     json_t *c = json_object();
@@ -60,11 +63,14 @@ json_t *api_oai_chunk(http_stream *s, const char *text, size_t n, const char *fi
     return o;
 }
 
-static json_t *build(http_req *r, const char *model_name, api_job *j, const char *text, size_t n, bool chat) {
+/* The non-streamed reply: its id is taken when the reply is complete. */
+static json_t *oai_whole(const api_reply *s, const char *text, size_t n) {
+    bool chat = s->fmt->chat;
+    const api_job *j = s->job;
     char id[48];
     snprintf(id, sizeof id, "%s-%llu", chat ? "chatcmpl" : "cmpl",
-             (unsigned long long)atomic_fetch_add(&r->srv->next_id, 1));
-    json_t *o = envelope(id, chat ? "chat.completion" : "text_completion", api_now_unix_ns() / 1000000000LL, model_name);
+             (unsigned long long)atomic_fetch_add(&s->srv->next_id, 1));
+    json_t *o = envelope(id, chat ? "chat.completion" : "text_completion", api_now_unix_ns() / 1000000000LL, s->model);
     json_t *c = json_object();
     json_object_set_new(c, "index", json_integer(0));
     if (chat) {
@@ -80,16 +86,38 @@ static json_t *build(http_req *r, const char *model_name, api_job *j, const char
     json_t *arr = json_array();
     json_array_append_new(arr, c);
     json_object_set_new(o, "choices", arr);
-    json_object_set_new(o, "usage", api_oai_usage(j));
+    json_object_set_new(o, "usage", oai_usage(j));
     return o;
 }
 
-static json_t *build_chat(http_req *r, const char *model_name, api_job *j, const char *text, size_t n) {
-    return build(r, model_name, j, text, n, true);
+/* ---- the OpenAI wire format: server-sent events ending in "data: [DONE]" ---- */
+
+static bool oai_text(const api_reply *s, http_buf *out, const char *text, size_t n) {
+    return api_out_json(out, oai_chunk(s, text, n, NULL, s->fmt->chat), true);
 }
-static json_t *build_completion(http_req *r, const char *model_name, api_job *j, const char *text, size_t n) {
-    return build(r, model_name, j, text, n, false);
+
+static bool oai_end(const api_reply *s, http_buf *out) {
+    const api_job *j = s->job;
+    bool chat = s->fmt->chat;
+    if (j->status != PP_OK) {
+        bool ok = api_out_json(out, api_oai_error(j->err.msg, http_status_of(j->status)), true);
+        return ok && http_buf_append(out, "data: [DONE]\n\n", 14);
+    }
+    bool ok = api_out_json(out, oai_chunk(s, "", 0, api_done_reason(j), chat), true);
+    if (ok && s->include_usage) {
+        json_t *u = oai_chunk(s, NULL, 0, NULL, chat);
+        json_object_set_new(u, "choices", json_array());
+        json_object_set_new(u, "usage", oai_usage(j));
+        ok = api_out_json(out, u, true);
+    }
+    return ok && http_buf_append(out, "data: [DONE]\n\n", 14);
 }
+
+static const api_format OAI_CHAT_FORMAT = {.ctype = "text/event-stream", .sse = true, .chat = true,
+                                           .id_prefix = "chatcmpl", .chunk = oai_text, .end = oai_end,
+                                           .whole = oai_whole};
+static const api_format OAI_COMPLETION_FORMAT = {.ctype = "text/event-stream", .sse = true, .id_prefix = "cmpl",
+                                                 .chunk = oai_text, .end = oai_end, .whole = oai_whole};
 
 /* Maps the OpenAI sampling fields onto an Ollama options object. */
 static pp_status oai_options(const json_t *req, json_t *opts, pp_err *err) {
@@ -97,7 +125,7 @@ static pp_status oai_options(const json_t *req, json_t *opts, pp_err *err) {
     for (size_t i = 0; i < sizeof NUM / sizeof NUM[0]; i++) {
         json_t *v = json_object_get(req, NUM[i]);
         if (v && !json_is_null(v) && !json_is_number(v))
-            return pp_err_set(err, PP_ERR_ARG, "field '%s': expected number, got %s", NUM[i], api_json_type(v));
+            return pp_err_set(err, PP_ERR_ARG, "field '%s': expected number, got %s", NUM[i], http_json_type(v));
     }
     json_t *t = json_object_get(req, "temperature"), *p = json_object_get(req, "top_p");
     /* Ollama's quirk: absent temperature/top_p are sent as 1.0 */
@@ -111,13 +139,13 @@ static pp_status oai_options(const json_t *req, json_t *opts, pp_err *err) {
     if (!mt || json_is_null(mt)) mt = json_object_get(req, "max_tokens");
     if (mt && !json_is_null(mt)) {
         if (!json_is_integer(mt))
-            return pp_err_set(err, PP_ERR_ARG, "field 'max_tokens': expected integer, got %s", api_json_type(mt));
+            return pp_err_set(err, PP_ERR_ARG, "field 'max_tokens': expected integer, got %s", http_json_type(mt));
         json_object_set(opts, "num_predict", mt);
     }
     json_t *seed = json_object_get(req, "seed");
     if (seed && !json_is_null(seed)) {
         if (!json_is_integer(seed))
-            return pp_err_set(err, PP_ERR_ARG, "field 'seed': expected integer, got %s", api_json_type(seed));
+            return pp_err_set(err, PP_ERR_ARG, "field 'seed': expected integer, got %s", http_json_type(seed));
         json_object_set(opts, "seed", seed);
     }
     json_t *stop = json_object_get(req, "stop");
@@ -130,13 +158,13 @@ static pp_status oai_options(const json_t *req, json_t *opts, pp_err *err) {
             json_array_foreach(stop, i, v) {
                 if (!json_is_string(v)) {
                     json_decref(arr);
-                    return pp_err_set(err, PP_ERR_ARG, "field 'stop[%zu]': expected string, got %s", i, api_json_type(v));
+                    return pp_err_set(err, PP_ERR_ARG, "field 'stop[%zu]': expected string, got %s", i, http_json_type(v));
                 }
                 json_array_append(arr, v);
             }
         } else {
             json_decref(arr);
-            return pp_err_set(err, PP_ERR_ARG, "field 'stop': expected string or array, got %s", api_json_type(stop));
+            return pp_err_set(err, PP_ERR_ARG, "field 'stop': expected string or array, got %s", http_json_type(stop));
         }
         json_object_set_new(opts, "stop", arr);
     }
@@ -154,10 +182,10 @@ static enum MHD_Result handle(http_req *r, json_t *req, bool chat) {
         return http_send_error(r, 400, "%s", err.msg);
     json_t *so = json_object_get(req, "stream_options");
     if (so && !json_is_null(so)) {
-        if (!json_is_object(so)) return http_send_error(r, 400, "field 'stream_options': expected object, got %s", api_json_type(so));
+        if (!json_is_object(so)) return http_send_error(r, 400, "field 'stream_options': expected object, got %s", http_json_type(so));
         json_t *iu = json_object_get(so, "include_usage");
         if (iu && !json_is_boolean(iu) && !json_is_null(iu))
-            return http_send_error(r, 400, "field 'stream_options.include_usage': expected boolean, got %s", api_json_type(iu));
+            return http_send_error(r, 400, "field 'stream_options.include_usage': expected boolean, got %s", http_json_type(iu));
         include_usage = json_is_true(iu);
     }
     if (!name || !*name) return http_send_error(r, 400, "model is required");
@@ -201,22 +229,21 @@ static enum MHD_Result handle(http_req *r, json_t *req, bool chat) {
         ret = http_send_error(r, 400, "%s", err.msg);
         goto fail;
     }
-    if ((st = api_model_resolve(r->srv, name, &m, &err))) {
+    if ((st = api_model_resolve(api_srv(r), name, &m, &err))) {
         ret = http_send_error(r, http_status_of(st), "%s", err.msg);
         goto fail;
     }
-    if (api_job_options(r->srv, &m, opts, &j->opt, &err)) {
+    if (api_job_options(api_srv(r), &m, opts, &j->opt, &err)) {
         ret = http_send_error(r, 400, "%s", err.msg);
         goto fail;
     }
     json_decref(opts);
-    ret = api_respond(r, &m, j, stream, chat ? API_STREAM_OAI_CHAT : API_STREAM_OAI_COMPLETION,
-                      chat ? build_chat : build_completion, include_usage);
+    ret = api_respond(r, &m, j, stream, chat ? &OAI_CHAT_FORMAT : &OAI_COMPLETION_FORMAT, include_usage);
     api_model_clear(&m);
     return ret;
 fail:
     json_decref(opts);
-    api_job_unref(r->srv, j);
+    api_job_unref(api_srv(r), j);
     api_model_clear(&m);
     return ret;
 }

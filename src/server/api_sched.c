@@ -1,5 +1,6 @@
 /* api_sched.c - loaded models ("runners"), their inference workers and the keep_alive
- * scheduler (ollama-compat.md §3.5 keep_alive, §3.11).
+ * scheduler thread (ollama-compat.md §3.5 keep_alive, §3.11). Queueing and cancelling are
+ * api_queue.c, job objects api_job.c (api_sched.h).
  *
  * Invariants:
  *   * One runner per model name; one worker thread per runner owns its engine_model and
@@ -15,82 +16,14 @@
  *     num_thread changes do (engine_session_set_options). The cached KV prefix persists
  *     across requests, and the last reply's token ids are reused when a client sends that
  *     reply back as an assistant message, so follow-up turns evaluate only new tokens. */
-#include "server_internal.h"
+#include "api_runner.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-struct api_runner {
-    api_server *srv;
-    api_model m;                 /* resolved model (owned copy) */
-    pthread_t thread;
-    pthread_cond_t cv;           /* work arrived or quit */
-    engine_model *em;            /* worker only */
-    engine_session *sess;        /* written by the worker under mu; read under mu for cancel */
-    bool loaded;                 /* [mu] */
-    bool quit;                   /* [mu] */
-    bool unload_asap;            /* [mu] */
-    bool load_failed;            /* worker only, then read by the worker under mu */
-    pp_err load_err;
-    api_job *head, *tail;        /* [mu] */
-    api_job *running;            /* [mu] */
-    uint64_t expires;            /* [mu] monotonic ns; UINT64_MAX = never */
-    int64_t expires_wall;        /* [mu] unix ns */
-    uint32_t n_ctx;              /* [mu] */
-    uint64_t kv_bytes;           /* [mu] KV cache size of the session */
-    char *last_reply;            /* worker only: text of the last chat reply */
-    int32_t *last_ids;           /* worker only: its token ids */
-    size_t n_last_ids;
-    api_runner *next;            /* [mu] */
-};
-
-api_job *api_job_new(api_job_kind kind) {
-    api_job *j = calloc(1, sizeof *j);
-    if (!j) return NULL;
-    j->kind = kind;
-    j->refs = 1;
-    j->t_start = pp_time_ns();
-    j->state = API_JOB_QUEUED;
-    api_cond_init(&j->cv);
-    atomic_init(&j->cancel, false);
-    return j;
-}
-
-static void job_free(api_job *j) {
-    pthread_cond_destroy(&j->cv);
-    free(j->prompt);
-    free(j->system);
-    free(j->ctx_in);
-    for (size_t i = 0; i < j->n_msgs; i++) {
-        free(j->msgs[i].role);
-        free(j->msgs[i].content);
-    }
-    free(j->msgs);
-    free(j->text);
-    free(j->ctx_out);
-    free(j);
-}
-
-static void job_unref_locked(api_job *j) {
-    if (--j->refs == 0) job_free(j);
-}
-
-void api_job_unref(api_server *srv, api_job *j) {
-    if (!j) return;
-    pthread_mutex_lock(&srv->mu);
-    job_unref_locked(j);
-    pthread_mutex_unlock(&srv->mu);
-}
-
-/* Ends a job that never ran (locked). */
-static void job_fail_locked(api_job *j, pp_status st, const char *msg) {
-    j->state = API_JOB_DONE;
-    j->status = st;
-    pp_err_set(&j->err, st, "%s", msg);
-    pthread_cond_broadcast(&j->cv);
-}
+#include "api_json.h"
 
 static void runner_free(api_runner *r) {
     engine_session_free(r->sess);
@@ -111,8 +44,7 @@ static void list_remove(api_runner **list, api_runner *r) {
         }
 }
 
-/* Takes r out of service (locked): it is joined and freed by the scheduler. */
-static void runner_retire_locked(api_server *srv, api_runner *r) {
+void api_runner_retire_locked(api_server *srv, api_runner *r) {
     list_remove(&srv->runners, r);
     r->quit = true;
     pthread_cond_signal(&r->cv);
@@ -120,6 +52,7 @@ static void runner_retire_locked(api_server *srv, api_runner *r) {
     srv->dead = r;
     pthread_cond_signal(&srv->cv_sched);
 }
+bool api_runner_idle(const api_runner *r) { return !r->head && !r->running && r->loaded; }
 
 /* ---- the worker ---- */
 
@@ -380,18 +313,18 @@ static void *worker_main(void *arg) {
         pthread_cond_broadcast(&j->cv);
         bool load_failed = r->load_failed;
         int64_t ka = j->keep_alive_set ? j->keep_alive_ns : srv->p.keep_alive_ns;
-        job_unref_locked(j);
+        api_job_unref_locked(j);
         if (load_failed) { /* fail the queue with the same error and retire */
             for (api_job *q = r->head; q;) {
                 api_job *nx = q->next;
                 q->next = NULL;
                 srv->n_queued--;
-                job_fail_locked(q, r->load_err.status ? r->load_err.status : PP_ERR_INTERNAL, r->load_err.msg);
-                job_unref_locked(q);
+                api_job_fail_locked(q, r->load_err.status ? r->load_err.status : PP_ERR_INTERNAL, r->load_err.msg);
+                api_job_unref_locked(q);
                 q = nx;
             }
             r->head = r->tail = NULL;
-            if (!r->quit) runner_retire_locked(srv, r); /* else already retired (shutdown) */
+            if (!r->quit) api_runner_retire_locked(srv, r); /* else already retired (shutdown) */
             break;
         }
         uint64_t now = pp_time_ns();
@@ -411,22 +344,7 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&srv->mu);
     return NULL;
 }
-
-/* ---- submitting, cancelling, waiting ---- */
-
-static api_runner *find_runner(api_server *srv, const char *name) {
-    for (api_runner *r = srv->runners; r; r = r->next)
-        if (!strcmp(r->m.name, name)) return r;
-    return NULL;
-}
-
-static size_t count_runners(api_server *srv) {
-    size_t n = 0;
-    for (api_runner *r = srv->runners; r; r = r->next) n++;
-    return n;
-}
-
-static bool runner_idle(const api_runner *r) { return !r->head && !r->running && r->loaded; }
+/* ---- runners ---- */
 
 static pp_status model_copy(const api_model *src, api_model *dst, pp_err *err) {
     *dst = *src;
@@ -443,207 +361,23 @@ static pp_status model_copy(const api_model *src, api_model *dst, pp_err *err) {
     return PP_OK;
 }
 
-pp_status api_job_submit(api_server *srv, const api_model *m, api_job *j, pp_err *err) {
-    pthread_mutex_lock(&srv->mu);
-    pp_status st = PP_OK;
-    if (srv->stopping) {
-        st = pp_err_set(err, PP_ERR_IO, "server is shutting down");
-        goto out;
+pp_status api_runner_new(api_server *srv, const api_model *m, api_runner **out, pp_err *err) {
+    api_runner *r = calloc(1, sizeof *r);
+    if (!r) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    pp_status st = model_copy(m, &r->m, err);
+    if (st) {
+        free(r);
+        return st;
     }
-    if (srv->n_queued >= srv->p.max_queue) {
-        st = pp_err_set(err, PP_ERR_IO, "server busy, please try again.  maximum pending requests exceeded");
-        goto out;
+    r->srv = srv;
+    r->expires = UINT64_MAX;
+    api_cond_init(&r->cv);
+    if (pthread_create(&r->thread, NULL, worker_main, r) != 0) {
+        runner_free(r);
+        return pp_err_set(err, PP_ERR_NOMEM, "cannot start a worker thread");
     }
-    api_runner *r = find_runner(srv, m->name);
-    if (r && strcmp(r->m.digest, m->digest) != 0 && runner_idle(r)) { /* the model changed on disk */
-        runner_retire_locked(srv, r);
-        r = NULL;
-    }
-    if (!r) {
-        if (count_runners(srv) >= srv->p.max_loaded) { /* evict the idle model expiring first */
-            api_runner *victim = NULL;
-            for (api_runner *q = srv->runners; q; q = q->next)
-                if (runner_idle(q) && (!victim || q->expires < victim->expires)) victim = q;
-            if (victim) {
-                pp_log(PP_LOG_INFO, "unloading %s to make room for %s", victim->m.name, m->name);
-                runner_retire_locked(srv, victim);
-            }
-        }
-        r = calloc(1, sizeof *r);
-        if (!r) {
-            st = pp_err_set(err, PP_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        if ((st = model_copy(m, &r->m, err))) {
-            free(r);
-            goto out;
-        }
-        r->srv = srv;
-        r->expires = UINT64_MAX;
-        api_cond_init(&r->cv);
-        if (pthread_create(&r->thread, NULL, worker_main, r) != 0) {
-            runner_free(r);
-            st = pp_err_set(err, PP_ERR_NOMEM, "cannot start a worker thread");
-            goto out;
-        }
-        r->next = srv->runners;
-        srv->runners = r;
-    }
-    r->unload_asap = false;
-    j->runner = r;
-    j->refs++;
-    j->next = NULL;
-    if (r->tail) r->tail->next = j;
-    else r->head = j;
-    r->tail = j;
-    srv->n_queued++;
-    pthread_cond_signal(&r->cv);
-out:
-    pthread_mutex_unlock(&srv->mu);
-    return st;
-}
-
-void api_job_cancel(api_server *srv, api_job *j) {
-    pthread_mutex_lock(&srv->mu);
-    atomic_store(&j->cancel, true);
-    api_runner *r = j->runner;
-    if (j->state == API_JOB_QUEUED && r) {
-        api_job *prev = NULL;
-        for (api_job *q = r->head; q; prev = q, q = q->next)
-            if (q == j) {
-                if (prev) prev->next = q->next;
-                else r->head = q->next;
-                if (r->tail == q) r->tail = prev;
-                q->next = NULL;
-                srv->n_queued--;
-                job_fail_locked(j, PP_ERR_CANCELLED, "request canceled");
-                job_unref_locked(j); /* the queue's reference; the caller still holds one */
-                break;
-            }
-    } else if (j->state == API_JOB_RUNNING && r && r->sess) {
-        engine_session_cancel(r->sess);
-    }
-    pthread_mutex_unlock(&srv->mu);
-}
-
-void api_cond_init(pthread_cond_t *cv) {
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-}
-
-static void deadline_after(struct timespec *ts, int ms) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-bool api_job_wait(api_server *srv, api_job *j, int timeout_ms, char **text, size_t *n_text) {
-    struct timespec dl;
-    deadline_after(&dl, timeout_ms);
-    pthread_mutex_lock(&srv->mu);
-    while (j->state != API_JOB_DONE && j->n_text == 0) {
-        if (pthread_cond_timedwait(&j->cv, &srv->mu, &dl) == ETIMEDOUT) break;
-    }
-    bool done = j->state == API_JOB_DONE;
-    if (text) {
-        *text = NULL;
-        *n_text = 0;
-        if (j->n_text) {
-            *text = j->text;
-            *n_text = j->n_text;
-            j->text = NULL;
-            j->n_text = j->cap_text = 0;
-        }
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return done;
-}
-
-bool api_job_wait_started(api_server *srv, api_job *j, int timeout_ms) {
-    struct timespec dl;
-    deadline_after(&dl, timeout_ms);
-    pthread_mutex_lock(&srv->mu);
-    while (j->state != API_JOB_DONE && !j->started) {
-        if (pthread_cond_timedwait(&j->cv, &srv->mu, &dl) == ETIMEDOUT) break;
-    }
-    bool ok = j->state == API_JOB_DONE || j->started;
-    pthread_mutex_unlock(&srv->mu);
-    return ok;
-}
-
-/* ---- unload, ps ---- */
-
-bool api_sched_unload(api_server *srv, const char *name) {
-    pthread_mutex_lock(&srv->mu);
-    api_runner *r = find_runner(srv, name);
-    if (r) {
-        if (runner_idle(r)) runner_retire_locked(srv, r);
-        else {
-            r->unload_asap = true;
-            r->expires = 0;
-        }
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return r != NULL;
-}
-
-typedef struct ps_row {
-    api_model m;        /* name, path, digest, size (weights + KV cache) */
-    uint32_t n_ctx;
-    int64_t expires;    /* unix ns */
-} ps_row;
-
-json_t *api_sched_ps(api_server *srv) {
-    json_t *arr = json_array();
-    /* copy under the lock; the details (a GGUF header read) are built outside it */
-    ps_row *rows = NULL;
-    size_t n = 0, cap = 0;
-    pthread_mutex_lock(&srv->mu);
-    for (api_runner *r = srv->runners; r; r = r->next) {
-        if (!r->loaded) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            ps_row *nr = realloc(rows, nc * sizeof *nr);
-            if (!nr) break;
-            rows = nr;
-            cap = nc;
-        }
-        ps_row *row = &rows[n++];
-        memset(row, 0, sizeof *row);
-        snprintf(row->m.name, sizeof row->m.name, "%s", r->m.name);
-        snprintf(row->m.path, sizeof row->m.path, "%s", r->m.path);
-        snprintf(row->m.digest, sizeof row->m.digest, "%s", r->m.digest);
-        row->m.size = r->m.size + r->kv_bytes;
-        row->n_ctx = r->n_ctx;
-        int64_t ka = srv->p.keep_alive_ns < 0 || srv->p.keep_alive_ns >= API_FOREVER_NS ? API_FOREVER_NS
-                                                                                      : srv->p.keep_alive_ns;
-        row->expires = r->expires_wall ? r->expires_wall : api_now_unix_ns() + ka; /* first request running */
-    }
-    pthread_mutex_unlock(&srv->mu);
-    for (size_t i = 0; i < n; i++) {
-        ps_row *row = &rows[i];
-        json_t *o = json_object();
-        char ts[64];
-        api_time_rfc3339(row->expires, ts, sizeof ts);
-        json_object_set_new(o, "name", json_string(row->m.name));
-        json_object_set_new(o, "model", json_string(row->m.name));
-        json_object_set_new(o, "size", json_integer((json_int_t)row->m.size));
-        json_object_set_new(o, "digest", json_string(row->m.digest));
-        json_object_set_new(o, "details", api_model_details(&row->m));
-        json_object_set_new(o, "expires_at", json_string(ts));
-        json_object_set_new(o, "size_vram", json_integer(0));
-        json_object_set_new(o, "context_length", json_integer(row->n_ctx));
-        json_array_append_new(arr, o);
-    }
-    free(rows);
-    return arr;
+    *out = r;
+    return PP_OK;
 }
 
 /* ---- scheduler thread ---- */
@@ -671,8 +405,8 @@ static void *sched_main(void *arg) {
         uint64_t now = pp_time_ns(), next = now + 1000000000ULL;
         for (api_runner *r = srv->runners, *nx; r; r = nx) {
             nx = r->next;
-            if (!runner_idle(r)) continue;
-            if (r->expires <= now) runner_retire_locked(srv, r);
+            if (!api_runner_idle(r)) continue;
+            if (r->expires <= now) api_runner_retire_locked(srv, r);
             else if (r->expires < next) next = r->expires;
         }
         join_dead_locked(srv);
@@ -702,8 +436,8 @@ void api_sched_cancel_all(api_server *srv) {
             q->next = NULL;
             srv->n_queued--;
             atomic_store(&q->cancel, true);
-            job_fail_locked(q, PP_ERR_CANCELLED, "server is shutting down");
-            job_unref_locked(q);
+            api_job_fail_locked(q, PP_ERR_CANCELLED, "server is shutting down");
+            api_job_unref_locked(q);
             q = nx;
         }
         r->head = r->tail = NULL;
@@ -721,7 +455,8 @@ void api_sched_stop(api_server *srv) {
     if (srv->sched_started) pthread_join(srv->sched_thread, NULL);
     srv->sched_started = false;
     pthread_mutex_lock(&srv->mu);
-    while (srv->runners) runner_retire_locked(srv, srv->runners);
+    while (srv->runners) api_runner_retire_locked(srv, srv->runners);
     join_dead_locked(srv);
     pthread_mutex_unlock(&srv->mu);
 }
+

@@ -7,7 +7,10 @@
  * them; create's "from" is resolved by api_model_resolve and only the resolved GGUF's
  * absolute path (a blob, a registered file or one in PIPPA_GGUF_DIR) reaches the Modelfile
  * FROM line; "files" digests are looked up in the store's blobs. */
-#include "server_internal.h"
+#include "api_handlers.h"
+#include "api_json.h"
+#include "api_respond.h"
+#include "api_task.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +49,7 @@ enum MHD_Result api_handle_delete(http_req *r, json_t *req) {
     memset(&sm, 0, sizeof sm);
     if (!st) st = store_model_load(s, name, &sm, &err);
     if (!st) {
-        api_sched_unload(r->srv, sm.display); /* a deleted model does not stay loaded */
+        api_sched_unload(api_srv(r), sm.display); /* a deleted model does not stay loaded */
         st = store_remove(s, name, &err);
     }
     store_model_free(&sm);
@@ -122,15 +125,15 @@ enum MHD_Result api_handle_pull(http_req *r, json_t *req) {
     api_job *j = api_job_new(API_JOB_TASK);
     if (!p || !j) {
         free(p);
-        api_job_unref(r->srv, j);
+        api_job_unref(api_srv(r), j);
         return MHD_NO;
     }
-    p->srv = r->srv;
+    p->srv = api_srv(r);
     p->insecure = insecure;
     snprintf(p->name, sizeof p->name, "%s", name);
-    pp_status st = api_task_start(r->srv, j, pull_task, p, free, &err);
+    pp_status st = api_task_start(api_srv(r), j, pull_task, p, free, &err);
     if (st) {
-        api_job_unref(r->srv, j);
+        api_job_unref(api_srv(r), j);
         return http_send_error(r, http_status_of(st), "%s", err.msg);
     }
     return api_task_respond(r, j, stream);
@@ -223,13 +226,13 @@ enum MHD_Result api_handle_create(http_req *r, json_t *req) {
     json_t *params = json_object_get(req, "parameters"), *files = json_object_get(req, "files");
     json_t *msgs = json_object_get(req, "messages"), *lic = json_object_get(req, "license");
     if (params && !json_is_object(params) && !json_is_null(params))
-        return http_send_error(r, 400, "field 'parameters': expected object, got %s", api_json_type(params));
+        return http_send_error(r, 400, "field 'parameters': expected object, got %s", http_json_type(params));
     if (files && !json_is_object(files) && !json_is_null(files))
-        return http_send_error(r, 400, "field 'files': expected object, got %s", api_json_type(files));
+        return http_send_error(r, 400, "field 'files': expected object, got %s", http_json_type(files));
     if (msgs && !json_is_array(msgs) && !json_is_null(msgs))
-        return http_send_error(r, 400, "field 'messages': expected array, got %s", api_json_type(msgs));
+        return http_send_error(r, 400, "field 'messages': expected array, got %s", http_json_type(msgs));
     if (lic && !json_is_string(lic) && !json_is_array(lic) && !json_is_null(lic))
-        return http_send_error(r, 400, "field 'license': expected string or array, got %s", api_json_type(lic));
+        return http_send_error(r, 400, "field 'license': expected string or array, got %s", http_json_type(lic));
     json_t *q = json_object_get(req, "quantize");
     if (q && !json_is_null(q) && !(json_is_string(q) && !*json_string_value(q)))
         return http_send_error(r, 400, "quantize is not supported by the server yet (use 'pippa create --quantize')");
@@ -240,10 +243,10 @@ enum MHD_Result api_handle_create(http_req *r, json_t *req) {
     api_job *j = api_job_new(API_JOB_TASK);
     if (!c || !j) {
         free(c);
-        api_job_unref(r->srv, j);
+        api_job_unref(api_srv(r), j);
         return MHD_NO;
     }
-    c->srv = r->srv;
+    c->srv = api_srv(r);
     snprintf(c->name, sizeof c->name, "%s", name);
     store_modelfile *mf = &c->mf;
     api_model base;
@@ -285,7 +288,7 @@ enum MHD_Result api_handle_create(http_req *r, json_t *req) {
             goto fail;
         }
     } else if (from && *from) {
-        if ((st = api_model_resolve(r->srv, from, &base, &err))) {
+        if ((st = api_model_resolve(api_srv(r), from, &base, &err))) {
             ret = http_send_error(r, http_status_of(st), "%s", err.msg);
             goto fail;
         }
@@ -342,8 +345,8 @@ enum MHD_Result api_handle_create(http_req *r, json_t *req) {
     if (tmpl && *tmpl) pp_log(PP_LOG_WARN, "create %s: custom template stored; chat is rendered natively (Gemma 3)", name);
     json_decref(merged);
     api_model_clear(&base);
-    if ((st = api_task_start(r->srv, j, create_task, c, create_ctx_free, &err))) {
-        api_job_unref(r->srv, j);
+    if ((st = api_task_start(api_srv(r), j, create_task, c, create_ctx_free, &err))) {
+        api_job_unref(api_srv(r), j);
         return http_send_error(r, http_status_of(st), "%s", err.msg);
     }
     return api_task_respond(r, j, stream);
@@ -351,6 +354,6 @@ fail:
     json_decref(merged);
     api_model_clear(&base);
     create_ctx_free(c);
-    api_job_unref(r->srv, j);
+    api_job_unref(api_srv(r), j);
     return ret;
 }

@@ -1,11 +1,14 @@
 /* api_task.c - management work that streams progress (pull, create): a task thread runs
  * fn, which reports NDJSON status lines through its job (api_task_emit); the response
- * streams them like generated text (API_STREAM_RAW). Task threads are joined by the next
- * api_task_start once finished, and all of them by api_task_join_all at shutdown. */
-#include "server_internal.h"
+ * streams them like generated text, in a format that passes them through. Task threads
+ * are joined by the next api_task_start once finished, and all of them by
+ * api_task_join_all at shutdown. */
+#include "api_task.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "api_respond.h"
 
 struct api_task {
     pthread_t thread;
@@ -124,24 +127,29 @@ pp_status api_task_start(api_server *srv, api_job *j, api_task_fn fn, void *ud, 
 
 void api_task_join_all(api_server *srv) { reap(srv, true); }
 
+/* ---- the task's wire format: its status lines as they are, {"error"} at a failure ---- */
+
+static bool task_chunk(const api_reply *s, http_buf *out, const char *text, size_t n) {
+    (void)s;
+    return http_buf_append(out, text, n);
+}
+
+static bool task_end(const api_reply *s, http_buf *out) {
+    if (s->job->status == PP_OK) return true;
+    json_t *o = json_object();
+    json_object_set_new(o, "error", json_string(s->job->err.msg));
+    return api_out_json(out, o, false);
+}
+
+static const api_format TASK_FORMAT = {.ctype = "application/x-ndjson", .chunk = task_chunk, .end = task_end};
+
 enum MHD_Result api_task_respond(http_req *r, api_job *j, bool stream) {
-    if (stream) {
-        http_stream *s = calloc(1, sizeof *s);
-        if (!s) {
-            api_job_unref(r->srv, j);
-            return MHD_NO;
-        }
-        s->srv = r->srv;
-        s->conn = r->conn;
-        s->job = j;
-        s->kind = API_STREAM_RAW;
-        return http_send_stream(r, s);
-    }
+    if (stream) return api_stream_start(r, NULL, j, &TASK_FORMAT, false);
     char *text = NULL;
     size_t n = 0;
     enum MHD_Result ret;
-    if (!http_wait_job(r, j, &text, &n)) {
-        api_job_unref(r->srv, j);
+    if (!api_job_collect(r, j, &text, &n)) {
+        api_job_unref(api_srv(r), j);
         return MHD_NO;
     }
     if (j->status) ret = http_send_error(r, http_status_of(j->status), "%s", j->err.msg);
@@ -151,6 +159,6 @@ enum MHD_Result api_task_respond(http_req *r, api_job *j, bool stream) {
         ret = http_send_json(r, 200, o);
     }
     free(text);
-    api_job_unref(r->srv, j);
+    api_job_unref(api_srv(r), j);
     return ret;
 }

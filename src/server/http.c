@@ -1,24 +1,50 @@
-/* http.c - the libmicrohttpd side: daemon start/stop, body collection (bounded by
- * HTTP_MAX_BODY -> 413), the DNS-rebinding Host guard and CORS origin policy
- * (ollama-compat.md §3.1), routing, error bodies, and streamed responses whose reader
- * blocks on the job (see server.h "Design").
+/* http.c - the transport (http.h): libmicrohttpd daemon start/stop, body collection
+ * (bounded by max_body -> 413, or streamed to a blob route's callbacks), the DNS-rebinding
+ * Host guard and CORS origin policy (ollama-compat.md §3.1), the route table (405 for a
+ * known path with another method, 404 otherwise), JSON/text/error answers and streamed
+ * responses whose bytes come from the stream's pull callback.
  *
- * Invariants: one thread per connection, so a handler or a content reader may block; every
- * wait is bounded by HTTP_POLL_MS and followed by a hang-up check, so a client that goes
- * away cancels its job promptly. An http_req lives from the first access-handler call to
- * MHD's completion callback; an http_stream lives as long as its MHD response. */
-#include "server_internal.h"
+ * Invariants: one thread per connection, so a handler or a pull callback may block; a
+ * pull waits at most HTTP_POLL_MS and is followed by a hang-up check, so a client that
+ * goes away is noticed within one poll. An http_req lives from the first access-handler
+ * call to MHD's completion callback; a stream lives as long as its MHD response. Nothing
+ * here calls application code except through the route table and the stream ops. */
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+struct http_server {
+    http_server_params p;
+    char host[HTTP_HOST_MAX];    /* p.host points here */
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    atomic_int n_active;         /* requests between the first handler call and completion */
+};
+
+bool http_buf_append(http_buf *b, const void *data, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 1024;
+        while (nc < b->n + n + 1) nc *= 2;
+        char *np = realloc(b->p, nc);
+        if (!np) return false;
+        b->p = np;
+        b->cap = nc;
+    }
+    if (n) memcpy(b->p + b->n, data, n);
+    b->n += n;
+    b->p[b->n] = 0;
+    return true;
+}
 
 /* ---- origins and hosts ---- */
 
@@ -30,10 +56,10 @@ static const char *const DEFAULT_ORIGINS[] = {
     "vscode-file://*",
 };
 
-static bool origin_allowed(const api_server *srv, const char *origin) {
+static bool origin_allowed(const char *extra, const char *origin) {
     for (size_t i = 0; i < sizeof DEFAULT_ORIGINS / sizeof DEFAULT_ORIGINS[0]; i++)
         if (!fnmatch(DEFAULT_ORIGINS[i], origin, 0)) return true;
-    const char *p = srv->p.origins;
+    const char *p = extra ? extra : "";
     while (*p) {
         const char *c = strchr(p, ',');
         size_t n = c ? (size_t)(c - p) : strlen(p);
@@ -61,7 +87,6 @@ static bool host_allowed(const char *host) {
     if (!host || !*host) return true;
     char h[256];
     snprintf(h, sizeof h, "%s", host);
-    char *end = h + strlen(h);
     if (h[0] == '[') { /* [v6]:port */
         char *close = strchr(h, ']');
         if (!close) return false;
@@ -70,7 +95,6 @@ static bool host_allowed(const char *host) {
     } else {
         char *colon = strrchr(h, ':');
         if (colon && strchr(h, ':') == colon) *colon = 0;
-        (void)end;
     }
     if (!strcasecmp(h, "localhost") || ends_with(h, ".localhost") || ends_with(h, ".local") ||
         ends_with(h, ".internal"))
@@ -93,12 +117,12 @@ static bool host_allowed(const char *host) {
     return false;
 }
 
-static bool bound_to_loopback(const api_server *srv) {
-    const char *h = srv->p.host;
-    return !strcmp(h, "localhost") || !strncmp(h, "127.", 4) || !strcmp(h, "::1");
+static bool bound_to_loopback(const http_server *h) {
+    const char *host = h->host;
+    return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
 }
 
-/* ---- responses ---- */
+/* ---- answers ---- */
 
 static enum MHD_Result queue(http_req *r, unsigned status, struct MHD_Response *resp) {
     if (!resp) return MHD_NO;
@@ -142,16 +166,11 @@ enum MHD_Result http_send_error(http_req *r, unsigned status, const char *fmt, .
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     pp_log(PP_LOG_INFO, "%s %s -> %u %s", r->method, r->url, status, msg);
-    json_t *o = json_object();
-    if (r->openai) {
-        json_t *e = json_object();
-        json_object_set_new(e, "message", json_string(msg));
-        const char *type = status == 404 ? "not_found_error" : status < 500 ? "invalid_request_error" : "api_error";
-        json_object_set_new(e, "type", json_string(type));
-        json_object_set_new(e, "param", json_null());
-        json_object_set_new(e, "code", json_null());
-        json_object_set_new(o, "error", e);
+    json_t *o;
+    if (r->server->p.error_body) {
+        o = r->server->p.error_body(r, status, msg);
     } else {
+        o = json_object();
         json_object_set_new(o, "error", json_string(msg));
     }
     return http_send_json(r, status, o);
@@ -170,7 +189,7 @@ unsigned http_status_of(pp_status st) {
     }
 }
 
-bool http_conn_gone(struct MHD_Connection *conn) {
+static bool conn_gone(struct MHD_Connection *conn) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci) return true;
     struct pollfd pfd = {.fd = ci->connect_fd, .events = POLLRDHUP};
@@ -178,77 +197,41 @@ bool http_conn_gone(struct MHD_Connection *conn) {
     return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-bool http_wait_job(http_req *r, api_job *j, char **text, size_t *n_text) {
-    char *all = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        char *t;
-        size_t nt;
-        bool done = api_job_wait(r->srv, j, HTTP_POLL_MS, &t, &nt);
-        if (nt) {
-            if (n + nt + 1 > cap) {
-                size_t nc = cap ? cap * 2 : 1024;
-                while (nc < n + nt + 1) nc *= 2;
-                char *na = realloc(all, nc);
-                if (!na) {
-                    free(t);
-                    free(all);
-                    api_job_cancel(r->srv, j);
-                    return false;
-                }
-                all = na;
-                cap = nc;
-            }
-            memcpy(all + n, t, nt);
-            n += nt;
-            all[n] = 0;
-        }
-        free(t);
-        if (done) break;
-        if (http_conn_gone(r->conn)) {
-            pp_log(PP_LOG_INFO, "%s %s: client went away, cancelling", r->method, r->url);
-            api_job_cancel(r->srv, j);
-            free(all);
-            return false;
-        }
-    }
-    *text = all;
-    *n_text = n;
-    return true;
-}
+bool http_req_gone(const http_req *r) { return conn_gone(r->conn); }
 
 /* ---- streaming ---- */
+
+typedef struct http_stream {
+    const http_stream_ops *ops;
+    void *src;
+    struct MHD_Connection *conn;
+    http_buf out;                /* formatted bytes; out.p[off..n) not yet handed to MHD */
+    size_t off;
+    bool finished;
+} http_stream;
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
     http_stream *s = cls;
     for (;;) {
-        if (s->off_out < s->n_out) {
-            size_t n = s->n_out - s->off_out;
+        if (s->off < s->out.n) {
+            size_t n = s->out.n - s->off;
             if (n > max) n = max;
-            memcpy(buf, s->out + s->off_out, n);
-            s->off_out += n;
+            memcpy(buf, s->out.p + s->off, n);
+            s->off += n;
             return (ssize_t)n;
         }
-        s->off_out = s->n_out = 0;
+        s->off = s->out.n = 0;
         if (s->finished) return MHD_CONTENT_READER_END_OF_STREAM;
-        char *t;
-        size_t nt;
-        bool done = api_job_wait(s->srv, s->job, HTTP_POLL_MS, &t, &nt);
-        bool ok = true;
-        if (nt) ok = api_stream_format(s, t, nt, false);
-        free(t);
-        if (done && ok) {
-            ok = api_stream_format(s, NULL, 0, true);
+        http_pull p = s->ops->pull(s->src, &s->out, HTTP_POLL_MS);
+        if (p == HTTP_PULL_FAIL) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (p == HTTP_PULL_END) {
             s->finished = true;
+            continue;
         }
-        if (!ok) {
-            api_job_cancel(s->srv, s->job);
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        }
-        if (!done && http_conn_gone(s->conn)) {
+        if (conn_gone(s->conn)) {
             pp_log(PP_LOG_INFO, "streaming client went away, cancelling");
-            api_job_cancel(s->srv, s->job);
+            s->ops->cancel(s->src);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
     }
@@ -256,163 +239,230 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static void stream_free(void *cls) {
     http_stream *s = cls;
-    api_job_cancel(s->srv, s->job); /* no-op when done */
-    api_job_unref(s->srv, s->job);
-    free(s->out);
+    s->ops->close(s->src);
+    free(s->out.p);
     free(s);
 }
 
-enum MHD_Result http_send_stream(http_req *r, http_stream *s) {
+enum MHD_Result http_send_stream(http_req *r, const char *ctype, bool no_cache, const http_stream_ops *ops,
+                                 void *src) {
+    http_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        ops->close(src);
+        return MHD_NO;
+    }
+    s->ops = ops;
+    s->src = src;
+    s->conn = r->conn;
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free);
     if (!resp) {
         stream_free(s);
         return MHD_NO;
     }
-    bool sse = s->kind == API_STREAM_OAI_CHAT || s->kind == API_STREAM_OAI_COMPLETION;
-    MHD_add_response_header(resp, "Content-Type", sse ? "text/event-stream" : "application/x-ndjson");
-    if (sse) MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    if (no_cache) MHD_add_response_header(resp, "Cache-Control", "no-cache");
     return queue(r, 200, resp);
+}
+
+/* ---- JSON bodies ---- */
+
+const char *http_json_type(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "unknown";
+}
+
+/* Depth of the deepest [ or { outside strings; stops early past the limit (checked before
+ * jansson, whose own limit is 2048). */
+static int json_depth(const char *s, size_t n) {
+    int depth = 0, max = 0;
+    bool in_str = false, esc = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (esc) esc = false;
+            else if (c == '\\') esc = true;
+            else if (c == '"') in_str = false;
+            continue;
+        }
+        if (c == '"') in_str = true;
+        else if (c == '[' || c == '{') {
+            if (++depth > max) max = depth;
+            if (max > HTTP_MAX_DEPTH) return max;
+        } else if (c == ']' || c == '}') depth--;
+    }
+    return max;
+}
+
+pp_status http_json_parse(const char *body, size_t n, json_t **out, pp_err *err) {
+    if (!body || n == 0) return pp_err_set(err, PP_ERR_ARG, "missing request body");
+    if (json_depth(body, n) > HTTP_MAX_DEPTH)
+        return pp_err_set(err, PP_ERR_ARG, "request body: JSON nested deeper than %d levels", HTTP_MAX_DEPTH);
+    json_error_t je;
+    json_t *j = json_loadb(body, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (!j)
+        return pp_err_set(err, PP_ERR_ARG, "request body: invalid JSON at line %d column %d: %s", je.line, je.column,
+                          je.text);
+    if (!json_is_object(j)) {
+        pp_err_set(err, PP_ERR_ARG, "request body: expected a JSON object, got %s", http_json_type(j));
+        json_decref(j);
+        return PP_ERR_ARG;
+    }
+    *out = j;
+    return PP_OK;
 }
 
 /* ---- routing ---- */
 
-static bool is(const http_req *r, const char *method, const char *path) {
-    return !strcmp(r->method, method) && !strcmp(r->url, path);
+static bool method_matches(const http_route *rt, const char *method) {
+    return !strcmp(rt->method, method) || (!strcmp(rt->method, "GET") && !strcmp(method, "HEAD"));
 }
 
-static enum MHD_Result with_json(http_req *r, enum MHD_Result (*fn)(http_req *, json_t *)) {
-    json_t *req = NULL;
+/* The rest of url after rt's path, or NULL when rt's path does not match. */
+static const char *path_matches(const http_route *rt, const char *url) {
+    size_t n = strlen(rt->path);
+    if (rt->match == HTTP_PATH_EXACT) return strcmp(url, rt->path) ? NULL : url + n;
+    if (strncmp(url, rt->path, n)) return NULL;
+    if (rt->match == HTTP_PATH_PREFIX_NONEMPTY && !url[n]) return NULL;
+    return url + n;
+}
+
+static enum MHD_Result preflight(http_req *r) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, User-Agent, Accept, X-Requested-With, "
+                            "X-Stainless-Lang, X-Stainless-Package-Version, X-Stainless-Os, X-Stainless-Arch, "
+                            "X-Stainless-Retry-Count, X-Stainless-Runtime, X-Stainless-Runtime-Version, "
+                            "X-Stainless-Async, X-Stainless-Helper-Method, X-Stainless-Poll-Helper, "
+                            "X-Stainless-Custom-Poll-Interval, X-Stainless-Timeout");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "43200");
+    return queue(r, 204, resp);
+}
+
+static enum MHD_Result call(http_req *r, const http_route *rt, const char *rest) {
+    r->route = rt;
+    r->rest = rest;
+    if (rt->body != HTTP_BODY_JSON) return rt->fn(r, NULL);
+    json_t *body = NULL;
     pp_err err = {0};
-    if (api_json_parse(r->body, r->n_body, &req, &err)) return http_send_error(r, 400, "%s", err.msg);
-    enum MHD_Result ret = fn(r, req);
-    json_decref(req);
+    if (http_json_parse(r->body.p, r->body.n, &body, &err)) return http_send_error(r, 400, "%s", err.msg);
+    enum MHD_Result ret = rt->fn(r, body);
+    json_decref(body);
     return ret;
 }
 
-static enum MHD_Result route(http_req *r) {
-    const char *u = r->url;
-    bool head = !strcmp(r->method, "HEAD"), get = !strcmp(r->method, "GET") || head;
-    r->openai = !strncmp(u, "/v1/", 4);
-    if (bound_to_loopback(r->srv) &&
+static enum MHD_Result dispatch(http_req *r) {
+    const http_server *h = r->server;
+    if (bound_to_loopback(h) &&
         !host_allowed(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
         r->origin = NULL;
         return http_send_error(r, 403, "host not allowed");
     }
     const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
     if (origin) {
-        if (!origin_allowed(r->srv, origin)) return http_send_error(r, 403, "origin '%s' not allowed", origin);
+        if (!origin_allowed(h->p.origins, origin)) return http_send_error(r, 403, "origin '%s' not allowed", origin);
         r->origin = origin;
     }
-    if (!strcmp(r->method, "OPTIONS")) { /* CORS preflight */
-        struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        if (!resp) return MHD_NO;
-        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
-        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Authorization, Content-Type, User-Agent, Accept, X-Requested-With, "
-                                "X-Stainless-Lang, X-Stainless-Package-Version, X-Stainless-Os, X-Stainless-Arch, "
-                                "X-Stainless-Retry-Count, X-Stainless-Runtime, X-Stainless-Runtime-Version, "
-                                "X-Stainless-Async, X-Stainless-Helper-Method, X-Stainless-Poll-Helper, "
-                                "X-Stainless-Custom-Poll-Interval, X-Stainless-Timeout");
-        MHD_add_response_header(resp, "Access-Control-Max-Age", "43200");
-        return queue(r, 204, resp);
+    if (!strcmp(r->method, "OPTIONS")) return preflight(r); /* CORS preflight, any path */
+    if (r->route && r->route->body == HTTP_BODY_BLOB) /* matched by request_begin */
+        return call(r, r->route, r->url + strlen(r->route->path));
+    if (r->too_large) return http_send_error(r, 413, "request body too large (limit %zu bytes)", h->p.max_body);
+    for (size_t i = 0; i < h->p.n_routes; i++) {
+        const http_route *rt = &h->p.routes[i];
+        const char *rest;
+        if (rt->body != HTTP_BODY_BLOB && method_matches(rt, r->method) && (rest = path_matches(rt, r->url)))
+            return call(r, rt, rest);
     }
-    if (r->blob) return api_blob_finish(r, u + 11);
-    if (r->too_large) return http_send_error(r, 413, "request body too large (limit %u bytes)", HTTP_MAX_BODY);
-
-    if (get && !strcmp(u, "/")) return http_send_text(r, 200, "text/plain; charset=utf-8", "Ollama is running");
-    if (get && !strcmp(u, "/api/version")) {
-        json_t *o = json_object();
-        json_object_set_new(o, "version", json_string(API_COMPAT_VERSION));
-        return http_send_json(r, 200, o);
+    for (size_t i = 0; i < h->p.n_routes; i++) {
+        const http_route *rt = &h->p.routes[i];
+        if (rt->match == HTTP_PATH_EXACT && !rt->no_405 && !strcmp(r->url, rt->path))
+            return http_send_error(r, 405, "method %s not allowed on %s", r->method, r->url);
     }
-    if (is(r, "POST", "/api/generate")) return with_json(r, api_handle_generate);
-    if (is(r, "POST", "/api/chat")) return with_json(r, api_handle_chat);
-    if (get && !strcmp(u, "/api/tags")) return api_handle_tags(r);
-    if (get && !strncmp(u, "/api/blobs/", 11)) return api_blob_head(r, u + 11);
-    if (is(r, "POST", "/api/show")) return with_json(r, api_handle_show);
-    if (get && !strcmp(u, "/api/ps")) return api_handle_ps(r);
-    if (is(r, "POST", "/api/pull")) return with_json(r, api_handle_pull);
-    if (is(r, "POST", "/api/create")) return with_json(r, api_handle_create);
-    if (is(r, "POST", "/api/copy")) return with_json(r, api_handle_copy);
-    if (is(r, "DELETE", "/api/delete")) return with_json(r, api_handle_delete);
-    if (is(r, "POST", "/v1/chat/completions")) return with_json(r, api_handle_oai_chat);
-    if (is(r, "POST", "/v1/completions")) return with_json(r, api_handle_oai_completion);
-    if (get && !strcmp(u, "/v1/models")) return api_handle_oai_models(r, NULL);
-    if (get && !strncmp(u, "/v1/models/", 11) && u[11]) return api_handle_oai_models(r, u + 11);
-    static const char *const KNOWN[] = {"/api/generate", "/api/chat", "/api/tags", "/api/show", "/api/ps",
-                                        "/api/pull", "/api/create", "/api/copy", "/api/delete", "/api/version",
-                                        "/v1/chat/completions", "/v1/completions", "/v1/models"};
-    for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++)
-        if (!strcmp(u, KNOWN[i])) return http_send_error(r, 405, "method %s not allowed on %s", r->method, u);
     return http_send_text(r, 404, "text/plain; charset=utf-8", "404 page not found");
+}
+
+/* First call of a request: a blob route starts its upload now, before the body arrives. */
+static enum MHD_Result request_begin(http_server *h, struct MHD_Connection *conn, const char *url,
+                                     const char *method, void **con_cls) {
+    http_req *r = calloc(1, sizeof *r);
+    if (!r) return MHD_NO;
+    r->server = h;
+    r->app = h->p.app;
+    r->conn = conn;
+    r->url = url;
+    r->method = method;
+    r->rest = "";
+    *con_cls = r;
+    atomic_fetch_add(&h->n_active, 1);
+    for (size_t i = 0; i < h->p.n_routes; i++) {
+        const http_route *rt = &h->p.routes[i];
+        const char *rest;
+        if (rt->body == HTTP_BODY_BLOB && !strcmp(rt->method, method) && (rest = path_matches(rt, url))) {
+            r->route = rt;
+            r->rest = rest;
+            r->upload = rt->blob->begin(r, rest);
+            if (!r->upload) return MHD_NO;
+            break;
+        }
+    }
+    return MHD_YES;
+}
+
+/* A body chunk: to the blob route, or collected up to max_body (past it: drained). */
+static enum MHD_Result request_body(http_req *r, const char *data, size_t n) {
+    if (r->upload) {
+        r->route->blob->write(r->upload, data, n);
+        return MHD_YES;
+    }
+    if (r->too_large) return MHD_YES; /* drain and discard */
+    if (r->body.n + n > r->server->p.max_body) {
+        r->too_large = true;
+        free(r->body.p);
+        r->body = (http_buf){0};
+        return MHD_YES;
+    }
+    return http_buf_append(&r->body, data, n) ? MHD_YES : MHD_NO;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
     (void)version;
-    api_server *srv = cls;
     http_req *r = *con_cls;
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r) return MHD_NO;
-        r->srv = srv;
-        r->t_start = pp_time_ns();
-        r->blob_fd = -1;
-        *con_cls = r;
-        atomic_fetch_add(&srv->n_active, 1);
-        if (!strcmp(method, "POST") && !strncmp(url, "/api/blobs/", 11)) {
-            r->conn = conn;
-            api_blob_begin(r, url + 11);
-        }
-        return MHD_YES;
-    }
+    if (!r) return request_begin(cls, conn, url, method, con_cls);
     r->conn = conn;
     r->url = url;
     r->method = method;
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->blob) {
-            api_blob_write(r, upload_data, n);
-            return MHD_YES;
-        }
-        if (r->too_large) return MHD_YES; /* drain and discard */
-        if (r->n_body + n > HTTP_MAX_BODY) {
-            r->too_large = true;
-            free(r->body);
-            r->body = NULL;
-            r->n_body = r->cap_body = 0;
-            return MHD_YES;
-        }
-        if (r->n_body + n + 1 > r->cap_body) {
-            size_t nc = r->cap_body ? r->cap_body * 2 : 4096;
-            while (nc < r->n_body + n + 1) nc *= 2;
-            char *nb = realloc(r->body, nc);
-            if (!nb) return MHD_NO;
-            r->body = nb;
-            r->cap_body = nc;
-        }
-        memcpy(r->body + r->n_body, upload_data, n);
-        r->n_body += n;
-        r->body[r->n_body] = 0;
-        return MHD_YES;
+        return request_body(r, upload_data, n);
     }
     if (r->responded) return MHD_YES;
-    return route(r);
+    return dispatch(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
-    api_server *srv = cls;
+    http_server *h = cls;
     (void)conn;
     (void)toe;
     http_req *r = *con_cls;
     if (!r) return;
-    api_blob_abort(r);
-    free(r->body);
+    if (r->upload) r->route->blob->end(r->upload);
+    free(r->body.p);
     free(r);
     *con_cls = NULL;
-    atomic_fetch_sub(&srv->n_active, 1);
+    atomic_fetch_sub(&h->n_active, 1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -424,67 +474,68 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     pp_log(PP_LOG_DEBUG, "libmicrohttpd: %s", msg);
 }
 
-pp_status api_server_start(const api_server_params *p, api_server **out, pp_err *err) {
+/* ---- the daemon ---- */
+
+http_server_params http_server_default_params(void) {
+    return (http_server_params){.host = "127.0.0.1", .max_body = HTTP_MAX_BODY};
+}
+
+pp_status http_server_start(const http_server_params *p, http_server **out, pp_err *err) {
+    const char *host = p->host ? p->host : "";
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     char port[16];
     snprintf(port, sizeof port, "%u", p->port);
-    int gai = getaddrinfo(p->host[0] ? p->host : NULL, port, &hints, &ai);
-    if (gai) return pp_err_set(err, PP_ERR_ARG, "listen %s:%u: %s", p->host, p->port, gai_strerror(gai));
-    api_server *srv = calloc(1, sizeof *srv);
-    if (!srv) {
+    int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+    if (gai) return pp_err_set(err, PP_ERR_ARG, "listen %s:%u: %s", host, p->port, gai_strerror(gai));
+    http_server *h = calloc(1, sizeof *h);
+    if (!h) {
         freeaddrinfo(ai);
         return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
     }
-    srv->p = *p;
-    atomic_init(&srv->next_id, 1);
-    atomic_init(&srv->n_active, 0);
-    pthread_mutex_init(&srv->mu, NULL);
-    api_cond_init(&srv->cv_sched);
+    h->p = *p;
+    snprintf(h->host, sizeof h->host, "%s", host);
+    h->p.host = h->host;
+    if (!h->p.max_body) h->p.max_body = HTTP_MAX_BODY;
+    atomic_init(&h->n_active, 0);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    srv->daemon = MHD_start_daemon(flags, p->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_NOTIFY_COMPLETED,
-                                   on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(flags, p->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_END);
     freeaddrinfo(ai);
-    if (!srv->daemon) {
-        pthread_cond_destroy(&srv->cv_sched);
-        pthread_mutex_destroy(&srv->mu);
-        free(srv);
-        return pp_err_set(err, PP_ERR_IO, "listen %s:%u: cannot bind (address in use or not permitted)", p->host,
+    if (!h->daemon) {
+        free(h);
+        return pp_err_set(err, PP_ERR_IO, "listen %s:%u: cannot bind (address in use or not permitted)", host,
                           p->port);
     }
-    srv->port = p->port;
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    h->port = p->port;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_LISTEN_FD);
     if (di) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         if (getsockname(di->listen_fd, (struct sockaddr *)&ss, &sl) == 0) {
-            if (ss.ss_family == AF_INET) srv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            else if (ss.ss_family == AF_INET6) srv->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            if (ss.ss_family == AF_INET) h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            else if (ss.ss_family == AF_INET6) h->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
         }
     }
-    api_sched_start(srv);
-    *out = srv;
+    *out = h;
     return PP_OK;
 }
 
-uint16_t api_server_port(const api_server *s) { return s->port; }
+uint16_t http_server_port(const http_server *h) { return h->port; }
 
-void api_server_stop(api_server *srv) {
-    if (!srv) return;
-    MHD_socket ls = MHD_quiesce_daemon(srv->daemon); /* no new connections */
+void http_server_quiesce(http_server *h) {
+    MHD_socket ls = MHD_quiesce_daemon(h->daemon); /* no new connections */
     if (ls != MHD_INVALID_SOCKET) close(ls);
-    api_sched_cancel_all(srv);   /* wakes every waiting connection */
-    /* let responses in flight end with their final line (bounded: HTTP_DRAIN_MS) */
-    for (int i = 0; i < HTTP_DRAIN_MS / 10 && atomic_load(&srv->n_active) > 0; i++) usleep(10000);
-    MHD_stop_daemon(srv->daemon); /* joins the connection threads */
-    api_sched_stop(srv);          /* joins the workers, unloads the models */
-    api_task_join_all(srv);       /* waits for pulls/creates in progress */
-    pthread_cond_destroy(&srv->cv_sched);
-    pthread_mutex_destroy(&srv->mu);
-    free(srv);
+}
+
+void http_server_stop(http_server *h, int drain_ms) {
+    if (!h) return;
+    for (int i = 0; i < drain_ms / 10 && atomic_load(&h->n_active) > 0; i++) usleep(10000);
+    MHD_stop_daemon(h->daemon); /* joins the connection threads */
+    free(h);
 }

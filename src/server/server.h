@@ -17,9 +17,11 @@
  *     max_queue -> 503). The worker loads the model on first use, renders the prompt,
  *     generates, and appends text to the job under the server mutex, signalling the job's
  *     condition variable.
- *   * A streaming response is an MHD callback response whose reader blocks on the job's
- *     condition variable (in the connection's own thread, so nothing else waits). While
- *     waiting it polls the socket every HTTP_POLL_MS for a hang-up; a disconnected client
+ *   * A streaming response is an MHD callback response whose reader (http.c) pulls from
+ *     a source (api_respond.c) that blocks on the job's condition variable (in the
+ *     connection's own thread, so nothing else waits) and formats the text with the
+ *     reply's api_format. Between pulls (at most HTTP_POLL_MS each) the reader checks the
+ *     socket for a hang-up; a disconnected client
  *     cancels its job (engine_session_cancel: generation stops within one token) or drops
  *     it from the queue if it has not started.
  *   * A scheduler thread unloads models whose keep_alive expired.
@@ -27,6 +29,17 @@
  *   * Model names resolve in one place (api_model_resolve): `--model NAME=PATH`
  *     registrations, then the model store (src/store), then PIPPA_GGUF_DIR.
  *   * No parallel slots: OLLAMA_NUM_PARALLEL is treated as 1 (Ollama's default).
+ *
+ * Layers (each includes only the ones below it):
+ *   api_server.c                 route table, error shape per family, start/stop
+ *   api_gen.c | api_openai.c     one API family each: handlers + wire format (api_format)
+ *   api_models.c, api_store.c,   model read/write side, blobs, pull/create tasks
+ *   api_blobs.c, api_task.c
+ *   api_respond.c/.h             shared: start/collect/stream a job, messages[]
+ *   api_job.c, api_queue.c,      scheduler (api_sched.h): jobs, queue, runners + workers;
+ *   api_sched.c                  no HTTP here
+ *   api_json.c/.h, api_models.h, api_state.h   helpers, model struct, server state
+ *   http.c/.h                    the transport: knows no API code, no jobs
  *
  * Thread safety: api_server_start/stop are called from one thread (main). Everything else
  * is internal.
