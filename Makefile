@@ -37,7 +37,7 @@ CORE_DIRS := src/core src/gguf src/quant src/kernels src/kernels/generic src/mod
 ifeq ($(ARCH),x86_64)
 CORE_DIRS += src/kernels/x86_avx2 src/kernels/x86_avx512
 endif
-EDGE_DIRS := src/store src/server src/cli
+EDGE_DIRS := src/store src/catalog src/server src/cli
 
 CORE_SRC := $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c))
 EDGE_SRC := $(foreach d,$(EDGE_DIRS),$(wildcard $(d)/*.c))

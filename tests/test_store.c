@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../src/catalog/catalog.h"
 #include "../src/store/store.h"
 
 static void test_names_valid(void) {
@@ -129,7 +130,7 @@ static void test_params_layer(void) {
     char *out;
     size_t len;
     pp_err err = {0};
-    T_CHECK(store_params_json(p, 4, &out, &len, &err) == PP_OK);
+    T_CHECK(store_params_json(catalog_param_lookup, p, 4, &out, &len, &err) == PP_OK);
     T_CHECK_MSG(len == 77, "%zu", len);
     T_CHECK_MSG(!strcmp(out, "{\"stop\":[\"\\u003cend_of_turn\\u003e\"],\"temperature\":1,\"top_k\":64,\"top_p\":0.95}\n"),
                 "%s", out);
@@ -140,19 +141,19 @@ static void test_params_layer(void) {
     /* several stops in order; first value wins for scalars; ints, bools */
     store_kv q[] = {{"stop", "a", 1}, {"num_ctx", "32768", 2}, {"stop", "b&c", 3}, {"num_ctx", "1", 4},
                     {"use_mmap", "false", 5}, {"temperature", "0.7", 6}};
-    T_CHECK(store_params_json(q, 6, &out, &len, &err) == PP_OK);
+    T_CHECK(store_params_json(catalog_param_lookup, q, 6, &out, &len, &err) == PP_OK);
     T_CHECK_MSG(!strcmp(out, "{\"num_ctx\":32768,\"stop\":[\"a\",\"b\\u0026c\"],\"temperature\":0.7,\"use_mmap\":false}\n"),
                 "%s", out);
     free(out);
     /* merged over a base: base keys kept (float64 text), ours override */
     store_kv r[] = {{"num_ctx", "32768", 1}, {"temperature", "0.7", 2}, {"top_p", "0.9", 3}};
-    T_CHECK(store_params_json_merge("{\"stop\":[\"<end_of_turn>\"],\"temperature\":1,\"top_k\":64,\"top_p\":0.95}", r, 3,
+    T_CHECK(store_params_json_merge(catalog_param_lookup, "{\"stop\":[\"<end_of_turn>\"],\"temperature\":1,\"top_k\":64,\"top_p\":0.95}", r, 3,
                                     &out, &len, &err) == PP_OK);
     T_CHECK_MSG(!strcmp(out, "{\"num_ctx\":32768,\"stop\":[\"\\u003cend_of_turn\\u003e\"],\"temperature\":0.7,\"top_k\":64,"
                              "\"top_p\":0.9}\n"),
                 "%s", out);
     free(out);
-    T_CHECK(store_params_json_merge("[1]", r, 3, &out, &len, &err) == PP_ERR_FORMAT);
+    T_CHECK(store_params_json_merge(catalog_param_lookup, "[1]", r, 3, &out, &len, &err) == PP_ERR_FORMAT);
     store_kv m[] = {{"user", "Hi <b>", 1}, {"assistant", "Hello\n", 2}};
     T_CHECK(store_messages_json(m, 2, &out, &len, &err) == PP_OK);
     T_CHECK_MSG(!strcmp(out, "[{\"role\":\"user\",\"content\":\"Hi \\u003cb\\u003e\"},{\"role\":\"assistant\",\"content\":\"Hello\\n\"}]\n"),
@@ -161,7 +162,7 @@ static void test_params_layer(void) {
 }
 
 static pp_status parse(const char *text, store_modelfile *mf, pp_err *err) {
-    return store_modelfile_parse(text, strlen(text), "Modelfile", mf, err);
+    return store_modelfile_parse(text, strlen(text), "Modelfile", catalog_param_lookup, mf, err);
 }
 
 static void test_modelfile_ok(void) {
@@ -234,7 +235,7 @@ static void test_modelfile_errors(void) {
         pp_err err = {0};
         size_t len = strlen(C[i].text);
         if (!strncmp(C[i].text, "\xFF\xFE", 2)) len = 6;
-        pp_status st = store_modelfile_parse(C[i].text, len, "Modelfile", &mf, &err);
+        pp_status st = store_modelfile_parse(C[i].text, len, "Modelfile", catalog_param_lookup, &mf, &err);
         T_CHECK_MSG(st != PP_OK, "case %zu accepted", i);
         if (st == PP_OK) { store_modelfile_free(&mf); continue; }
         T_CHECK_MSG(!strcmp(err.msg, C[i].msg), "case %zu: got '%s'", i, err.msg);
@@ -242,7 +243,7 @@ static void test_modelfile_errors(void) {
     /* a NUL byte inside */
     store_modelfile mf;
     pp_err err = {0};
-    T_CHECK(store_modelfile_parse("FROM x\0y\n", 9, "M", &mf, &err) == PP_ERR_FORMAT);
+    T_CHECK(store_modelfile_parse("FROM x\0y\n", 9, "M", catalog_param_lookup, &mf, &err) == PP_ERR_FORMAT);
     T_CHECK(!strcmp(err.msg, "M: contains a NUL byte"));
 }
 
@@ -306,7 +307,9 @@ static void test_store_ops(void) {
     char text[800];
     snprintf(text, sizeof text, "FROM %s\nPARAMETER top_k 64\nSYSTEM hi\n", gg);
     T_CHECK(parse(text, &mf, &err) == PP_OK);
-    T_CHECK_MSG(store_create(s, "a/b:c", &mf, store_create_default_params(), &err) == PP_OK, "%s", err.msg);
+    store_create_params cp = store_create_default_params();
+    cp.param = catalog_param_lookup;
+    T_CHECK_MSG(store_create(s, "a/b:c", &mf, cp, &err) == PP_OK, "%s", err.msg);
     store_modelfile_free(&mf);
     T_CHECK(store_copy(s, "a/b:c", "d", &err) == PP_OK);
     store_entry *v;
@@ -381,7 +384,7 @@ static void test_parsers_mutated(void) {
             if (store_manifest_parse(buf, n, "m", &m, &err) == PP_OK) store_manifest_free(&m);
         } else {
             store_modelfile f;
-            if (store_modelfile_parse(buf, n, "Modelfile", &f, &err) == PP_OK) store_modelfile_free(&f);
+            if (store_modelfile_parse(buf, n, "Modelfile", catalog_param_lookup, &f, &err) == PP_OK) store_modelfile_free(&f);
         }
         if (err.status && strchr(err.msg, '\n') && !(it & 1)) bad_lines++;
     }

@@ -80,7 +80,7 @@ int cli_cmd_create(int argc, char **argv) {
     size_t len = 0;
     if (pp_read_file(file, &text, &len, 64u << 20, &err) != PP_OK) { cli_error("%s", err.msg); return 1; }
     store_modelfile mf;
-    pp_status st = store_modelfile_parse(text, len, file, &mf, &err);
+    pp_status st = store_modelfile_parse(text, len, file, catalog_param_lookup, &mf, &err);
     free(text);
     if (st != PP_OK) { cli_error("%s", err.msg); return 1; }
     if (mf.warnings[0]) fputs(mf.warnings, stderr);
@@ -90,7 +90,8 @@ int cli_cmd_create(int argc, char **argv) {
     if (!dirbuf || cli_store_open(&s)) { rc = 1; goto out; }
     store_create_params p = store_create_default_params();
     p.modelfile_dir = dirname(dirbuf);
-    p.gguf_info = cli_gguf_info;
+    p.gguf_info = catalog_gguf_info;
+    p.param = catalog_param_lookup;
     p.status = print_status;
     if (quant) {
         p.convert = quantize_model;

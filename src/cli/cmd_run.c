@@ -139,20 +139,21 @@ static int apply_p(run_state *st, const char *arg) {
 /* ---------------------------------------------------------------------------------------
  * REPL */
 
-static const char PARAM_HELP[] =
-    "Available Parameters:\n"
-    "  /set parameter seed <int>             Random number seed\n"
-    "  /set parameter num_predict <int>      Max number of tokens to predict\n"
-    "  /set parameter top_k <int>            Pick from top k num of tokens\n"
-    "  /set parameter top_p <float>          Pick token based on sum of probabilities\n"
-    "  /set parameter min_p <float>          Pick token based on top token probability * min_p\n"
-    "  /set parameter num_ctx <int>          Set the context size\n"
-    "  /set parameter temperature <float>    Set creativity level\n"
-    "  /set parameter repeat_penalty <float> How strongly to penalize repetitions\n"
-    "  /set parameter repeat_last_n <int>    Set how far back to look for repetitions\n"
-    "  /set parameter num_gpu <int>          The number of layers to send to the GPU\n"
-    "  /set parameter stop <string> <string> ...   Set the stop parameters\n";
-
+/* Ollama's "/set parameter" help, from the options table's help lines. */
+static void print_param_help(void) {
+    fputs("Available Parameters:\n", stdout);
+    for (size_t i = 0; i < engine_opt_count(); i++) {
+        engine_opt r = engine_opt_at(i);
+        if (!r.help) continue;
+        char usage[64];
+        if (r.type == ENGINE_OPT_TYPE_STRINGS) { /* Ollama's line: three blanks, not aligned */
+            printf("  /set parameter %s <string> <string> ...   %s\n", r.name, r.help);
+            continue;
+        }
+        snprintf(usage, sizeof usage, "%s <%s>", r.name, r.type == ENGINE_OPT_TYPE_FLOAT ? "float" : "int");
+        printf("  /set parameter %-22s %s\n", usage, r.help);
+    }
+}
 
 static void show_parameters(run_state *st) {
     bool model_params = false;
@@ -181,25 +182,17 @@ static void show_parameters(run_state *st) {
     }
     if (model_params) printf("\n");
     printf("User defined parameters:\n");
-    const engine_options *o = &st->opt;
     for (int i = 0; i < st->n_set; i++) {
         const char *n = st->set_names[i];
-        if (!strcmp(n, "num_ctx")) printf("%-30s %u\n", n, o->num_ctx);
-        else if (!strcmp(n, "num_batch")) printf("%-30s %u\n", n, o->num_batch);
-        else if (!strcmp(n, "num_predict")) printf("%-30s %d\n", n, o->num_predict);
-        else if (!strcmp(n, "num_thread")) printf("%-30s %d\n", n, o->num_thread);
-        else if (!strcmp(n, "temperature")) printf("%-30s %g\n", n, o->samp.temperature);
-        else if (!strcmp(n, "top_k")) printf("%-30s %d\n", n, o->samp.top_k);
-        else if (!strcmp(n, "top_p")) printf("%-30s %g\n", n, o->samp.top_p);
-        else if (!strcmp(n, "min_p")) printf("%-30s %g\n", n, o->samp.min_p);
-        else if (!strcmp(n, "typical_p")) printf("%-30s %g\n", n, o->samp.typical_p);
-        else if (!strcmp(n, "repeat_penalty")) printf("%-30s %g\n", n, o->samp.repeat_penalty);
-        else if (!strcmp(n, "repeat_last_n")) printf("%-30s %d\n", n, o->samp.repeat_last_n);
-        else if (!strcmp(n, "presence_penalty")) printf("%-30s %g\n", n, o->samp.presence_penalty);
-        else if (!strcmp(n, "frequency_penalty")) printf("%-30s %g\n", n, o->samp.frequency_penalty);
-        else if (!strcmp(n, "seed")) printf("%-30s %lld\n", n, (long long)o->samp.seed);
-        else if (!strcmp(n, "stop"))
-            for (int k = 0; k < o->n_stop; k++) printf("%-30s \"%s\"\n", n, o->stop[k]);
+        engine_opt r;
+        if (!engine_opt_find(n, &r)) continue;
+        char val[ENGINE_MAX_STOP_LEN];
+        size_t count = engine_options_text(&st->opt, n, 0, val, sizeof val);
+        for (size_t k = 0; k < count; k++) {
+            engine_options_text(&st->opt, n, k, val, sizeof val);
+            if (r.type == ENGINE_OPT_TYPE_STRINGS) printf("%-30s \"%s\"\n", n, val);
+            else printf("%-30s %s\n", n, val);
+        }
     }
 }
 
@@ -231,7 +224,7 @@ static int commit_options(run_state *st, engine_options *prev) {
 static void set_parameter(run_state *st, char *args) {
     char *save = NULL, *name = strtok_r(args, " \t", &save);
     if (!name) {
-        fputs(PARAM_HELP, stdout);
+        print_param_help();
         return;
     }
     engine_options prev = st->opt;

@@ -209,7 +209,7 @@ static int show_info(const cli_model *cm) {
         return 1;
     }
     store_gguf_info gi;
-    cli_gguf_info(cm->path, &gi, &err);
+    catalog_gguf_info(cm->path, &gi, &err);
     char key[128], ctx[32] = "", emb[32] = "";
     uint32_t u;
     pp_err e2 = {0};

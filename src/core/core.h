@@ -154,4 +154,26 @@ void pp_log(pp_log_level level, const char *fmt, ...) __attribute__((format(prin
 /* Reads a whole file into a malloc'd buffer (NUL-terminated; *len excludes the NUL). */
 pp_status pp_read_file(const char *path, char **out, size_t *len, size_t max_len, pp_err *err);
 
+/* Typed option fields (core/opt.c): one numeric field of a params struct, its range and
+ * how a text value is read, for the options table (src/engine/options.c) and the
+ * sampler's rows (src/sample/samp_params.c). Messages name the option:
+ * "option 'top_p': 1.5 is outside [0, 1]", "option 'top_k': -3 must be >= 0",
+ * "option 'num_ctx': expected integer, got 'big'", "option 'seed': 1e99 is out of range". */
+typedef enum pp_opt_kind { PP_OPT_KIND_F32, PP_OPT_KIND_I32, PP_OPT_KIND_U32, PP_OPT_KIND_I64 } pp_opt_kind;
+typedef struct pp_opt {
+    const char *name;
+    pp_opt_kind kind;
+    double lo, hi;    /* allowed values; -HUGE_VAL / HUGE_VAL: unbounded on that side */
+    bool lo_open;     /* the value must be > lo, not >= lo */
+    const char *note; /* appended to a lower-bound message: " (-1 = num_ctx)", or NULL */
+    size_t offset;    /* of the field in its struct */
+} pp_opt;
+/* Checks one value (a finite number in the range). */
+pp_status pp_opt_check(const pp_opt *o, double v, pp_err *err);
+/* The field's value in the struct at base. */
+double pp_opt_get(const void *base, const pp_opt *o);
+/* Sets the field from text: a whole decimal integer or finite number with nothing around it
+ * ("4x", " 4", "", "inf", "0x10" are refused), then checked. On error *base is unchanged. */
+pp_status pp_opt_set_text(void *base, const pp_opt *o, const char *text, pp_err *err);
+
 #endif

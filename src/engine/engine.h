@@ -41,10 +41,42 @@ typedef struct engine_options {
     char stop[ENGINE_MAX_STOP][ENGINE_MAX_STOP_LEN];
 } engine_options;
 engine_options engine_default_options(void);
-/* Sets one option by name from text ("num_ctx", "32768"); handles num_ctx, num_batch,
- * num_predict, num_thread, stop (appends) and every sampler option. Errors name the option:
- * "option 'num_ctx': expected integer, got 'big'"; unknown names: "unknown parameter 'x'". */
+/* Sets one option by name from text ("num_ctx", "32768"): an ENGINE or SAMPLER row of the
+ * table below (stop appends); NO_EFFECT rows are accepted and ignored. Errors name the
+ * option: "option 'num_ctx': expected integer, got 'big'"; REFUSED rows and names not in
+ * the table: PP_ERR_NOT_FOUND "unknown parameter 'x'". */
 pp_status engine_options_set(engine_options *o, const char *name, const char *value, pp_err *err);
+/* Value i of an option as text ("%g" for floats, the integer, a stop sequence unquoted)
+ * into buf; returns how many values the option has (n_stop for stop, 0 for NO_EFFECT,
+ * REFUSED and unknown names, else 1). */
+size_t engine_options_text(const engine_options *o, const char *name, size_t i, char *buf, size_t cap);
+
+/* The options table (options.c): every Ollama option name once, with its value type,
+ * range, default, where it goes and the REPL's help line. Every front end reads it. */
+typedef enum engine_opt_type {
+    ENGINE_OPT_TYPE_INT, ENGINE_OPT_TYPE_FLOAT, ENGINE_OPT_TYPE_BOOL, ENGINE_OPT_TYPE_STRINGS
+} engine_opt_type;
+typedef enum engine_opt_dest {
+    ENGINE_OPT_DEST_ENGINE,    /* an engine_options field */
+    ENGINE_OPT_DEST_SAMPLER,   /* a samp_params field (the sampler's row, samp_opt_get) */
+    ENGINE_OPT_DEST_NO_EFFECT, /* accepted and ignored: no effect on a CPU runtime (num_gpu, ...) */
+    ENGINE_OPT_DEST_REFUSED    /* removed by Ollama (mirostat, tfs_z, ...): unknown to -p and
+                                  /set parameter; JSON options and PARAMETER warn and ignore */
+} engine_opt_dest;
+typedef struct engine_opt {
+    const char *name;
+    engine_opt_type type;
+    engine_opt_dest dest;
+    double lo, hi;    /* ENGINE/SAMPLER numbers: allowed range (-HUGE_VAL/HUGE_VAL: open) */
+    bool lo_open;     /* the value must be > lo */
+    double def;       /* default (engine_default_options'); 0 for the others */
+    const char *help; /* the REPL's help line ("Set the context size"), NULL when unlisted */
+} engine_opt;
+size_t engine_opt_count(void);
+/* Row i (< engine_opt_count()), in the REPL help's order. */
+engine_opt engine_opt_at(size_t i);
+/* The row of name into *out (may be NULL); false for names not in the table. */
+bool engine_opt_find(const char *name, engine_opt *out);
 /* True if changing from a to b needs a new model context (num_ctx, num_batch, threads, kv). */
 bool engine_options_need_reload(const engine_options *a, const engine_options *b);
 

@@ -164,6 +164,18 @@ uint64_t gguf_n_tensors(const gguf_file *f);
 const gguf_tensor *gguf_tensor_at(const gguf_file *f, uint64_t i);
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name); /* NULL if absent */
 
+/* ---- Summary (gguf_summary.c) ----
+ * What `show`, `create` and the server report without loading the model. */
+typedef struct gguf_summary {
+    char arch[64];       /* general.architecture, "" when absent */
+    uint64_t n_params;   /* elements of every tensor */
+    uint32_t main_type;  /* the type of the most bytes of 2-D tensors (ties: lower id) */
+    char file_type[32];  /* general.file_type's name ("Q4_K_M"), else main_type's ("Q4_0") */
+} gguf_summary;
+pp_status gguf_summary_read(const char *path, gguf_summary *out, pp_err *err);
+/* llama.cpp's name of a general.file_type value ("Q4_K_M"); NULL if unknown. */
+const char *gguf_file_type_name(uint32_t ftype);
+
 /* ---- Writer ----
  *     gguf_writer *w; gguf_writer_init(&w, &err);
  *     gguf_writer_set_str(w, "general.architecture", "gemma3");

@@ -99,6 +99,16 @@ typedef struct samp samp;
 
 samp_params samp_default_params(void);
 
+/* The sampler's rows of the options table (engine.h, engine_opt_*): each option's name,
+ * type, range and field in samp_params; defaults are samp_default_params()'s. */
+typedef enum samp_opt_id {
+    SAMP_OPT_TEMPERATURE, SAMP_OPT_TOP_K, SAMP_OPT_TOP_P, SAMP_OPT_MIN_P, SAMP_OPT_TYPICAL_P,
+    SAMP_OPT_REPEAT_PENALTY, SAMP_OPT_REPEAT_LAST_N, SAMP_OPT_PRESENCE_PENALTY,
+    SAMP_OPT_FREQUENCY_PENALTY, SAMP_OPT_SEED, SAMP_OPT_COUNT
+} samp_opt_id;
+/* The row of id (static; id < SAMP_OPT_COUNT). */
+const pp_opt *samp_opt_get(samp_opt_id id);
+
 /* Checks every field. Errors name the option:
  * "option 'top_p': 1.5 is outside [0, 1]", "option 'temperature': -1 must be >= 0". */
 pp_status samp_params_validate(const samp_params *p, pp_err *err);

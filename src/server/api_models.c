@@ -10,45 +10,20 @@
  * Invariant: a client's name is validated by the store (store_name_parse) or compared with
  * names we listed (registered, readdir); it is never turned into a path, so nothing
  * outside the store and the directory is reachable. api_model_resolve is the single entry
- * point every endpoint uses. */
+ * point every endpoint uses; it and the list are src/catalog's, which the CLI shares. */
 #include "api_handlers.h"
 #include "api_json.h"
 #include "api_respond.h"
 
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <openssl/sha.h>
-
+#include "../catalog/catalog.h"
 #include "../gguf/gguf.h"
 #include "../store/store.h"
 
 pp_status api_name_normalize(const char *in, char *out, size_t cap, pp_err *err) {
-    size_t n = strlen(in);
-    if (n == 0) return pp_err_set(err, PP_ERR_ARG, "model is required");
-    if (n >= API_NAME_MAX - 8) return pp_err_set(err, PP_ERR_ARG, "invalid model name: too long");
-    char buf[API_NAME_MAX];
-    int colons = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == ':') colons++;
-        else if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-            return pp_err_set(err, PP_ERR_ARG, "invalid model name '%.*s'", (int)(n > 80 ? 80 : n), in);
-        buf[i] = (char)tolower(c);
-    }
-    buf[n] = 0;
-    char *colon = strchr(buf, ':');
-    if (colons > 1 || buf[0] == '.' || buf[0] == '-' || buf[0] == ':' || (colon && !colon[1]))
-        return pp_err_set(err, PP_ERR_ARG, "invalid model name '%s'", in);
-    if (snprintf(out, cap, colon ? "%s" : "%s:latest", buf) >= (int)cap)
-        return pp_err_set(err, PP_ERR_ARG, "invalid model name: too long");
-    return PP_OK;
+    return catalog_name_normalize(in, out, cap, err);
 }
 
 void api_model_clear(api_model *m) {
@@ -65,97 +40,41 @@ void api_model_list_free(api_model *v, size_t n) {
     free(v);
 }
 
-/* Fills size, mtime, digest (sha256 of "path size mtime": identifies the file version
- * without reading gigabytes) and the sidecar fields. */
-static pp_status model_fill(api_model *m, const char *name, const char *path, const char *sidecar, pp_err *err) {
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return pp_err_set(err, PP_ERR_NOT_FOUND, "model '%s' not found", name);
+/* Ollama's details from a store model's config blob, or NULL (no family recorded: the
+ * GGUF is read instead, api_model_details). */
+static json_t *config_details(const char *config_json) {
+    json_t *cfg = config_json ? json_loads(config_json, 0, NULL) : NULL;
+    if (!cfg) return NULL;
+    json_t *d = json_object();
+    const char *fam = json_string_value(json_object_get(cfg, "model_family"));
+    json_object_set_new(d, "parent_model", json_string(""));
+    json_object_set_new(d, "format", json_string("gguf"));
+    json_object_set_new(d, "family", json_string(fam ? fam : ""));
+    json_t *fams = json_object_get(cfg, "model_families");
+    json_object_set_new(d, "families", json_is_array(fams) ? json_incref(fams) : json_array());
+    const char *ty = json_string_value(json_object_get(cfg, "model_type"));
+    const char *ft = json_string_value(json_object_get(cfg, "file_type"));
+    json_object_set_new(d, "parameter_size", json_string(ty ? ty : ""));
+    json_object_set_new(d, "quantization_level", json_string(ft ? ft : ""));
+    bool known = fam && *fam; /* fam points into cfg */
+    json_decref(cfg);
+    if (known) return d;
+    json_decref(d);
+    return NULL;
+}
+
+/* Fills m from a resolved model (takes nothing from cm; the caller frees it). */
+static pp_status model_from_catalog(const catalog_model *cm, api_model *m, pp_err *err) {
     memset(m, 0, sizeof *m);
-    snprintf(m->name, sizeof m->name, "%s", name);
-    if (snprintf(m->path, sizeof m->path, "%s", path) >= (int)sizeof m->path)
-        return pp_err_set(err, PP_ERR_ARG, "%s: path too long", name);
-    m->size = (uint64_t)st.st_size;
-    m->modified = (int64_t)st.st_mtime;
-    char id[API_PATH_MAX + 64];
-    int n = snprintf(id, sizeof id, "%s %llu %lld", path, (unsigned long long)st.st_size, (long long)st.st_mtime);
-    unsigned char h[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)id, (size_t)n, h);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) snprintf(m->digest + 2 * i, 3, "%02x", h[i]);
-    if (sidecar) {
-        json_error_t je;
-        json_t *j = json_load_file(sidecar, 0, &je);
-        if (j) {
-            const char *s = NULL;
-            json_t *v;
-            if ((v = json_object_get(j, "system")) && (s = json_string_value(v))) m->system = strdup(s);
-            if ((v = json_object_get(j, "template")) && (s = json_string_value(v))) m->template_text = strdup(s);
-            if ((v = json_object_get(j, "parameters")) && json_is_object(v)) m->params = json_incref(v);
-            json_decref(j);
-        }
-    }
-    return PP_OK;
-}
-
-/* Calls fn for each model; stops when fn returns true. */
-typedef bool (*model_visit)(api_server *srv, const char *name, const char *path, const char *sidecar, void *ud);
-
-static void models_foreach(api_server *srv, model_visit fn, void *ud) {
-    pp_err e;
-    char name[API_NAME_MAX];
-    for (int i = 0; i < srv->p.n_registered; i++) {
-        if (api_name_normalize(srv->p.reg_name[i], name, sizeof name, &e)) continue;
-        if (fn(srv, name, srv->p.reg_path[i], NULL, ud)) return;
-    }
-    if (!srv->p.gguf_dir[0]) return;
-    DIR *d = opendir(srv->p.gguf_dir);
-    if (!d) return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-        if (n <= 5 || strcmp(de->d_name + n - 5, ".gguf") != 0 || de->d_name[0] == '.') continue;
-        char stem[API_NAME_MAX];
-        if (n - 5 >= sizeof stem) continue;
-        memcpy(stem, de->d_name, n - 5);
-        stem[n - 5] = 0;
-        if (api_name_normalize(stem, name, sizeof name, &e)) continue;
-        char path[API_PATH_MAX], side[API_PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s", srv->p.gguf_dir, de->d_name) >= (int)sizeof path) continue;
-        if (snprintf(side, sizeof side, "%s/%s.json", srv->p.gguf_dir, stem) >= (int)sizeof side) continue;
-        if (fn(srv, name, path, access(side, R_OK) == 0 ? side : NULL, ud)) break;
-    }
-    closedir(d);
-}
-
-typedef struct find_ctx {
-    const char *want;
-    api_model *out;
-    pp_status st;
-    pp_err *err;
-    bool found;
-} find_ctx;
-
-static bool find_visit(api_server *srv, const char *name, const char *path, const char *sidecar, void *ud) {
-    (void)srv;
-    find_ctx *f = ud;
-    if (strcmp(name, f->want) != 0) return false;
-    f->found = true;
-    f->st = model_fill(f->out, name, path, sidecar, f->err);
-    return true;
-}
-
-/* Fills m from a store model (takes nothing from sm; the caller frees it). */
-static pp_status model_from_store(const store_model *sm, api_model *m, pp_err *err) {
-    memset(m, 0, sizeof *m);
-    snprintf(m->name, sizeof m->name, "%s", sm->display);
-    if (snprintf(m->path, sizeof m->path, "%s", sm->model_path) >= (int)sizeof m->path)
-        return pp_err_set(err, PP_ERR_ARG, "%s: path too long", sm->display);
-    snprintf(m->digest, sizeof m->digest, "%s", sm->manifest.id);
-    m->size = sm->manifest.config.size;
-    for (size_t i = 0; i < sm->manifest.n_layers; i++) m->size += sm->manifest.layers[i].size;
-    m->modified = sm->manifest.mtime;
-    m->from_store = true;
-    m->readonly = sm->manifest.readonly;
+    snprintf(m->name, sizeof m->name, "%s", cm->name);
+    if (snprintf(m->path, sizeof m->path, "%s", cm->path) >= (int)sizeof m->path)
+        return pp_err_set(err, PP_ERR_ARG, "%s: path too long", cm->name);
+    snprintf(m->digest, sizeof m->digest, "%s", cm->digest);
+    m->size = cm->size;
+    m->modified = cm->modified;
+    m->from_store = cm->from_store;
+    m->readonly = cm->readonly;
+    const store_model *sm = &cm->m;
     if (sm->system) m->system = strdup(sm->system);
     if (sm->tmpl) m->template_text = strdup(sm->tmpl);
     if (sm->params_json) m->params = json_loads(sm->params_json, 0, NULL);
@@ -168,147 +87,47 @@ static pp_status model_from_store(const store_model *sm, api_model *m, pp_err *e
             strcat(m->license, sm->licenses[i]);
         }
     }
-    json_t *cfg = sm->config_json ? json_loads(sm->config_json, 0, NULL) : NULL;
-    if (cfg) { /* the config blob carries Ollama's details */
-        json_t *d = json_object();
-        const char *fam = json_string_value(json_object_get(cfg, "model_family"));
-        json_object_set_new(d, "parent_model", json_string(""));
-        json_object_set_new(d, "format", json_string("gguf"));
-        json_object_set_new(d, "family", json_string(fam ? fam : ""));
-        json_t *fams = json_object_get(cfg, "model_families");
-        json_object_set_new(d, "families", json_is_array(fams) ? json_incref(fams) : json_array());
-        const char *ty = json_string_value(json_object_get(cfg, "model_type"));
-        const char *ft = json_string_value(json_object_get(cfg, "file_type"));
-        json_object_set_new(d, "parameter_size", json_string(ty ? ty : ""));
-        json_object_set_new(d, "quantization_level", json_string(ft ? ft : ""));
-        if (fam && *fam) m->details = d;
-        else json_decref(d); /* no family recorded: read the GGUF instead */
-        json_decref(cfg);
-    }
+    m->details = config_details(sm->config_json);
     return PP_OK;
 }
 
 pp_status api_store_open(store **out, pp_err *err) { return store_open(NULL, NULL, out, err); }
 
+/* The server's sources: registered names, the store, PIPPA_GGUF_DIR; no paths. */
+static catalog_params catalog_of(const api_server *srv) {
+    catalog_params p = catalog_default_params();
+    p.reg_name = srv->p.reg_name;
+    p.reg_path = srv->p.reg_path;
+    p.n_registered = srv->p.n_registered;
+    p.gguf_dir = srv->p.gguf_dir;
+    return p;
+}
+
 pp_status api_model_resolve(api_server *srv, const char *name, api_model *out, pp_err *err) {
-    char norm[API_NAME_MAX];
-    pp_err nerr = {0};
-    bool plain = api_name_normalize(name, norm, sizeof norm, &nerr) == PP_OK;
-    find_ctx f = {norm, out, PP_OK, err, false};
-    if (plain) { /* registered names win */
-        pp_err e;
-        for (int i = 0; i < srv->p.n_registered && !f.found; i++) {
-            char rn[API_NAME_MAX];
-            if (api_name_normalize(srv->p.reg_name[i], rn, sizeof rn, &e) == PP_OK && !strcmp(rn, norm)) {
-                f.found = true;
-                f.st = model_fill(out, rn, srv->p.reg_path[i], NULL, err);
-            }
-        }
-        if (f.found) return f.st;
-    }
-    store *s = NULL;
-    pp_err serr = {0};
-    pp_status st = api_store_open(&s, &serr);
-    if (st == PP_OK) {
-        store_model sm;
-        memset(&sm, 0, sizeof sm);
-        st = store_model_load_or_demo(s, name, api_gguf_info, &sm, &serr);
-        store_close(s);
-        if (st == PP_OK) {
-            st = model_from_store(&sm, out, err);
-            store_model_free(&sm);
-            if (st) api_model_clear(out);
-            return st;
-        }
-        if (st != PP_ERR_NOT_FOUND && plain) /* a broken store entry is an error, not "absent" */
-            return pp_err_set(err, st, "%s", serr.msg);
-    }
-    if (!plain) { /* a namespaced name ("me/m", "hf.co/u/r:Q4_K_M") that is absent, or an invalid one */
-        if (st == PP_ERR_NOT_FOUND) return pp_err_set(err, st, "model '%s' not found", name);
-        return pp_err_set(err, PP_ERR_ARG, "%s", nerr.msg);
-    }
-    if (srv->p.gguf_dir[0]) {
-        models_foreach(srv, find_visit, &f);
-        if (f.found) return f.st;
-    }
-    return pp_err_set(err, PP_ERR_NOT_FOUND, "model '%s' not found", name);
-}
-
-typedef struct list_ctx {
-    api_model *v;
-    size_t n, cap;
-    bool oom;
-} list_ctx;
-
-static bool list_visit(api_server *srv, const char *name, const char *path, const char *sidecar, void *ud) {
-    (void)srv;
-    list_ctx *l = ud;
-    for (size_t i = 0; i < l->n; i++)
-        if (!strcmp(l->v[i].name, name)) return false; /* first registration wins */
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        api_model *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv) {
-            l->oom = true;
-            return true;
-        }
-        l->v = nv;
-        l->cap = nc;
-    }
-    pp_err e;
-    if (model_fill(&l->v[l->n], name, path, sidecar, &e) == PP_OK) l->n++;
-    return false;
-}
-
-static void list_add_store(list_ctx *l) {
-    store *s = NULL;
-    pp_err e = {0};
-    if (api_store_open(&s, &e)) return;
-    store_entry *ents = NULL;
-    size_t n = 0;
-    if (store_list(s, &ents, &n, &e) == PP_OK) {
-        for (size_t i = 0; i < n && !l->oom; i++) {
-            bool dup = false;
-            for (size_t k = 0; k < l->n; k++)
-                if (!strcmp(l->v[k].name, ents[i].display)) dup = true;
-            if (dup) continue;
-            store_model sm;
-            memset(&sm, 0, sizeof sm);
-            if (store_model_load(s, ents[i].display, &sm, &e) != PP_OK) continue;
-            if (l->n == l->cap) {
-                size_t nc = l->cap ? l->cap * 2 : 16;
-                api_model *nv = realloc(l->v, nc * sizeof *nv);
-                if (!nv) {
-                    l->oom = true;
-                    store_model_free(&sm);
-                    break;
-                }
-                l->v = nv;
-                l->cap = nc;
-            }
-            if (model_from_store(&sm, &l->v[l->n], &e) == PP_OK) l->n++;
-            store_model_free(&sm);
-        }
-        free(ents);
-    }
-    store_close(s);
+    catalog_params p = catalog_of(srv);
+    catalog_model cm;
+    pp_status st = catalog_resolve(&p, name, &cm, err);
+    if (st == PP_OK && (st = model_from_catalog(&cm, out, err)) != PP_OK) api_model_clear(out);
+    catalog_model_free(&cm);
+    return st;
 }
 
 pp_status api_model_list(api_server *srv, api_model **out, size_t *n, pp_err *err) {
-    list_ctx l = {0};
+    catalog_params p = catalog_of(srv);
+    catalog_model *cv = NULL;
+    size_t cn = 0;
+    pp_status st = catalog_list(&p, &cv, &cn, err);
+    if (st) return st;
+    api_model *v = calloc(cn + 1, sizeof *v);
+    size_t k = 0;
     pp_err e;
-    char name[API_NAME_MAX];
-    for (int i = 0; i < srv->p.n_registered; i++)
-        if (api_name_normalize(srv->p.reg_name[i], name, sizeof name, &e) == PP_OK)
-            list_visit(srv, name, srv->p.reg_path[i], NULL, &l);
-    list_add_store(&l);
-    if (srv->p.gguf_dir[0]) models_foreach(srv, list_visit, &l);
-    if (l.oom) {
-        api_model_list_free(l.v, l.n);
-        return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
-    }
-    *out = l.v;
-    *n = l.n;
+    for (size_t i = 0; v && i < cn; i++)
+        if (model_from_catalog(&cv[i], &v[k], &e) == PP_OK) k++;
+        else api_model_clear(&v[k]);
+    catalog_model_list_free(cv, cn);
+    if (!v) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    *out = v;
+    *n = k;
     return PP_OK;
 }
 

@@ -28,11 +28,8 @@ typedef struct api_model {
 pp_status api_model_resolve(api_server *srv, const char *name, api_model *out, pp_err *err);
 void api_model_clear(api_model *m);
 struct store;
-struct store_gguf_info;
 /* Opens the model store ($PIPPA_MODELS, read-only $OLLAMA_MODELS). Caller store_close()s. */
 pp_status api_store_open(struct store **out, pp_err *err);
-/* store_gguf_info_fn for the config blob of created models (api_store.c). */
-pp_status api_gguf_info(const char *path, struct store_gguf_info *info, pp_err *err);
 /* All models (caller frees with api_model_list_free). */
 pp_status api_model_list(api_server *srv, api_model **out, size_t *n, pp_err *err);
 void api_model_list_free(api_model *v, size_t n);

@@ -15,8 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gguf/gguf.h"
-#include "../quant/quant.h"
+#include "../catalog/catalog.h"
 #include "../store/store.h"
 
 #define API_PROGRESS_NS 60000000ULL /* progress lines at most every 60 ms per blob (as Ollama) */
@@ -142,43 +141,6 @@ enum MHD_Result api_handle_pull(http_req *r, json_t *req) {
 
 /* ---- create ---- */
 
-/* store_gguf_info_fn: family, parameter count and file type for the config blob. */
-pp_status api_gguf_info(const char *path, store_gguf_info *info, pp_err *err) {
-    gguf_file *f;
-    memset(info, 0, sizeof *info);
-    pp_status st = gguf_open(path, &f, err);
-    if (st) return st;
-    pp_view arch;
-    pp_err e2 = {0};
-    if (gguf_get_str(f, "general.architecture", &arch, &e2) == PP_OK)
-        snprintf(info->family, sizeof info->family, "%.*s", (int)arch.len, arch.ptr);
-    uint64_t n = 0, by_type[GGUF_TTYPE_COUNT] = {0}, best_bytes = 0;
-    for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
-        const gguf_tensor *t = gguf_tensor_at(f, i);
-        n += t->n_elements;
-        if (t->type < GGUF_TTYPE_COUNT && t->n_dims >= 2) by_type[t->type] += t->nbytes;
-    }
-    store_human_number(n, info->model_type, sizeof info->model_type);
-    uint32_t ft;
-    const char *name = NULL;
-    if (gguf_get_u32(f, "general.file_type", &ft, &e2) == PP_OK) {
-        name = quant_ftype_name((quant_ftype)ft);
-        if (!strcmp(name, "?")) name = NULL;
-    }
-    if (!name) {
-        uint32_t best = 0;
-        for (uint32_t t = 0; t < GGUF_TTYPE_COUNT; t++)
-            if (by_type[t] > best_bytes) {
-                best_bytes = by_type[t];
-                best = t;
-            }
-        name = gguf_ttype_info_get(best).name;
-    }
-    snprintf(info->file_type, sizeof info->file_type, "%s", name);
-    gguf_close(f);
-    return PP_OK;
-}
-
 typedef struct create_ctx {
     api_server *srv;
     api_job *job;
@@ -205,7 +167,8 @@ static pp_status create_task(api_server *srv, api_job *j, void *ud, pp_err *err)
     if (st) return st;
     store_create_params p = store_create_default_params();
     p.modelfile_dir = "/";
-    p.gguf_info = api_gguf_info;
+    p.gguf_info = catalog_gguf_info;
+    p.param = catalog_param_lookup;
     p.status = create_status;
     p.ud = c;
     st = store_create(s, c->name, &c->mf, p, err);

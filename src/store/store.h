@@ -87,8 +87,10 @@ void store_buf_free(store_buf *b);
 typedef enum store_param_type {
     STORE_PARAM_INT, STORE_PARAM_FLOAT, STORE_PARAM_BOOL, STORE_PARAM_STRINGS
 } store_param_type;
-/* Type of a PARAMETER name; false for unknown names. *deprecated for ignored old names. */
-bool store_param_lookup(const char *name, store_param_type *type, bool *deprecated);
+/* The type of a PARAMETER name, from the caller's options table (the store needs only core;
+ * src/catalog's catalog_param_lookup reads the engine's): false for unknown names;
+ * *deprecated for old names that are accepted with a warning and dropped. */
+typedef bool (*store_param_fn)(const char *name, store_param_type *type, bool *deprecated);
 
 typedef struct store_kv {
     char *key;   /* PARAMETER name, or MESSAGE role */
@@ -109,20 +111,22 @@ typedef struct store_modelfile {
     char warnings[512]; /* "Modelfile:4: warning: parameter mirostat is deprecated\n"... */
 } store_modelfile;
 
-/* Parses Modelfile text. fname is used in messages: "Modelfile:3: PARAMETER top_k:
- * expected integer, got 'x'". Caller frees with store_modelfile_free. */
-pp_status store_modelfile_parse(const char *text, size_t len, const char *fname, store_modelfile *out,
-                                pp_err *err);
+/* Parses Modelfile text; PARAMETER names and value types are checked with param. fname is
+ * used in messages: "Modelfile:3: PARAMETER top_k: expected integer, got 'x'". Caller frees
+ * with store_modelfile_free. */
+pp_status store_modelfile_parse(const char *text, size_t len, const char *fname, store_param_fn param,
+                                store_modelfile *out, pp_err *err);
 void store_modelfile_free(store_modelfile *mf);
 
 /* The params layer for a list of PARAMETERs: Go's JSON of the typed map + "\n"
  * ({"stop":["\u003cend_of_turn\u003e"],"temperature":1,...}). First value wins for
  * non-stop names (as Ollama). Caller frees *out. */
-pp_status store_params_json(const store_kv *params, size_t n, char **out, size_t *len, pp_err *err);
+pp_status store_params_json(store_param_fn param, const store_kv *params, size_t n, char **out, size_t *len,
+                            pp_err *err);
 /* Same, merged over a base model's params layer (its keys kept unless set again), as
  * Ollama does for `FROM othermodel`. base_json may be NULL. */
-pp_status store_params_json_merge(const char *base_json, const store_kv *params, size_t n, char **out, size_t *len,
-                                  pp_err *err);
+pp_status store_params_json_merge(store_param_fn param, const char *base_json, const store_kv *params, size_t n,
+                                  char **out, size_t *len, pp_err *err);
 /* A JSON value re-encoded the way Go prints a decoded map[string]any (sorted keys,
  * float64 numbers in shortest form). */
 void store_buf_add_go_json(store_buf *b, const void *jansson_value);
@@ -239,6 +243,7 @@ typedef pp_status (*store_convert_fn)(const char *in_path, const char *out_path,
 typedef struct store_create_params {
     const char *modelfile_dir;    /* FROM paths are relative to it */
     store_gguf_info_fn gguf_info; /* NULL: config without family/type */
+    store_param_fn param;         /* PARAMETER types; NULL: every PARAMETER is unknown */
     store_convert_fn convert;     /* NULL: the model layer is used as it is */
     store_status_fn status;       /* "using existing layer sha256:..." lines; may be NULL */
     void *ud;                     /* for status and convert */
@@ -258,11 +263,12 @@ pp_status store_demo_dir(char *buf, size_t cap, pp_err *err);
 bool store_demo_is_name(const char *name);
 /* Creates the store entry of a demo name from its shipped Modelfile (PP_ERR_NOT_FOUND when
  * name is not a demo name or the files are missing). Prints one line to stderr. */
-pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn info, pp_err *err);
+pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn info, store_param_fn param,
+                              pp_err *err);
 /* store_model_load, and for an absent demo name its registration first (the CLI and the
  * server resolve names through this). */
-pp_status store_model_load_or_demo(store *s, const char *name, store_gguf_info_fn info, store_model *out,
-                                   pp_err *err);
+pp_status store_model_load_or_demo(store *s, const char *name, store_gguf_info_fn info, store_param_fn param,
+                                   store_model *out, pp_err *err);
 
 /* ---- pull (§4.4) -------------------------------------------------------------------- */
 

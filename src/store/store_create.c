@@ -246,7 +246,7 @@ pp_status store_create(store *s, const char *name, const store_modelfile *mf, st
             if ((st = text_layer(s, &l, "license", base.licenses[i], strlen(base.licenses[i]), &p, err)) != PP_OK) goto out;
     }
     if (mf->n_params) {
-        if ((st = store_params_json_merge(have_base ? base.params_json : NULL, mf->params, mf->n_params, &params, &plen,
+        if ((st = store_params_json_merge(p.param, have_base ? base.params_json : NULL, mf->params, mf->n_params, &params, &plen,
                                           err)) != PP_OK)
             goto out;
         if ((st = text_layer(s, &l, "params", params, plen, &p, err)) != PP_OK) goto out;

@@ -58,7 +58,8 @@ bool store_demo_is_name(const char *name) {
     return store_name_parse(name, &n, &e) == PP_OK && demo_modelfile(&n) != NULL;
 }
 
-pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn info, pp_err *err) {
+pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn info, store_param_fn param,
+                              pp_err *err) {
     store_name n;
     if (store_name_parse(name, &n, err) != PP_OK) return err->status;
     const char *mfname = demo_modelfile(&n);
@@ -75,12 +76,13 @@ pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn inf
                           name, why);
     }
     store_modelfile mf;
-    pp_status st = store_modelfile_parse(text, len, path, &mf, err);
+    pp_status st = store_modelfile_parse(text, len, path, param, &mf, err);
     free(text);
     if (st != PP_OK) return st;
     store_create_params p = store_create_default_params();
     p.modelfile_dir = dir;
     p.gguf_info = info;
+    p.param = param;
     char display[512];
     store_name_display(&n, display, sizeof display);
     fprintf(stderr, "pippa: first use of %s: adding it to the store from %s\n", display, dir);
@@ -94,10 +96,10 @@ pp_status store_demo_register(store *s, const char *name, store_gguf_info_fn inf
     return PP_OK;
 }
 
-pp_status store_model_load_or_demo(store *s, const char *name, store_gguf_info_fn info, store_model *out,
-                                   pp_err *err) {
+pp_status store_model_load_or_demo(store *s, const char *name, store_gguf_info_fn info, store_param_fn param,
+                                   store_model *out, pp_err *err) {
     pp_status st = store_model_load(s, name, out, err);
     if (st != PP_ERR_NOT_FOUND || !store_demo_is_name(name)) return st;
-    st = store_demo_register(s, name, info, err);
+    st = store_demo_register(s, name, info, param, err);
     return st == PP_OK ? store_model_load(s, name, out, err) : st;
 }

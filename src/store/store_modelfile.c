@@ -4,7 +4,9 @@
  * comments; an argument is bare text to the end of the line (trimmed), "quoted" (\" and \\
  * escapes) or """multi-line""" (raw, may contain newlines and quotes). PARAMETER takes
  * `name value`, MESSAGE `role content`. Every error names the file and line:
- * "Modelfile:3: PARAMETER top_k: expected integer, got 'x'". */
+ * "Modelfile:3: PARAMETER top_k: expected integer, got 'x'". Which names exist and their
+ * types come from the caller's options table (store_param_fn; src/catalog passes the
+ * engine's), so the store needs only core. */
 #include "store.h"
 
 #include <ctype.h>
@@ -18,43 +20,6 @@
 #include <jansson.h>
 
 #define MF_MAX_BYTES (64u << 20)
-
-typedef struct param_def {
-    const char *name;
-    store_param_type type;
-    bool deprecated;
-} param_def;
-
-/* Ollama's api.Options + Runner fields (§2.3) and the deprecated names it still accepts. */
-static const param_def PARAMS[] = {
-    {"num_ctx", STORE_PARAM_INT, false},          {"num_batch", STORE_PARAM_INT, false},
-    {"num_gpu", STORE_PARAM_INT, false},          {"main_gpu", STORE_PARAM_INT, false},
-    {"use_mmap", STORE_PARAM_BOOL, false},        {"num_thread", STORE_PARAM_INT, false},
-    {"draft_num_predict", STORE_PARAM_INT, false}, {"num_keep", STORE_PARAM_INT, false},
-    {"seed", STORE_PARAM_INT, false},             {"num_predict", STORE_PARAM_INT, false},
-    {"top_k", STORE_PARAM_INT, false},            {"top_p", STORE_PARAM_FLOAT, false},
-    {"min_p", STORE_PARAM_FLOAT, false},          {"typical_p", STORE_PARAM_FLOAT, false},
-    {"repeat_last_n", STORE_PARAM_INT, false},    {"temperature", STORE_PARAM_FLOAT, false},
-    {"repeat_penalty", STORE_PARAM_FLOAT, false}, {"presence_penalty", STORE_PARAM_FLOAT, false},
-    {"frequency_penalty", STORE_PARAM_FLOAT, false}, {"stop", STORE_PARAM_STRINGS, false},
-    {"mirostat", STORE_PARAM_INT, true},          {"mirostat_tau", STORE_PARAM_FLOAT, true},
-    {"mirostat_eta", STORE_PARAM_FLOAT, true},    {"low_vram", STORE_PARAM_BOOL, true},
-    {"f16_kv", STORE_PARAM_BOOL, true},           {"logits_all", STORE_PARAM_BOOL, true},
-    {"vocab_only", STORE_PARAM_BOOL, true},       {"use_mlock", STORE_PARAM_BOOL, true},
-    {"penalize_newline", STORE_PARAM_BOOL, true}, {"tfs_z", STORE_PARAM_FLOAT, true},
-    {"numa", STORE_PARAM_BOOL, true},
-};
-#define N_PARAMS (sizeof PARAMS / sizeof PARAMS[0])
-
-bool store_param_lookup(const char *name, store_param_type *type, bool *deprecated) {
-    for (size_t i = 0; i < N_PARAMS; i++)
-        if (!strcmp(PARAMS[i].name, name)) {
-            if (type) *type = PARAMS[i].type;
-            if (deprecated) *deprecated = PARAMS[i].deprecated;
-            return true;
-        }
-    return false;
-}
 
 /* Go strconv.ParseBool */
 static int parse_bool(const char *v) {
@@ -90,14 +55,15 @@ static bool parse_float(const char *v, float *out) {
 }
 
 /* Checks a PARAMETER value; message without the "Modelfile:N: " prefix. */
-static pp_status check_param(const char *name, const char *raw, pp_err *err) {
+static pp_status check_param(store_param_fn param, const char *name, const char *raw, bool *deprecated,
+                             pp_err *err) {
     char value[128]; /* for messages: one line, bounded */
     size_t k = 0;
     for (const char *c = raw; *c && k < sizeof value - 4; c++) value[k++] = (*c == '\n' || *c == '\r' || *c == '\t') ? '?' : *c;
     value[k] = 0;
     if (strlen(raw) > k) snprintf(value + k, sizeof value - k, "...");
     store_param_type t;
-    if (!store_param_lookup(name, &t, NULL)) return pp_err_set(err, PP_ERR_ARG, "unknown parameter '%s'", name);
+    if (!param || !param(name, &t, deprecated)) return pp_err_set(err, PP_ERR_ARG, "unknown parameter '%s'", name);
     long long i;
     float f;
     switch (t) {
@@ -228,8 +194,8 @@ static void set_text(char **slot, char *v) {
     *slot = v;
 }
 
-pp_status store_modelfile_parse(const char *text, size_t len, const char *fname, store_modelfile *out,
-                                pp_err *err) {
+pp_status store_modelfile_parse(const char *text, size_t len, const char *fname, store_param_fn param,
+                                store_modelfile *out, pp_err *err) {
     store_modelfile mf;
     memset(&mf, 0, sizeof mf);
     if (!fname) fname = "Modelfile";
@@ -281,8 +247,7 @@ pp_status store_modelfile_parse(const char *text, size_t len, const char *fname,
             if ((st = read_arg(&r, what, &arg, err)) != PP_OK) goto fail;
             bool dep = false;
             pp_err e2 = {0};
-            if (check_param(sub, arg, &e2) != PP_OK) { st = at(&r, line, err, "%s", e2.msg); goto fail; }
-            store_param_lookup(sub, NULL, &dep);
+            if (check_param(param, sub, arg, &dep, &e2) != PP_OK) { st = at(&r, line, err, "%s", e2.msg); goto fail; }
             if (dep) {
                 size_t wl = strlen(mf.warnings);
                 snprintf(mf.warnings + wl, sizeof mf.warnings - wl, "%s:%d: warning: parameter %s is deprecated\n",
@@ -344,12 +309,13 @@ fail:
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-pp_status store_params_json(const store_kv *params, size_t n, char **out, size_t *len, pp_err *err) {
-    return store_params_json_merge(NULL, params, n, out, len, err);
+pp_status store_params_json(store_param_fn param, const store_kv *params, size_t n, char **out, size_t *len,
+                            pp_err *err) {
+    return store_params_json_merge(param, NULL, params, n, out, len, err);
 }
 
-pp_status store_params_json_merge(const char *base_json, const store_kv *params, size_t n, char **out, size_t *len,
-                                  pp_err *err) {
+pp_status store_params_json_merge(store_param_fn param, const char *base_json, const store_kv *params, size_t n,
+                                  char **out, size_t *len, pp_err *err) {
     json_t *base = NULL;
     if (base_json) {
         json_error_t je;
@@ -394,7 +360,7 @@ pp_status store_params_json_merge(const char *base_json, const store_kv *params,
             continue;
         }
         store_param_type t;
-        if (!store_param_lookup(names[k], &t, NULL)) {
+        if (!param || !param(names[k], &t, NULL)) {
             st = pp_err_set(err, PP_ERR_ARG, "unknown parameter '%s'", names[k]);
             goto out;
         }
