@@ -339,7 +339,7 @@ static void test_store_ops(void) {
     T_CHECK(store_prune(s, &removed, &err) == PP_OK && removed == 0); /* rm already pruned */
     /* with pruning off (PIPPA_NOPRUNE), the blobs stay after their last manifest goes */
     T_CHECK(parse(text, &mf, &err) == PP_OK);
-    T_CHECK_MSG(store_create(s, "e", &mf, store_create_default_params(), &err) == PP_OK, "%s", err.msg);
+    T_CHECK_MSG(store_create(s, "e", &mf, cp, &err) == PP_OK, "%s", err.msg);
     store_modelfile_free(&mf);
     store_set_prune(s, false);
     T_CHECK(store_remove(s, "e", &err) == PP_OK);
