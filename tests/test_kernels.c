@@ -13,8 +13,8 @@
  *     independent of the thread count), and rows outside [r0, r1) are left untouched.
  * Tolerance table (relative to S): integer-sum formats 1e-5 (exact block sums; only the f32
  * accumulation order differs from generic's double), float weights 1e-5 plus n * 2^-24
- * (f32 fma chains over n/8 steps). Also: kern_init(KERN_ISA_GENERIC) and
- * PIPPA_KERNELS=generic select generic. */
+ * (f32 fma chains over n/8 steps). Also: kern_init(KERN_ISA_GENERIC) selects generic, and
+ * kern_isa_parse (PIPPA_KERNELS, --kernels) accepts the ISA names and nothing else. */
 #include "test.h"
 
 #include <float.h>
@@ -328,17 +328,33 @@ static void test_select_generic(void) {
     T_CHECK(kern_init(KERN_ISA_GENERIC) == KERN_ISA_GENERIC);
     T_CHECK(kern_active_isa() == KERN_ISA_GENERIC);
     T_CHECK(kern_traits(GGUF_TTYPE_Q4_0) == kern_traits_generic(GGUF_TTYPE_Q4_0));
-    const char *old = getenv("PIPPA_KERNELS");
-    char *saved = old ? strdup(old) : NULL;
-    setenv("PIPPA_KERNELS", "generic", 1);
-    T_CHECK(kern_init(KERN_ISA_AUTO) == KERN_ISA_GENERIC);
     T_CHECK(kern_traits(GGUF_TTYPE_Q6_K)->vec_dot == kern_traits_generic(GGUF_TTYPE_Q6_K)->vec_dot);
-    if (saved) setenv("PIPPA_KERNELS", saved, 1);
-    else unsetenv("PIPPA_KERNELS");
-    free(saved);
     kern_isa best = kern_init(KERN_ISA_AUTO);
-    if (!old && kern_isa_available(KERN_ISA_AVX2)) T_CHECK(best != KERN_ISA_GENERIC);
+    if (kern_isa_available(KERN_ISA_AVX2)) T_CHECK(best != KERN_ISA_GENERIC);
+    T_CHECK(kern_isa_available(best));
     (void)ISAS;
+}
+
+/* PIPPA_KERNELS and --kernels go through kern_isa_parse: every ISA's name round-trips, and
+ * anything else is an error naming the value and the accepted names. */
+static void test_isa_parse(void) {
+    pp_err err = {0};
+    for (int i = 0; i < KERN_ISA_COUNT; i++) {
+        kern_isa got = KERN_ISA_COUNT;
+        T_CHECK(kern_isa_parse(kern_isa_name((kern_isa)i), &got, &err) == PP_OK);
+        T_CHECK_MSG(got == (kern_isa)i, "%s parsed as %d", kern_isa_name((kern_isa)i), (int)got);
+    }
+    kern_isa got = KERN_ISA_GENERIC;
+    T_CHECK(kern_isa_parse("generic", &got, &err) == PP_OK && got == KERN_ISA_GENERIC);
+    const char *bad[] = {"", "AVX2", "avx", "generic ", "sse4"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        got = KERN_ISA_AVX2;
+        T_CHECK(kern_isa_parse(bad[i], &got, &err) == PP_ERR_ARG);
+        T_CHECK_MSG(got == KERN_ISA_AVX2, "'%s' wrote the out-param", bad[i]);
+        char want[64];
+        snprintf(want, sizeof want, "'%s'", bad[i]);
+        T_CHECK_MSG(strstr(err.msg, want) && strstr(err.msg, "generic") && strstr(err.msg, "avx512"), "%s", err.msg);
+    }
 }
 
 /* attn_qk and attn_pv of an ISA against generic, with f16 and f32 rows: 1 to 6 heads (a
@@ -663,6 +679,8 @@ static void test_vec_avx512(void) {
 }
 
 int main(void) {
+    t_kern_init();
+    T_RUN(test_isa_parse);
     T_RUN(test_select_generic);
     T_RUN(test_vec_avx2);
     T_RUN(test_packed_avx2);

@@ -95,10 +95,7 @@ int cli_cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-r") && has) { if ((rc = parse_num("-r", argv[++i], 1, 1000, &reps))) return rc; }
         else if (!strcmp(a, "-b") && has) { if ((rc = parse_num("-b", argv[++i], 1, 4096, &batch))) return rc; }
         else if (!strcmp(a, "--json")) as_json = true;
-        else if (!strcmp(a, "--kernels") && has) {
-            if (strcmp(argv[++i], "generic") != 0) { cli_error("bench: --kernels takes 'generic'"); return 2; }
-            setenv("PIPPA_KERNELS", "generic", 1);
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { puts(USAGE); return 0; }
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { puts(USAGE); return 0; }
         else if (a[0] == '-') { cli_error("bench: unknown or incomplete option '%s'\n%s", a, USAGE); return 2; }
         else if (!path) path = a;
         else { cli_error("bench: unexpected argument '%s'\n%s", a, USAGE); return 2; }

@@ -68,9 +68,6 @@ int cli_cmd_logits(int argc, char **argv) {
             if (!strcmp(k, "f32")) kv = GGUF_TTYPE_F32;
             else if (!strcmp(k, "f16")) kv = GGUF_TTYPE_F16;
             else { cli_error("logits: --kv takes f32 or f16, got '%s'", k); return 2; }
-        } else if (!strcmp(a, "--kernels") && has) {
-            if (strcmp(argv[++i], "generic") != 0) { cli_error("logits: --kernels takes 'generic'"); return 2; }
-            setenv("PIPPA_KERNELS", "generic", 1);
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { puts(USAGE); return 0; }
         else if (a[0] == '-') { cli_error("logits: unknown or incomplete option '%s'\n%s", a, USAGE); return 2; }
         else if (!path) path = a;

@@ -543,14 +543,6 @@ int cli_cmd_run(int argc, char **argv) {
             st.verbose = true;
         } else if (!strcmp(a, "--interactive") || !strcmp(a, "-i")) {
             interactive = true;
-        } else if (!strcmp(a, "--kernels")) {
-            if (i + 1 >= argc || strcmp(argv[i + 1], "generic") != 0) {
-                cli_error("run: --kernels takes 'generic'");
-                rc = 2;
-                goto out;
-            }
-            i++;
-            setenv("PIPPA_KERNELS", "generic", 1);
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             puts(USAGE);
             goto out;

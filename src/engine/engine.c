@@ -18,7 +18,6 @@ pp_status engine_model_load(const char *path, engine_model **out, pp_err *err) {
     uint64_t t0 = pp_time_ns();
     engine_model *em = calloc(1, sizeof *em);
     if (!em) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
-    kern_init(KERN_ISA_AUTO);
     pp_status st = model_load(path, &em->m, err);
     if (st) goto fail;
     if ((st = tok_vocab_init_from_gguf(model_get_gguf(em->m), &em->v, err))) goto fail;

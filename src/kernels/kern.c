@@ -4,7 +4,6 @@
 #include "kern.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "generic/generic.h"
@@ -67,7 +66,6 @@ bool kern_isa_available(kern_isa isa) {
 }
 
 static void build_tables(void) {
-    if (tables_ready) return;
     kern_init_generic_table(table_generic, N_TYPES);
     kern_vec_fill_generic(&vec_generic);
     vec_avx2 = vec_avx512 = vec_generic;
@@ -89,14 +87,18 @@ static void build_tables(void) {
     tables_ready = true;
 }
 
+pp_status kern_isa_parse(const char *name, kern_isa *out, pp_err *err) {
+    for (int i = 0; i < KERN_ISA_COUNT; i++) {
+        if (!strcmp(name, kern_isa_name((kern_isa)i))) {
+            *out = (kern_isa)i;
+            return PP_OK;
+        }
+    }
+    return pp_err_set(err, PP_ERR_ARG, "unknown kernels '%s' (expected auto, generic, avx2 or avx512)", name);
+}
+
 kern_isa kern_init(kern_isa isa) {
     build_tables();
-    if (isa == KERN_ISA_AUTO) {
-        const char *e = getenv("PIPPA_KERNELS");
-        if (e && !strcmp(e, "generic")) isa = KERN_ISA_GENERIC;
-        else if (e && !strcmp(e, "avx2")) isa = KERN_ISA_AVX2;
-        else if (e && !strcmp(e, "avx512")) isa = KERN_ISA_AVX512;
-    }
     if (isa == KERN_ISA_AUTO) {
         isa = kern_isa_available(KERN_ISA_AVX512) ? KERN_ISA_AVX512
               : kern_isa_available(KERN_ISA_AVX2) ? KERN_ISA_AVX2
@@ -112,15 +114,15 @@ kern_isa kern_init(kern_isa isa) {
 kern_isa kern_active_isa(void) { return isa_active; }
 
 const kern_vec_ops *kern_vec(void) {
-    build_tables();
+    PP_ASSERT(tables_ready);
     return vec_active;
 }
 const kern_vec_ops *kern_vec_generic(void) {
-    build_tables();
+    PP_ASSERT(tables_ready);
     return &vec_generic;
 }
 const kern_vec_ops *kern_vec_isa(kern_isa isa) {
-    build_tables();
+    PP_ASSERT(tables_ready);
     switch (isa) {
     case KERN_ISA_GENERIC: return &vec_generic;
     case KERN_ISA_AVX2: return &vec_avx2;
@@ -135,17 +137,17 @@ static const kern_type_traits *lookup(const kern_type_traits *t, uint32_t wtype)
 }
 
 const kern_type_traits *kern_traits(uint32_t wtype) {
-    build_tables();
+    PP_ASSERT(tables_ready);
     return lookup(table_active, wtype);
 }
 
 const kern_type_traits *kern_traits_generic(uint32_t wtype) {
-    build_tables();
+    PP_ASSERT(tables_ready);
     return lookup(table_generic, wtype);
 }
 
 const kern_type_traits *kern_traits_isa(kern_isa isa, uint32_t wtype) {
-    build_tables();
+    PP_ASSERT(tables_ready);
     switch (isa) {
     case KERN_ISA_GENERIC: return lookup(table_generic, wtype);
     case KERN_ISA_AVX2: return lookup(table_avx2, wtype);

@@ -1,23 +1,25 @@
 /* kern.h - compute kernels: an ops table filled at start-up from CPU detection.
  *
  * Usage:
- *     kern_init(KERN_ISA_AUTO);                 // once, before any model work
+ *     kern_init(KERN_ISA_AUTO);                 // once, in main, before any thread exists
  *     const kern_type_traits *tt = kern_traits(GGUF_TTYPE_Q4_0);
  *     tt->quantize_act(x, act, n);              // activation row -> Q8_0 blocks
  *     kern_matmul(tt, W, row_bytes, n, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
  *
  * Every op has a plain C reference in generic/ (the specification: plain loops, double
  * accumulation, always built). x86_avx2/ and x86_avx512/ hold faster variants of the same
- * signatures, picked by kern_init from pp_cpu_detect(); PIPPA_KERNELS=generic (or
- * kern_init(KERN_ISA_GENERIC)) forces the reference so a wrong answer can be bisected.
+ * signatures, picked by kern_init from pp_cpu_detect(); kern_init(KERN_ISA_GENERIC) forces
+ * the reference so a wrong answer can be bisected. The kernels read no environment: main
+ * parses PIPPA_KERNELS or --kernels with kern_isa_parse and passes the result to kern_init.
  *
  * Matmul convention (ggml's): weight W has rows of n_in contiguous elements (ne[0]) and
  * y[t][o] = sum_i W[o][i] * x[t][i]. The activation row x[t] is first converted once to the
  * weight type's activation format (act_type): Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1,
  * Q8_K for the K-quants, F32 for F32/F16/BF16 weights.
  *
- * Thread safety: after kern_init, every kernel is reentrant; kernels never allocate, log or
- * touch globals (the traits table is written once by kern_init).
+ * Thread safety: kern_init writes the tables and must return before any other kern_* call
+ * and before any thread that uses kernels starts (the getters assert it ran); after it,
+ * every kernel is reentrant and kernels never allocate, log or touch globals.
  */
 #ifndef PIPPA_KERN_H
 #define PIPPA_KERN_H
@@ -79,9 +81,14 @@ typedef struct kern_type_traits {
                               void *yq, size_t yq_stride);
 } kern_type_traits;
 
-/* Fills the ops table. isa AUTO picks the best the CPU has unless PIPPA_KERNELS says
- * "generic", "avx2" or "avx512". Returns the ISA in use. Call once before other kern_*. */
+/* Fills the ops tables from CPU detection and selects isa: AUTO picks the best the CPU has,
+ * an ISA the CPU lacks falls back to the best one it extends that the CPU has. Returns the
+ * ISA in use. Call once, before other kern_* and before any thread (calling it again, with
+ * no kernel running, only reselects: tests). */
 kern_isa kern_init(kern_isa isa);
+/* The ISA named by name ("auto", "generic", "avx2", "avx512", exactly as kern_isa_name
+ * spells them). PP_ERR_ARG naming the value and the accepted names otherwise. */
+pp_status kern_isa_parse(const char *name, kern_isa *out, pp_err *err);
 kern_isa kern_active_isa(void);
 const char *kern_isa_name(kern_isa isa);
 /* True if the CPU supports the ISA's kernels. */
@@ -102,7 +109,8 @@ void kern_matmul(const kern_type_traits *tt, int64_t n, const void *w, size_t w_
                  const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
                  int64_t r0, int64_t r1);
 
-/* Element-wise helpers shared by the model (generic C; vectorized by the compiler). */
+/* Element-wise helpers shared by the model: rmsnorm runs on the active ISA's vec ops
+ * (sumsq, scale_mul), softmax is plain C. */
 /* y = x / rms(x) * w (w may be NULL: no weight). Sum of squares in double (as ggml), in four
  * interleaved partial sums. */
 void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
