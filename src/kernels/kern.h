@@ -91,14 +91,16 @@ kern_isa kern_init(kern_isa isa);
 pp_status kern_isa_parse(const char *name, kern_isa *out, pp_err *err);
 kern_isa kern_active_isa(void);
 const char *kern_isa_name(kern_isa isa);
-/* True if the CPU supports the ISA's kernels. */
+/* True if the CPU supports the ISA's kernels (its features and its base ISA's). */
 bool kern_isa_available(kern_isa isa);
+/* The same for a given feature set (tests pass a simulated CPU). */
+bool kern_isa_supported(kern_isa isa, const pp_cpu *cpu);
 
 /* Traits for a weight type, or NULL if matmul with it is not supported. */
 const kern_type_traits *kern_traits(uint32_t wtype);
 /* The generic traits, whatever kern_init chose (tests compare against these). */
 const kern_type_traits *kern_traits_generic(uint32_t wtype);
-/* Table of a given ISA, NULL if that ISA has no kernel for the type (tests). */
+/* Table of a given ISA, NULL if the CPU lacks the ISA or it has no kernel for the type (tests). */
 const kern_type_traits *kern_traits_isa(kern_isa isa, uint32_t wtype);
 
 /* Bytes of one converted activation row of n elements. */
@@ -148,7 +150,13 @@ typedef struct kern_vec_ops {
 /* The active ISA's vector ops (after kern_init), and the generic ones (tests). */
 const kern_vec_ops *kern_vec(void);
 const kern_vec_ops *kern_vec_generic(void);
-const kern_vec_ops *kern_vec_isa(kern_isa isa);
+const kern_vec_ops *kern_vec_isa(kern_isa isa); /* NULL if the CPU lacks the ISA */
+/* Fills table (count >= GGUF_TTYPE_COUNT entries) and vec with the kernels isa has on a CPU
+ * with the features cpu: generic, then each ISA up isa's base chain that cpu supports, in
+ * order. Returns the ISA filled: isa, or the best one of its base chain cpu supports. kern_init
+ * fills its tables this way; tests pass a simulated CPU, which must not claim a feature the
+ * running CPU lacks (the fill functions are compiled with their ISA's flags). */
+kern_isa kern_fill_isa(kern_isa isa, const pp_cpu *cpu, kern_type_traits *table, size_t count, kern_vec_ops *vec);
 
 
 /* Generic reference kernels (exported for the tests and the fallback table). */

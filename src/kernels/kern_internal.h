@@ -1,18 +1,31 @@
-/* kern_internal.h - internal to src/kernels: hooks through which each ISA directory
- * overrides the entries of the ops table it implements. */
+/* kern_internal.h - internal to src/kernels: the ISA rows of kern.c's table and the hooks
+ * through which each ISA directory overrides the entries of the ops table it implements. */
 #ifndef PIPPA_KERN_INTERNAL_H
 #define PIPPA_KERN_INTERNAL_H
 
 #include "kern.h"
 
+/* One ISA: its name (PIPPA_KERNELS, --kernels, bench output), the ISA whose tables it starts
+ * from, whether a CPU has the features its directory is compiled with, and the fills that
+ * override its entries (NULL: not built for this architecture). */
+typedef struct kern_isa_row {
+    const char *name;
+    kern_isa base;
+    bool (*has)(const pp_cpu *cpu);
+    void (*fill)(kern_type_traits *table); /* GGUF_TTYPE_COUNT entries */
+    void (*vec_fill)(kern_vec_ops *ops);
+} kern_isa_row;
+
 void kern_vec_fill_generic(kern_vec_ops *ops);
 
-#if defined(__x86_64__)
-#define KERN_HAVE_X86 1
+/* The x86 directories (declared on every architecture; defined and referenced on x86-64). */
 void kern_fill_avx2(kern_type_traits *table);
 void kern_vec_fill_avx2(kern_vec_ops *ops);
 void kern_fill_avx512(kern_type_traits *table);
 void kern_vec_fill_avx512(kern_vec_ops *ops);
+
+#if defined(__x86_64__)
+#define KERN_HAVE_X86 1
 #else
 #define KERN_HAVE_X86 0
 #endif
