@@ -39,9 +39,9 @@ CORE_DIRS := src/core src/gguf src/quant src/kernels src/kernels/generic src/mod
 # files are compiled with (only these get ISA flags, STYLE.md §7; each matches its row's CPU
 # check in kern.c's ISA table). Adding an ISA: its directory, its row there, a line here.
 ifeq ($(ARCH),x86_64)
-KERN_ISA_x86_avx2   := -mavx2 -mfma -mf16c
-KERN_ISA_x86_avx512 := $(KERN_ISA_x86_avx2) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni \
-                       -mavx512bf16 -mavx512vbmi
+KERN_ISA_x86_avx2    := -mavx2 -mfma -mf16c
+KERN_ISA_x86_avx512f := $(KERN_ISA_x86_avx2) -mavx512f -mavx512bw -mavx512vl -mavx512dq
+KERN_ISA_x86_avx512  := $(KERN_ISA_x86_avx512f) -mavx512vnni
 endif
 KERN_ISA_DIRS := $(patsubst KERN_ISA_%,%,$(filter KERN_ISA_%,$(.VARIABLES)))
 CORE_DIRS     += $(KERN_ISA_DIRS:%=src/kernels/%)

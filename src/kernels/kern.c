@@ -43,10 +43,11 @@ static bool cpu_any(const pp_cpu *c) {
     return true;
 }
 static bool cpu_avx2(const pp_cpu *c) { return KERN_HAVE_X86 && c->avx2 && c->fma && c->f16c; }
-static bool cpu_avx512(const pp_cpu *c) {
-    return KERN_HAVE_X86 && c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq && c->avx512vnni &&
-           c->avx512bf16 && c->avx512vbmi;
+/* F/BW/VL/DQ: Skylake-X and later (x86-64-v4); VNNI on top: Cascade Lake, Ice Lake, Zen 4. */
+static bool cpu_avx512f(const pp_cpu *c) {
+    return KERN_HAVE_X86 && c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq;
 }
+static bool cpu_avx512vnni(const pp_cpu *c) { return KERN_HAVE_X86 && c->avx512vnni; }
 
 #if KERN_HAVE_X86
 #define X86(fn) fn
@@ -62,7 +63,8 @@ static bool cpu_avx512(const pp_cpu *c) {
 static const kern_isa_row ISA_ROWS[KERN_ISA_COUNT] = {
     [KERN_ISA_GENERIC] = {"generic", KERN_ISA_GENERIC, cpu_any, fill_generic, kern_vec_fill_generic},
     [KERN_ISA_AVX2] = {"avx2", KERN_ISA_GENERIC, cpu_avx2, X86(kern_fill_avx2), X86(kern_vec_fill_avx2)},
-    [KERN_ISA_AVX512] = {"avx512", KERN_ISA_AVX2, cpu_avx512, X86(kern_fill_avx512), X86(kern_vec_fill_avx512)},
+    [KERN_ISA_AVX512F] = {"avx512f", KERN_ISA_AVX2, cpu_avx512f, X86(kern_fill_avx512f), X86(kern_vec_fill_avx512f)},
+    [KERN_ISA_AVX512] = {"avx512", KERN_ISA_AVX512F, cpu_avx512vnni, X86(kern_fill_avx512), NULL},
 };
 
 static bool valid(kern_isa isa) { return isa > KERN_ISA_AUTO && isa < KERN_ISA_COUNT; }
@@ -86,7 +88,7 @@ kern_isa kern_fill_isa(kern_isa isa, const pp_cpu *cpu, kern_type_traits *table,
     if (base != isa) kern_fill_isa(base, cpu, table, count, vec);
     /* The fill functions are compiled with their ISA's flags: only called on a CPU with them. */
     ISA_ROWS[isa].fill(table);
-    ISA_ROWS[isa].vec_fill(vec);
+    if (ISA_ROWS[isa].vec_fill) ISA_ROWS[isa].vec_fill(vec);
     return isa;
 }
 

@@ -7,10 +7,11 @@
  *     kern_matmul(tt, W, row_bytes, n, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
  *
  * Every op has a plain C reference in generic/ (the specification: plain loops, double
- * accumulation, always built). x86_avx2/ and x86_avx512/ hold faster variants of the same
- * signatures, picked by kern_init from pp_cpu_detect(); kern_init(KERN_ISA_GENERIC) forces
- * the reference so a wrong answer can be bisected. The kernels read no environment: main
- * parses PIPPA_KERNELS or --kernels with kern_isa_parse and passes the result to kern_init.
+ * accumulation, always built). x86_avx2/, x86_avx512f/ and x86_avx512/ (VNNI) hold faster
+ * variants of the same signatures, one ISA row each in kern.c, picked by kern_init from
+ * pp_cpu_detect(); kern_init(KERN_ISA_GENERIC) forces the reference so a wrong answer can be
+ * bisected. The kernels read no environment: main parses PIPPA_KERNELS or --kernels with
+ * kern_isa_parse and passes the result to kern_init.
  *
  * Matmul convention (ggml's): weight W has rows of n_in contiguous elements (ne[0]) and
  * y[t][o] = sum_i W[o][i] * x[t][i]. The activation row x[t] is first converted once to the
@@ -29,8 +30,9 @@
 typedef enum kern_isa {
     KERN_ISA_AUTO = 0,
     KERN_ISA_GENERIC,
-    KERN_ISA_AVX2,
-    KERN_ISA_AVX512,
+    KERN_ISA_AVX2,    /* AVX2 + FMA + F16C */
+    KERN_ISA_AVX512F, /* AVX-512 F/BW/VL/DQ (16-lane float kernels, vector ops), on top of avx2 */
+    KERN_ISA_AVX512,  /* + VNNI (the vpdpbusd packed integer gemms), on top of avx512f */
     KERN_ISA_COUNT
 } kern_isa;
 
@@ -86,7 +88,7 @@ typedef struct kern_type_traits {
  * ISA in use. Call once, before other kern_* and before any thread (calling it again, with
  * no kernel running, only reselects: tests). */
 kern_isa kern_init(kern_isa isa);
-/* The ISA named by name ("auto", "generic", "avx2", "avx512", exactly as kern_isa_name
+/* The ISA named by name ("auto", "generic", "avx2", "avx512f", "avx512", as kern_isa_name
  * spells them). PP_ERR_ARG naming the value and the accepted names otherwise. */
 pp_status kern_isa_parse(const char *name, kern_isa *out, pp_err *err);
 kern_isa kern_active_isa(void);

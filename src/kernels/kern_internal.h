@@ -7,7 +7,8 @@
 
 /* One ISA: its name (PIPPA_KERNELS, --kernels, bench output), the ISA whose tables it starts
  * from, whether a CPU has the features its directory is compiled with, and the fills that
- * override its entries (NULL: not built for this architecture). */
+ * override its entries (fill NULL: not built for this architecture; vec_fill NULL: the base's
+ * vector ops). */
 typedef struct kern_isa_row {
     const char *name;
     kern_isa base;
@@ -21,8 +22,9 @@ void kern_vec_fill_generic(kern_vec_ops *ops);
 /* The x86 directories (declared on every architecture; defined and referenced on x86-64). */
 void kern_fill_avx2(kern_type_traits *table);
 void kern_vec_fill_avx2(kern_vec_ops *ops);
+void kern_fill_avx512f(kern_type_traits *table);
+void kern_vec_fill_avx512f(kern_vec_ops *ops);
 void kern_fill_avx512(kern_type_traits *table);
-void kern_vec_fill_avx512(kern_vec_ops *ops);
 
 #if defined(__x86_64__)
 #define KERN_HAVE_X86 1

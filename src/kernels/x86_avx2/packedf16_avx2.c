@@ -1,5 +1,5 @@
 /* packedf16_avx2.c - F16 weights repacked at load time with lanes along the rows: the layout
- * (shared with the AVX-512 kernel, packedf16_avx512.c) and the AVX2 gemm (f32 activations).
+ * (shared with the AVX-512 kernel, packedf16_avx512f.c) and the AVX2 gemm (f32 activations).
  *
  * Layout: rows in groups of 8 (KERN_PACK_ROWS); per group, np = ceil(n / 2) element pairs of
  * 32 bytes each: pair p holds, at bytes 4j..4j+3, row j's elements 2p and 2p+1 (fp16; a zero
@@ -7,7 +7,7 @@
  * each converted to 8 f32 lanes where lane 2j + i is row j's element 2p + i, met by the
  * activation pair (a[2p], a[2p+1]) as one 64-bit broadcast.
  *
- * Kernel: as in packedf16_avx512.c, lane 2j + i accumulates w * a over the elements 2p + i of
+ * Kernel: as in packedf16_avx512f.c, lane 2j + i accumulates w * a over the elements 2p + i of
  * row j, one FMA per pair in the order of p, and row j's output is the sum of its two lanes;
  * every tile (decode: 2 groups x 1-2 tokens; prefill: 1 group x 6 tokens) and every chunk of
  * pairs runs those same two chains, so a token's result does not depend on the batch, and it

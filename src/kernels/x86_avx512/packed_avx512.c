@@ -251,7 +251,7 @@ KA5_INLINE int tile_rows(const void *act, size_t act_row_bytes, int t0, int t_en
 /* With w_up, w holds the gate rows and y gets geglu(gate) * up (the fused FFN input): each
  * tile's gate outputs wait in a 16 x P5_TOK buffer for the up tile of the same rows. With yq
  * too, two groups' results (32 rows x T tokens) wait in a buffer and leave as one Q8_0 block
- * per token, quantized like kern_act_q8_0_avx512 quantizes a whole row (blocks are
+ * per token, quantized like kern_act_q8_0_avx512f quantizes a whole row (blocks are
  * independent). */
 KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const void *w, const void *w_up,
                             size_t group_bytes, const void *act, size_t act_row_bytes, int n_tok, float *y,
@@ -288,7 +288,7 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
                                  out + h * P5_ROWS, 2 * P5_ROWS, gate);
                         }
                         for (int t = 0; t < T; t++)
-                            kern_act_q8_0_avx512(out + t * 2 * P5_ROWS,
+                            kern_act_q8_0_avx512f(out + t * 2 * P5_ROWS,
                                                  (uint8_t *)yq + (size_t)(t0 + t) * yq_stride +
                                                      (size_t)(r / 32) * sizeof(block_q8_0),
                                                  32);

@@ -1,4 +1,4 @@
-/* vec_avx512.c - AVX-512 vector helpers (kern_vec_ops): the f32 -> f16 conversion of the KV
+/* vec_avx512f.c - AVX-512 vector helpers (kern_vec_ops): the f32 -> f16 conversion of the KV
  * cache, rounding to nearest even (vcvtps2ph), byte-identical to generic, and the attention
  * ops and GELU with 16 lanes. The ops not defined here (exp_sum, sumsq) stay the AVX2 ones
  * (kern.c copies the AVX2 ops first).
@@ -7,7 +7,7 @@
  * ragged end is one more masked step), then one fixed horizontal sum: a head's score does not
  * depend on how many heads share the call. attn_pv: one fma per term in j order for each
  * output element (masked at a ragged end), so m rows at once equal m calls of one row. */
-#include "avx512.h"
+#include "avx512f.h"
 
 KA5_INLINE __mmask16 tail_mask(int64_t left) { return (__mmask16)((1u << left) - 1u); }
 KA5_INLINE __mmask16 mask_at(int64_t n, int64_t i) {
@@ -141,7 +141,7 @@ static void geglu(float *g, const float *u, int64_t n) {
     }
 }
 
-void kern_vec_fill_avx512(kern_vec_ops *o) {
+void kern_vec_fill_avx512f(kern_vec_ops *o) {
     o->geglu = geglu;
     o->f32_to_f16 = f32_to_f16;
     o->attn_qk = attn_qk;

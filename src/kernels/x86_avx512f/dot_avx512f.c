@@ -1,4 +1,4 @@
-/* dot_avx512.c - AVX-512 dot products and gemm for the float weights (F32, F16, BF16 against
+/* dot_avx512f.c - AVX-512 dot products and gemm for the float weights (F32, F16, BF16 against
  * f32 activations), 16 lanes per step.
  *
  * Every output element is one accumulator chain over the row's 16-element steps in order (a
@@ -13,7 +13,7 @@
  * more tokens) converts a panel of 4 rows x 1024 elements to f32 once per group of 96 tokens
  * and runs a 4-row x 6-token tile of FMAs over it (24 accumulators of the 32 registers).
  * ref: generic/dot_generic.c (the specification); x86_avx2/dot_avx2.c (the 8-lane version). */
-#include "avx512.h"
+#include "avx512f.h"
 
 enum { F_F32, F_F16, F_BF16 };
 
@@ -221,12 +221,12 @@ KA5_INLINE void gemm_dec(int kind, int64_t n, const uint8_t *w, size_t wrb, cons
                                                        int64_t ys, int64_t r0, int64_t r1) {                    \
         gemm_panel(kind, n, w, wrb, act, arb, n_tok, y, ys, r0, r1);                                            \
     }                                                                                                           \
-    float kern_dot_##name##_avx512(int64_t n, const void *w, const void *a) {                                   \
+    float kern_dot_##name##_avx512f(int64_t n, const void *w, const void *a) {                                   \
         float y;                                                                                                \
         tile(kind, 1, 1, n, w, 0, a, 0, &y, 0, NULL);                                                           \
         return y;                                                                                               \
     }                                                                                                           \
-    void kern_gemm_##name##_avx512(int64_t n, const void *w, size_t w_row_bytes, const void *act,               \
+    void kern_gemm_##name##_avx512f(int64_t n, const void *w, size_t w_row_bytes, const void *act,               \
                                    size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0,     \
                                    int64_t r1) {                                                                \
         if (n_tok > DT) panel_##name(n, w, w_row_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);        \

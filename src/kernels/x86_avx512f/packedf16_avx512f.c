@@ -1,4 +1,4 @@
-/* packedf16_avx512.c - F16 weights repacked at load time with lanes along the rows, and their
+/* packedf16_avx512f.c - F16 weights repacked at load time with lanes along the rows, and their
  * gemm (AVX-512, f32 activations).
  *
  * Layout (packed by packedf16_avx2.c, shared with the AVX2 kernel): rows in groups of 8
@@ -13,7 +13,7 @@
  * tile (decode: up to 8 groups x 2 tokens; prefill: 4 groups x 6 tokens) and every split of
  * the pairs into chunks runs those same two chains per output, so a token's result does not
  * depend on the batch, the tile or the thread count. The results differ from the unpacked
- * kernels' (16-lane chains along a row, dot_avx512.c) within float rounding.
+ * kernels' (16-lane chains along a row, dot_avx512f.c) within float rounding.
  *
  * Why: with lanes along a row, every output needs its own 16-lane accumulator and every
  * activation vector is loaded for a handful of rows; here one register holds 8 outputs, an
@@ -21,7 +21,7 @@
  * weights are converted straight from fp16 in the FMA loop, so prefill runs at nearly the FMA
  * rate and decode reads each weight byte once.
  * ref: generic/dot_generic.c (vec_dot f16: the specification). */
-#include "avx512.h"
+#include "avx512f.h"
 
 #define PD_G 8       /* groups per decode tile */
 #define PD_T KA2_PF16_DEC_T /* tokens per decode tile */
@@ -182,7 +182,7 @@ static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *
     }
 }
 
-void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+void kern_gemm_packed_f16_avx512f(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
     ka2_pf16_gemm(gemm_decode, gemm_prefill, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
