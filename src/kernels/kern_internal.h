@@ -19,6 +19,16 @@ typedef struct kern_isa_row {
 
 void kern_vec_fill_generic(kern_vec_ops *ops);
 
+/* For the fills: entry t's load-time repacking (groups of rows rows; see kern_type_traits). */
+static inline void kern_traits_set_pack(kern_type_traits *t, uint32_t rows, size_t (*group_bytes)(int64_t n),
+                                        kern_pack_fn pack, kern_gemm_fn gemm_packed, kern_unpack_row_fn unpack_row) {
+    t->pack_rows = rows;
+    t->pack_group_bytes = group_bytes;
+    t->pack = pack;
+    t->gemm_packed = gemm_packed;
+    t->unpack_row = unpack_row;
+}
+
 /* The x86 directories (declared on every architecture; defined and referenced on x86-64). */
 void kern_fill_avx2(kern_type_traits *table);
 void kern_vec_fill_avx2(kern_vec_ops *ops);

@@ -10,23 +10,14 @@
 #include "avx512.h"
 
 void kern_fill_avx512(kern_type_traits *t) {
-    t[GGUF_TTYPE_Q4_0].pack_rows = 16;
-    t[GGUF_TTYPE_Q4_0].pack_group_bytes = kern_pack_bytes_q4_0_avx512;
-    t[GGUF_TTYPE_Q4_0].pack = kern_pack_q4_0_avx512;
-    t[GGUF_TTYPE_Q4_0].gemm_packed = kern_gemm_packed_q4_0_avx512;
-    t[GGUF_TTYPE_Q4_0].unpack_row = kern_unpack_row_q4_0_avx512;
+    kern_traits_set_pack(&t[GGUF_TTYPE_Q4_0], 16, kern_pack_bytes_q4_0_avx512, kern_pack_q4_0_avx512,
+                         kern_gemm_packed_q4_0_avx512, kern_unpack_row_q4_0_avx512);
     t[GGUF_TTYPE_Q4_0].gemm_packed_geglu = kern_gemm_packed_geglu_q4_0_avx512;
-    t[GGUF_TTYPE_Q5_0].pack_rows = 16;
-    t[GGUF_TTYPE_Q5_0].pack_group_bytes = kern_pack_bytes_q5_0_avx512;
-    t[GGUF_TTYPE_Q5_0].pack = kern_pack_q5_0_avx512;
-    t[GGUF_TTYPE_Q5_0].gemm_packed = kern_gemm_packed_q5_0_avx512;
-    t[GGUF_TTYPE_Q5_0].unpack_row = kern_unpack_row_q5_0_avx512;
+    kern_traits_set_pack(&t[GGUF_TTYPE_Q5_0], 16, kern_pack_bytes_q5_0_avx512, kern_pack_q5_0_avx512,
+                         kern_gemm_packed_q5_0_avx512, kern_unpack_row_q5_0_avx512);
     t[GGUF_TTYPE_Q5_0].gemm_packed_geglu = kern_gemm_packed_geglu_q5_0_avx512;
-    t[GGUF_TTYPE_Q8_0].pack_rows = 16;
-    t[GGUF_TTYPE_Q8_0].pack_group_bytes = kern_pack_bytes_q8_0_avx512;
-    t[GGUF_TTYPE_Q8_0].pack = kern_pack_q8_0_avx512;
-    t[GGUF_TTYPE_Q8_0].gemm_packed = kern_gemm_packed_q8_0_avx512;
-    t[GGUF_TTYPE_Q8_0].unpack_row = kern_unpack_row_q8_0_avx512;
+    kern_traits_set_pack(&t[GGUF_TTYPE_Q8_0], 16, kern_pack_bytes_q8_0_avx512, kern_pack_q8_0_avx512,
+                         kern_gemm_packed_q8_0_avx512, kern_unpack_row_q8_0_avx512);
     t[GGUF_TTYPE_Q8_0].gemm_packed_geglu = kern_gemm_packed_geglu_q8_0_avx512;
     t[GGUF_TTYPE_Q4_K].gemm_packed = kern_gemm_packed_q4_K_avx512; /* the AVX2 layouts and packing */
     t[GGUF_TTYPE_Q6_K].gemm_packed = kern_gemm_packed_q6_K_avx512;
