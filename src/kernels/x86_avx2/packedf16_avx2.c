@@ -1,8 +1,8 @@
 /* packedf16_avx2.c - F16 weights repacked at load time with lanes along the rows: the layout
  * (shared with the AVX-512 kernel, packedf16_avx512f.c) and the AVX2 gemm (f32 activations).
  *
- * Layout: rows in groups of 8 (KERN_PACK_ROWS); per group, np = ceil(n / 2) element pairs of
- * 32 bytes each: pair p holds, at bytes 4j..4j+3, row j's elements 2p and 2p+1 (fp16; a zero
+ * Layout (../kern_pack.h, KERN_PACK_F16_X8): rows in groups of 8 (KERN_PACK_ROWS); per group,
+ * np = ceil(n / 2) element pairs of 32 bytes each: pair p holds, at bytes 4j..4j+3, row j's elements 2p and 2p+1 (fp16; a zero
  * for element n when n is odd). Here the pair is two 16-byte halves (rows 0-3 and rows 4-7),
  * each converted to 8 f32 lanes where lane 2j + i is row j's element 2p + i, met by the
  * activation pair (a[2p], a[2p+1]) as one 64-bit broadcast.
