@@ -591,8 +591,7 @@ static void check_packed(kern_isa isa) {
  * group bytes are the layout's, it writes the bytes the reference pack writes (so the layout
  * as documented is the one the kernels read), the reference unpack gives the original rows
  * back, and gemm_packed agrees with the reference gemm over the layout (which equals generic
- * on the original rows bit for bit) within the type's tolerance. K-quant layouts have no
- * reference pack yet: only their geometry is checked here (check_packed covers the rest). */
+ * on the original rows bit for bit) within the type's tolerance. */
 static void check_pack_ref(kern_isa isa) {
     for (size_t i = 0; i < N_TYPES_T; i++) {
         const uint32_t t = TYPES[i];
@@ -606,7 +605,8 @@ static void check_pack_ref(kern_isa isa) {
                                   g->act_blck == 1 ? 96 : 5 * (int64_t)quant_block_size(t)};
         for (int si = 0; si < 2; si++) {
             const int64_t n = sizes[si], rows = 3 * tt->pack_rows;
-            const size_t rb = quant_row_bytes(t, (uint64_t)n), gb = tt->pack_group_bytes(n), ab = kern_act_row_bytes(g, n);
+            const size_t rb = quant_row_bytes(t, (uint64_t)n), gb = tt->pack_group_bytes(n),
+                         ab = kern_act_row_bytes(g, n);
             T_CHECK_MSG(gb == kern_pack_group_bytes_ref(l, n), "%s %s n %lld: group bytes %zu, layout %zu",
                         kern_isa_name(isa), quant_type_name(t), (long long)n, gb, kern_pack_group_bytes_ref(l, n));
             uint8_t *w = malloc(rb * (size_t)rows), *pk = malloc(gb * 3), *want = malloc(gb * 3), *row = malloc(rb),
@@ -615,7 +615,8 @@ static void check_pack_ref(kern_isa isa) {
                   *yr = malloc(sizeof(float) * (size_t)rows * 3);
             fill_weights_n(t, w, rb, n, (int)rows);
             tt->pack(n, w, rb, 0, 3, pk);
-            if (kern_pack_ref(l, n, w, rb, 0, 3, want)) {
+            T_CHECK(kern_pack_ref(l, n, w, rb, 0, 3, want));
+            {
                 T_CHECK_MSG(!memcmp(pk, want, gb * 3), "%s %s n %lld: packed bytes differ from kern_pack.h's layout",
                             kern_isa_name(isa), quant_type_name(t), (long long)n);
                 fill_acts(t, x, n, 3);

@@ -27,7 +27,10 @@
  *
  * Q4_K, Q6_K (KERN_PACK_Q4_K_X8, _Q6_K_X8: AVX2 and AVX-512 VNNI; x86_avx2/packedk_avx2.c
  * describes them): per 256-element super-block the byte offsets KERN_P4K_* and KERN_P6K_*.
- * (No reference pack here yet: the tests check them against generic vec_dot via unpack_row.)
+ * Element e of row r: sub-block j = e / 32, k = e % 32, step s = (k % 16) / 4, byte i = k % 4;
+ * its (low 4 bits of the) quant is the low nibble (k < 16) or the high nibble (k >= 16) of
+ * byte QS + SUB j + 32 s + 4 r + i (Q4_K: SUB 128; Q6_K: SUB 192, and the top two bits of u =
+ * q + 32 at bit 4 (s % 2) + 2 (k >= 16) of byte QS + SUB j + 128 + 32 (s / 2) + 4 r + i).
  *
  * F16 (KERN_PACK_F16_X8: AVX2 and AVX-512 F, x86_avx2/packedf16_avx2.c): pair p (elements
  * 2p and 2p+1) of row j at 32p + 4j, two fp16; when n is odd, element n is a zero.
@@ -77,7 +80,7 @@ kern_pack_layout kern_pack_layout_of(uint32_t type, uint32_t pack_rows);
 uint32_t kern_pack_rows_ref(kern_pack_layout l);
 size_t kern_pack_group_bytes_ref(kern_pack_layout l, int64_t n);
 /* The reference pack of row groups [g0, g1) into dst + g0 * group bytes, and its inverse for
- * one row, written from the definitions above (all but the K-quant layouts: returns false). */
+ * one row, written from the definitions above (false: not a layout). */
 bool kern_pack_ref(kern_pack_layout l, int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1,
                    void *dst);
 bool kern_unpack_row_ref(kern_pack_layout l, int64_t n, const void *packed, size_t group_bytes, int64_t row,

@@ -116,6 +116,113 @@ static void q32_unpack_block(uint32_t t, int R, int r, const uint8_t *pb, uint8_
         }
 }
 
+/* ---- Q4_K, Q6_K: 8 rows per group, offsets KERN_P4K_* / KERN_P6K_* per super-block ---- */
+
+/* The 6-bit scales and mins of a Q4_K block (quant-formats.md §3.3), and their encoding. */
+static void q4k_scales_get(const uint8_t *b, uint8_t *sc, uint8_t *mn) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = b[j] & 63;
+        mn[j] = b[j + 4] & 63;
+        sc[j + 4] = (uint8_t)((b[j + 8] & 0xF) | (b[j] >> 6) << 4);
+        mn[j + 4] = (uint8_t)((b[j + 8] >> 4) | (b[j + 4] >> 6) << 4);
+    }
+}
+static void q4k_scales_put(const uint8_t *sc, const uint8_t *mn, uint8_t *b) {
+    for (int j = 0; j < 4; j++) {
+        b[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+        b[j + 4] = (uint8_t)(mn[j] | (mn[j + 4] >> 4) << 6);
+        b[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
+    }
+}
+
+/* Element e's quant in a block: Q4_K nibble (e / 32) % 2 of qs[32 (e / 64) + e % 32]; Q6_K
+ * u = q + 32 from ql (nibble) and qh (two bits), quarter k / 32 of each 128-element half. */
+static int q4k_get(const block_q4_K *x, int e) { return (x->qs[32 * (e / 64) + e % 32] >> (4 * ((e / 32) % 2))) & 0xF; }
+static void q4k_put(block_q4_K *x, int e, int q) {
+    x->qs[32 * (e / 64) + e % 32] |= (uint8_t)(q << (4 * ((e / 32) % 2)));
+}
+static int q6k_get(const block_q6_K *x, int e) {
+    const int h = e / 128, qt = (e % 128) / 32, l = e % 32;
+    const int lo = (x->ql[64 * h + 32 * (qt % 2) + l] >> (4 * (qt / 2))) & 0xF;
+    return lo | ((x->qh[32 * h + l] >> (2 * qt)) & 3) << 4;
+}
+static void q6k_put(block_q6_K *x, int e, int u) {
+    const int h = e / 128, qt = (e % 128) / 32, l = e % 32;
+    x->ql[64 * h + 32 * (qt % 2) + l] |= (uint8_t)((u & 0xF) << (4 * (qt / 2)));
+    x->qh[32 * h + l] |= (uint8_t)((u >> 4) << (2 * qt));
+}
+
+/* Element e of row r in a packed super-block (kern_pack.h): the byte holding its nibble, in
+ * sub-blocks of sub_bytes from qs, and the nibble's shift (high for elements 16..31 of a
+ * sub-block); Q6_K's two top bits in their byte after the 4 nibble steps, and their shift. */
+static size_t kquant_nibble(size_t qs, size_t sub_bytes, int r, int e) {
+    const int k = e % 32;
+    return qs + sub_bytes * (size_t)(e / 32) + 32 * (size_t)((k % 16) / 4) + 4 * (size_t)r + (size_t)(k % 4);
+}
+static size_t q6k_top(int r, int e) {
+    const int k = e % 32;
+    return KERN_P6K_QS + KERN_P6K_SUB * (size_t)(e / 32) + 128 + 32 * (size_t)((k % 16) / 8) + 4 * (size_t)r +
+           (size_t)(k % 4);
+}
+static int q6k_top_shift(int e) { return 4 * (((e % 32) % 16) / 4 % 2) + 2 * ((e % 32) >= 16); }
+static int nibble_shift(int e) { return 4 * ((e % 32) >= 16); }
+
+static void kquant_pack_block(kern_pack_layout l, int r, const uint8_t *blk, uint8_t *ob) {
+    if (l == KERN_PACK_Q4_K_X8) {
+        const block_q4_K *x = (const block_q4_K *)blk;
+        uint8_t sc[8], mn[8];
+        memcpy(ob + KERN_P4K_D + 2 * r, &x->d, 2);
+        memcpy(ob + KERN_P4K_DMIN + 2 * r, &x->dmin, 2);
+        q4k_scales_get(x->scales, sc, mn);
+        for (int j = 0; j < 8; j++) {
+            ob[KERN_P4K_SC + 8 * j + r] = sc[j];
+            ob[KERN_P4K_MN + 16 * (j / 2) + 2 * r + j % 2] = mn[j];
+        }
+        for (int e = 0; e < 256; e++)
+            ob[kquant_nibble(KERN_P4K_QS, 128, r, e)] |= (uint8_t)(q4k_get(x, e) << nibble_shift(e));
+        return;
+    }
+    const block_q6_K *x = (const block_q6_K *)blk;
+    memcpy(ob + KERN_P6K_D + 2 * r, &x->d, 2);
+    for (int j = 0; j < 8; j++) {
+        ob[KERN_P6K_SC + 16 * j + r] = (uint8_t)x->scales[2 * j];
+        ob[KERN_P6K_SC + 16 * j + 8 + r] = (uint8_t)x->scales[2 * j + 1];
+    }
+    for (int e = 0; e < 256; e++) {
+        const int u = q6k_get(x, e);
+        ob[kquant_nibble(KERN_P6K_QS, KERN_P6K_SUB, r, e)] |= (uint8_t)((u & 0xF) << nibble_shift(e));
+        ob[q6k_top(r, e)] |= (uint8_t)((u >> 4) << q6k_top_shift(e));
+    }
+}
+
+static void kquant_unpack_block(kern_pack_layout l, int r, const uint8_t *ob, uint8_t *blk) {
+    memset(blk, 0, l == KERN_PACK_Q4_K_X8 ? sizeof(block_q4_K) : sizeof(block_q6_K));
+    if (l == KERN_PACK_Q4_K_X8) {
+        block_q4_K *x = (block_q4_K *)blk;
+        uint8_t sc[8], mn[8];
+        memcpy(&x->d, ob + KERN_P4K_D + 2 * r, 2);
+        memcpy(&x->dmin, ob + KERN_P4K_DMIN + 2 * r, 2);
+        for (int j = 0; j < 8; j++) {
+            sc[j] = ob[KERN_P4K_SC + 8 * j + r];
+            mn[j] = ob[KERN_P4K_MN + 16 * (j / 2) + 2 * r + j % 2];
+        }
+        q4k_scales_put(sc, mn, x->scales);
+        for (int e = 0; e < 256; e++)
+            q4k_put(x, e, (ob[kquant_nibble(KERN_P4K_QS, 128, r, e)] >> nibble_shift(e)) & 0xF);
+        return;
+    }
+    block_q6_K *x = (block_q6_K *)blk;
+    memcpy(&x->d, ob + KERN_P6K_D + 2 * r, 2);
+    for (int j = 0; j < 8; j++) {
+        x->scales[2 * j] = (int8_t)ob[KERN_P6K_SC + 16 * j + r];
+        x->scales[2 * j + 1] = (int8_t)ob[KERN_P6K_SC + 16 * j + 8 + r];
+    }
+    for (int e = 0; e < 256; e++) {
+        const int lo = (ob[kquant_nibble(KERN_P6K_QS, KERN_P6K_SUB, r, e)] >> nibble_shift(e)) & 0xF;
+        q6k_put(x, e, lo | ((ob[q6k_top(r, e)] >> q6k_top_shift(e)) & 3) << 4);
+    }
+}
+
 bool kern_pack_ref(kern_pack_layout l, int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1,
                    void *dst) {
     const size_t gb = kern_pack_group_bytes_ref(l, n);
@@ -130,6 +237,19 @@ bool kern_pack_ref(kern_pack_layout l, int64_t n, const void *w, size_t w_row_by
                 const uint8_t *row = (const uint8_t *)w + (size_t)(g * R + r) * w_row_bytes;
                 for (int64_t b = 0; b < n / 32; b++)
                     q32_pack_block(t, R, r, row + (size_t)b * in_block, grp + (size_t)b * out_block);
+            }
+        }
+        return true;
+    }
+    if (l == KERN_PACK_Q4_K_X8 || l == KERN_PACK_Q6_K_X8) {
+        const size_t in_block = quant_row_bytes(type_of(l), 256), out_block = gb / (size_t)(n / 256);
+        for (int64_t g = g0; g < g1; g++) {
+            uint8_t *grp = (uint8_t *)dst + (size_t)g * gb;
+            memset(grp, 0, gb);
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *row = (const uint8_t *)w + (size_t)(g * 8 + r) * w_row_bytes;
+                for (int64_t b = 0; b < n / 256; b++)
+                    kquant_pack_block(l, r, row + (size_t)b * in_block, grp + (size_t)b * out_block);
             }
         }
         return true;
@@ -159,6 +279,12 @@ bool kern_unpack_row_ref(kern_pack_layout l, int64_t n, const void *packed, size
         const size_t in_block = quant_row_bytes(t, 32), out_block = KERN_PQ_BLOCK_BYTES((size_t)R, t);
         for (int64_t b = 0; b < n / 32; b++)
             q32_unpack_block(t, (int)R, r, grp + (size_t)b * out_block, (uint8_t *)dst + (size_t)b * in_block);
+        return true;
+    }
+    if (l == KERN_PACK_Q4_K_X8 || l == KERN_PACK_Q6_K_X8) {
+        const size_t in_block = quant_row_bytes(type_of(l), 256), out_block = group_bytes / (size_t)(n / 256);
+        for (int64_t b = 0; b < n / 256; b++)
+            kquant_unpack_block(l, r, grp + (size_t)b * out_block, (uint8_t *)dst + (size_t)b * in_block);
         return true;
     }
     if (l != KERN_PACK_F16_X8) return false;
