@@ -12,7 +12,6 @@
 
 #define N_TYPES GGUF_TTYPE_COUNT
 
-
 static void set(kern_type_traits *t, uint32_t type, uint32_t act_type, uint32_t act_blck,
                 kern_quantize_fn q, kern_vec_dot_fn dot) {
     t[type] = (kern_type_traits){.type = type, .act_type = act_type, .act_blck = act_blck, .quantize_act = q, .vec_dot = dot};
@@ -114,6 +113,7 @@ pp_status kern_isa_parse(const char *name, kern_isa *out, pp_err *err) {
 }
 
 kern_isa kern_init(kern_isa isa) {
+    PP_ASSERT(isa >= KERN_ISA_AUTO && isa < KERN_ISA_COUNT);
     const pp_cpu cpu = pp_cpu_detect();
     kern_isa best = KERN_ISA_GENERIC;
     for (int i = KERN_ISA_GENERIC; i < KERN_ISA_COUNT; i++) {
