@@ -129,4 +129,4 @@ kern-bench: $(BUILD)/pippa-kern-bench
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(CORE_OBJ:.o=.d) $(EDGE_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testlib.d
+-include $(CORE_OBJ:.o=.d) $(EDGE_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testlib.d $(BUILD)/bench/kern_bench.d
