@@ -34,9 +34,17 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The engine core needs only libc, libm and pthreads.
 CORE_DIRS := src/core src/gguf src/quant src/kernels src/kernels/generic src/model \
              src/tokenizer src/sample src/engine
+
+# The ISA directories of src/kernels, one line each: KERN_ISA_<directory> := the flags its
+# files are compiled with (only these get ISA flags, STYLE.md §7; each matches its row's CPU
+# check in kern.c's ISA table). Adding an ISA: its directory, its row there, a line here.
 ifeq ($(ARCH),x86_64)
-CORE_DIRS += src/kernels/x86_avx2 src/kernels/x86_avx512
+KERN_ISA_x86_avx2    := -mavx2 -mfma -mf16c
+KERN_ISA_x86_avx512f := $(KERN_ISA_x86_avx2) -mavx512f -mavx512bw -mavx512vl -mavx512dq
+KERN_ISA_x86_avx512  := $(KERN_ISA_x86_avx512f) -mavx512vnni
 endif
+KERN_ISA_DIRS := $(patsubst KERN_ISA_%,%,$(filter KERN_ISA_%,$(.VARIABLES)))
+CORE_DIRS     += $(KERN_ISA_DIRS:%=src/kernels/%)
 EDGE_DIRS := src/store src/catalog src/server src/cli
 
 CORE_SRC := $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c))
@@ -52,21 +60,16 @@ TEST_COMMON := $(BUILD)/tests/testlib.o
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/pippa-%)
 
-# ISA flags only for the ISA directories (STYLE.md §7).
-AVX2_FLAGS   := -mavx2 -mfma -mf16c
-AVX512_FLAGS := $(AVX2_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni \
-                -mavx512bf16 -mavx512vbmi
-
 .PHONY: all test asan check fuzz bench kern-bench clean
 .SECONDARY:
 all: $(BUILD)/pippa $(TOOL_BIN)
 
-$(BUILD)/src/kernels/x86_avx2/%.o: src/kernels/x86_avx2/%.c
-	@mkdir -p $(dir $@)
-	@echo CC $<; $(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
-$(BUILD)/src/kernels/x86_avx512/%.o: src/kernels/x86_avx512/%.c
-	@mkdir -p $(dir $@)
-	@echo CC $<; $(CC) $(CFLAGS) $(AVX512_FLAGS) -c $< -o $@
+define kern_isa_rule
+$(BUILD)/src/kernels/$(1)/%.o: src/kernels/$(1)/%.c
+	@mkdir -p $$(dir $$@)
+	@echo CC $$<; $$(CC) $$(CFLAGS) $$(KERN_ISA_$(1)) -c $$< -o $$@
+endef
+$(foreach d,$(KERN_ISA_DIRS),$(eval $(call kern_isa_rule,$(d))))
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo CC $<; $(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
@@ -131,4 +134,4 @@ kern-bench: $(BUILD)/pippa-kern-bench
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(CORE_OBJ:.o=.d) $(EDGE_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testlib.d
+-include $(CORE_OBJ:.o=.d) $(EDGE_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testlib.d $(BUILD)/bench/kern_bench.d

@@ -92,6 +92,7 @@ int main(int argc, char **argv) {
     int threads = argc > 2 ? atoi(argv[2]) : 1;
     const char *only = argc > 3 ? argv[3] : NULL;
     pp_err err = {0};
+    kern_init(KERN_ISA_AUTO); /* before the pool's threads exist */
     if (pp_pool_init(threads, &pool, &err) != PP_OK) {
         fprintf(stderr, "kern_bench: %s\n", err.msg);
         return 1;

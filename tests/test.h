@@ -24,6 +24,9 @@ int t_finish(const char *suite);
 const char *t_fixtures_dir(void);
 /* Path of the build directory (for running build/pippa), from $BUILD or "build". */
 const char *t_build_dir(void);
+/* kern_init as pippa's main does it, from PIPPA_KERNELS (unset: auto); a bad name prints the
+ * error and exits 2. Every test binary that runs kernels calls this first. */
+void t_kern_init(void);
 /* A fresh temporary directory for this test binary (removed by the runner). */
 const char *t_tmp_dir(void);
 

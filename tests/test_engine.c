@@ -450,6 +450,7 @@ static void test_no_alloc_in_token_loop(void) {
 }
 
 int main(void) {
+    t_kern_init();
     T_RUN(test_render_matches_llamacpp);
     T_RUN(test_model_params);
     T_RUN(test_prefix_reuse_and_overflow);

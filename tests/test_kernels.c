@@ -1,6 +1,6 @@
 /* test_kernels.c - every kernel table the CPU supports against kern_traits_generic.
  *
- * For each ISA (generic, avx2, avx512; an ISA the CPU lacks prints SKIP and why) and each
+ * For each ISA row (generic, avx2, avx512f, avx512; an ISA the CPU lacks prints SKIP and why) and each
  * weight type, on odd sizes (1, 3 and 17 blocks; rows not a multiple of the tile; n_tok 1, 3,
  * 5, 8, 13) and edge data (all-zero blocks, max-magnitude f16 scales, raw random quant bits
  * incl. -128, extreme activations, negative zero):
@@ -13,8 +13,8 @@
  *     independent of the thread count), and rows outside [r0, r1) are left untouched.
  * Tolerance table (relative to S): integer-sum formats 1e-5 (exact block sums; only the f32
  * accumulation order differs from generic's double), float weights 1e-5 plus n * 2^-24
- * (f32 fma chains over n/8 steps). Also: kern_init(KERN_ISA_GENERIC) and
- * PIPPA_KERNELS=generic select generic. */
+ * (f32 fma chains over n/8 steps). The repacked kernels are checked by test_kern_pack.c, the
+ * ISA table (names, selection, simulated CPUs) by test_kern_isa.c. */
 #include "test.h"
 
 #include <float.h>
@@ -25,146 +25,7 @@
 
 #include "core/core.h"
 #include "kernels/kern.h"
-
-static const uint32_t TYPES[] = {GGUF_TTYPE_F32,  GGUF_TTYPE_F16,  GGUF_TTYPE_BF16, GGUF_TTYPE_Q4_0,
-                                 GGUF_TTYPE_Q4_1, GGUF_TTYPE_Q5_0, GGUF_TTYPE_Q5_1, GGUF_TTYPE_Q8_0,
-                                 GGUF_TTYPE_Q2_K, GGUF_TTYPE_Q3_K, GGUF_TTYPE_Q4_K, GGUF_TTYPE_Q5_K,
-                                 GGUF_TTYPE_Q6_K};
-#define N_TYPES_T (sizeof TYPES / sizeof TYPES[0])
-#define ROWS 7
-#define MAX_TOK 13
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-static uint32_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
-}
-static float frnd(void) { return (float)((rnd() & 0xFFFFFF) / 8388608.0 - 1.0); } /* [-1, 1) */
-
-static bool is_float_type(uint32_t t) {
-    return t == GGUF_TTYPE_F32 || t == GGUF_TTYPE_F16 || t == GGUF_TTYPE_BF16;
-}
-
-static double tol_rel(uint32_t t, int64_t n) {
-    return is_float_type(t) ? 1e-5 + (double)n / 16777216.0 : 1e-5;
-}
-
-/* byte offsets of the f16 scale (d) and min-scale (m/dmin; -1 if none) fields */
-static void scale_fields(uint32_t t, int *d_off, int *m_off) {
-    *m_off = -1;
-    switch (t) {
-    case GGUF_TTYPE_Q4_1: case GGUF_TTYPE_Q5_1: *d_off = 0; *m_off = 2; break;
-    case GGUF_TTYPE_Q2_K: *d_off = 80; *m_off = 82; break;
-    case GGUF_TTYPE_Q3_K: *d_off = 108; break;
-    case GGUF_TTYPE_Q4_K: case GGUF_TTYPE_Q5_K: *d_off = 0; *m_off = 2; break;
-    case GGUF_TTYPE_Q6_K: *d_off = 208; break;
-    default: *d_off = 0; break;
-    }
-}
-
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-
-/* Random weight rows: raw random bits for the quants, random finite scales; row 1 starts
- * with an all-zero block, row 2's second block (or first) has max-magnitude scales. */
-static void fill_weights_n(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n, int rows) {
-    for (size_t i = 0; i < row_bytes * (size_t)rows; i++) w[i] = (uint8_t)rnd();
-    if (t == GGUF_TTYPE_F32) {
-        for (int64_t i = 0; i < n * rows; i++) {
-            float v = frnd() * 2.0f;
-            if (i % 11 == 3) v = -0.0f;
-            memcpy(w + 4 * i, &v, 4);
-        }
-        return;
-    }
-    if (t == GGUF_TTYPE_F16 || t == GGUF_TTYPE_BF16) {
-        for (int64_t i = 0; i < n * rows; i++) {
-            float v = frnd() * 2.0f;
-            uint16_t h = t == GGUF_TTYPE_F16 ? pp_f32_to_f16(v) : pp_f32_to_bf16(v);
-            if (i % 11 == 3) h = 0x8000; /* -0 */
-            if (i % 97 == 5) h = t == GGUF_TTYPE_F16 ? 0x7BFF : 0x4F00; /* f16 max finite; bf16 2^31 */
-            put16(w + 2 * i, h);
-        }
-        return;
-    }
-    const uint32_t bs = quant_block_size(t), bb = quant_block_bytes(t);
-    const int64_t nb = n / bs;
-    int d_off, m_off;
-    scale_fields(t, &d_off, &m_off);
-    for (int r = 0; r < rows; r++) {
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *blk = w + (size_t)r * row_bytes + (size_t)b * bb;
-            put16(blk + d_off, pp_f32_to_f16(frnd() * 0.01f));
-            if (m_off >= 0) put16(blk + m_off, pp_f32_to_f16(frnd() * 0.01f));
-        }
-    }
-    memset(w + row_bytes, 0, bb); /* row 1: zero block */
-    uint8_t *mx = w + 2 * row_bytes + (nb > 1 ? bb : 0);
-    put16(mx + d_off, 0x7BFF);
-    if (m_off >= 0) put16(mx + m_off, 0xFBFF);
-}
-static void fill_weights(uint32_t t, uint8_t *w, size_t row_bytes, int64_t n) { fill_weights_n(t, w, row_bytes, n, ROWS); }
-
-/* Activations: random, an all-zero block, negative zeros, extremes of the format's range. */
-static void fill_acts(uint32_t t, float *x, int64_t n, int n_tok) {
-    const float big = t == GGUF_TTYPE_F32 || t == GGUF_TTYPE_F16 || t == GGUF_TTYPE_BF16 ? 1e20f
-                      : quant_block_size(t) == 256                                       ? 1e20f
-                                                                                          : 1e3f;
-    for (int tk = 0; tk < n_tok; tk++) {
-        float *v = x + (int64_t)tk * n;
-        for (int64_t i = 0; i < n; i++) v[i] = frnd() * 3.0f;
-        const int64_t blk = n >= 64 ? 32 : n / 2;
-        if (tk % 3 == 1) memset(v, 0, (size_t)blk * sizeof *v); /* zero block */
-        if (tk % 3 == 2)
-            for (int64_t i = 0; i < blk; i++) v[i] = -0.0f;
-        if (tk == 4 || tk == 8) {
-            for (int64_t i = 0; i < n; i += 7) v[i] = (i & 8) ? big : -big;
-            v[n - 1] = 1e-40f; /* subnormal */
-        }
-    }
-}
-
-/* S = sum |w*a| with the scale and min parts of the weight counted separately. */
-static double abs_scale(uint32_t t, const uint8_t *wrow, const void *act, int64_t n) {
-    float *wd = malloc((size_t)n * sizeof *wd), *wm = malloc((size_t)n * sizeof *wm),
-          *a = malloc((size_t)n * sizeof *a);
-    const kern_type_traits *g = kern_traits_generic(t);
-    pp_err err = {0};
-    if (g->act_type == GGUF_TTYPE_F32) memcpy(a, act, (size_t)n * sizeof *a);
-    else PP_ASSERT(quant_dequantize_row(g->act_type, act, a, n, &err) == PP_OK);
-    int d_off = 0, m_off = -1;
-    size_t rb = quant_row_bytes(t, (uint64_t)n);
-    uint8_t *c = malloc(rb);
-    memcpy(c, wrow, rb);
-    memset(wm, 0, (size_t)n * sizeof *wm);
-    if (!is_float_type(t)) {
-        scale_fields(t, &d_off, &m_off);
-        const uint32_t bb = quant_block_bytes(t);
-        if (m_off >= 0) {
-            for (size_t b = 0; b < rb / bb; b++) put16(c + b * bb + m_off, 0);
-            uint8_t *c2 = malloc(rb);
-            memcpy(c2, wrow, rb);
-            for (size_t b = 0; b < rb / bb; b++) put16(c2 + b * bb + d_off, 0);
-            PP_ASSERT(quant_dequantize_row(t, c2, wm, n, &err) == PP_OK);
-            free(c2);
-        }
-    }
-    PP_ASSERT(quant_dequantize_row(t, c, wd, n, &err) == PP_OK);
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += fabs((double)wd[i] * a[i]) + fabs((double)wm[i] * a[i]);
-    /* Q4_1/Q5_1: the min term is m * s with s = d_a * sum(q_a) stored as f16 */
-    free(wd), free(wm), free(a), free(c);
-    return s;
-}
-
-static const kern_isa ISAS[] = {KERN_ISA_GENERIC, KERN_ISA_AVX2, KERN_ISA_AVX512};
-
-static int isa_skip(kern_isa isa) {
-    if (kern_isa_available(isa)) return 0;
-    t_skip("%s: CPU lacks the ISA (or not an x86-64 build)", kern_isa_name(isa));
-    return 1;
-}
+#include "kern_test_data.h"
 
 /* ---- quantizers ---- */
 
@@ -310,37 +171,6 @@ static void check_float_long(kern_isa isa) {
     }
 }
 
-static void test_generic(void) { check_isa(KERN_ISA_GENERIC); }
-static void test_avx2(void) {
-    if (isa_skip(KERN_ISA_AVX2)) return;
-    check_quantizers(KERN_ISA_AVX2);
-    check_isa(KERN_ISA_AVX2);
-    check_float_long(KERN_ISA_AVX2);
-}
-static void test_avx512(void) {
-    if (isa_skip(KERN_ISA_AVX512)) return;
-    check_quantizers(KERN_ISA_AVX512);
-    check_isa(KERN_ISA_AVX512);
-    check_float_long(KERN_ISA_AVX512);
-}
-
-static void test_select_generic(void) {
-    T_CHECK(kern_init(KERN_ISA_GENERIC) == KERN_ISA_GENERIC);
-    T_CHECK(kern_active_isa() == KERN_ISA_GENERIC);
-    T_CHECK(kern_traits(GGUF_TTYPE_Q4_0) == kern_traits_generic(GGUF_TTYPE_Q4_0));
-    const char *old = getenv("PIPPA_KERNELS");
-    char *saved = old ? strdup(old) : NULL;
-    setenv("PIPPA_KERNELS", "generic", 1);
-    T_CHECK(kern_init(KERN_ISA_AUTO) == KERN_ISA_GENERIC);
-    T_CHECK(kern_traits(GGUF_TTYPE_Q6_K)->vec_dot == kern_traits_generic(GGUF_TTYPE_Q6_K)->vec_dot);
-    if (saved) setenv("PIPPA_KERNELS", saved, 1);
-    else unsetenv("PIPPA_KERNELS");
-    free(saved);
-    kern_isa best = kern_init(KERN_ISA_AUTO);
-    if (!old && kern_isa_available(KERN_ISA_AVX2)) T_CHECK(best != KERN_ISA_GENERIC);
-    (void)ISAS;
-}
-
 /* attn_qk and attn_pv of an ISA against generic, with f16 and f32 rows: 1 to 6 heads (a
  * partial 4-head tile), 1, 5 and 64 value rows. Every head's result must also be bit-identical
  * to a call with that head alone (the model relies on it: how heads are grouped into jobs
@@ -460,216 +290,28 @@ static void check_vec(kern_isa isa) {
     }
 }
 
-/* Repacked weights: pack + gemm_packed against the generic vec_dot (1, 3, 5 and 17 groups of
- * the type's pack_rows, 8 or 16: odd group counts; 1, 3 and 17 blocks, and rows of 4096
- * elements with 17 groups so the drivers' L2-sized row chunks (256 KiB of packed weights) end
- * inside the range; 1..64 tokens; row
- * ranges of whole groups, untouched rows outside; unpack_row gives back every original row
- * byte for byte). Edge data beyond fill_weights/fill_acts (zero blocks, max-magnitude scales,
- * negative mins): the last row's first block has every quant bit set (Q6_K: scales -128),
- * and two tokens are all +-127 after quantization, so the integer sums reach their bounds.
- * Every token's outputs in a batch of 64 equal, bit for bit, its outputs alone (decode). */
-#define PACK_MAX_TOK 64
-static void check_packed(kern_isa isa) {
-    int n_checked = 0;
-    for (size_t i = 0; i < N_TYPES_T; i++) {
-        const uint32_t t = TYPES[i];
-        const kern_type_traits *tt = kern_traits_isa(isa, t), *g = kern_traits_generic(t);
-        if (!tt || !tt->pack) continue;
-        static const int64_t NBLK[] = {1, 3, 17, 0}, NGROUPS[] = {3, 1, 5, 17};
-        for (size_t ni = 0; ni < 4; ni++) {
-            /* float weights (act_blck 1): 4097, an odd row over several of the F16 kernel's chunks */
-            const int64_t n = NBLK[ni] ? NBLK[ni] * g->act_blck : 4096 + (g->act_blck == 1),
-                          rows = NGROUPS[ni] * tt->pack_rows;
-            const size_t rb = quant_row_bytes(t, (uint64_t)n), ab = kern_act_row_bytes(g, n);
-            const size_t gb = tt->pack_group_bytes(n);
-            uint8_t *w = malloc(rb * (size_t)(rows + ROWS)), *pk = malloc(gb * (size_t)(rows / tt->pack_rows));
-            uint8_t *act = malloc(ab * PACK_MAX_TOK);
-            float *x = malloc((size_t)n * PACK_MAX_TOK * sizeof *x);
-            float *y = malloc(sizeof(float) * (size_t)(rows + 3) * PACK_MAX_TOK);
-            double *want = malloc(sizeof(double) * (size_t)rows * PACK_MAX_TOK * 2), *lim = want + rows * PACK_MAX_TOK;
-            for (int64_t r = 0; r < rows; r += ROWS) fill_weights(t, w + (size_t)r * rb, rb, n); /* ROWS rows each */
-            {
-                uint8_t *blk = w + (size_t)(rows - 1) * rb;
-                int d_off, m_off;
-                scale_fields(t, &d_off, &m_off);
-                memset(blk, 0xFF, quant_block_bytes(t));
-                if (t == GGUF_TTYPE_Q6_K) memset(blk + offsetof(block_q6_K, scales), 0x80, 16);
-                put16(blk + d_off, pp_f32_to_f16(0.5f));
-                if (m_off >= 0) put16(blk + m_off, pp_f32_to_f16(-0.25f));
-            }
-            fill_acts(t, x, n, PACK_MAX_TOK);
-            for (int64_t e = 0; e < n; e++) {
-                x[6 * n + e] = -2.5f;                /* all -127 */
-                x[7 * n + e] = e % 2 ? -2.5f : 2.5f; /* +-127 */
-            }
-            for (int tk = 0; tk < PACK_MAX_TOK; tk++)
-                g->quantize_act(x + (int64_t)tk * n, act + (size_t)tk * ab, n);
-            for (int64_t o = 0; o < rows; o++)
-                for (int tk = 0; tk < PACK_MAX_TOK; tk++) {
-                    const uint8_t *wr = w + (size_t)o * rb, *ar = act + (size_t)tk * ab;
-                    want[o * PACK_MAX_TOK + tk] = g->vec_dot(n, wr, ar);
-                    lim[o * PACK_MAX_TOK + tk] = tol_rel(t, n) * abs_scale(t, wr, ar, n) + 1e-37;
-                }
-            T_CHECK(tt->pack_rows == 8 || tt->pack_rows == 16);
-            tt->pack(n, w, rb, 0, rows / tt->pack_rows, pk);
-            T_CHECK_MSG(tt->unpack_row != NULL, "%s packed %s has no unpack_row", kern_isa_name(isa), quant_type_name(t));
-            for (int64_t o = 0; o < rows && tt->unpack_row; o++) { /* the exact inverse of pack */
-                uint8_t *un = malloc(rb);
-                memset(un, 0xA5, rb);
-                tt->unpack_row(n, pk, gb, o, un);
-                T_CHECK_MSG(!memcmp(un, w + (size_t)o * rb, rb), "%s unpack_row %s n %lld row %lld differs from the original",
-                            kern_isa_name(isa), quant_type_name(t), (long long)n, (long long)o);
-                free(un);
-            }
-            static const int toks[] = {1, 2, 3, 4, 5, 13, 17, 64};
-            for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++) {
-                const int nt = toks[k];
-                const int64_t ys = rows + 3, r0 = rows > 2 * (int64_t)tt->pack_rows ? tt->pack_rows : 0, r1 = rows;
-                for (int64_t e = 0; e < ys * nt; e++) y[e] = -12345.0f;
-                tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, r0, r1);
-                int bad = 0;
-                for (int tk = 0; tk < nt; tk++)
-                    for (int64_t o = 0; o < ys; o++) {
-                        float got = y[tk * ys + o];
-                        if (o < r0 || o >= r1) {
-                            T_CHECK_MSG(got == -12345.0f, "%s packed %s wrote row %lld outside [%lld, %lld)",
-                                        kern_isa_name(isa), quant_type_name(t), (long long)o, (long long)r0, (long long)r1);
-                            continue;
-                        }
-                        const double wv = want[o * PACK_MAX_TOK + tk];
-                        const bool ok = fabs(got - wv) <= lim[o * PACK_MAX_TOK + tk];
-                        if (!ok && bad++ < 3)
-                            T_CHECK_MSG(ok, "%s packed %s n %lld tok %d/%d row %lld: got %.9g want %.9g",
-                                        kern_isa_name(isa), quant_type_name(t), (long long)n, tk, nt, (long long)o,
-                                        got, wv);
-                    }
-            }
-            { /* a token's outputs do not depend on the batch: 64 tokens at once equal each alone */
-                const int nt = PACK_MAX_TOK;
-                const int64_t ys = rows;
-                float *one = malloc(sizeof(float) * (size_t)rows);
-                tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, 0, rows);
-                int bad = 0;
-                for (int tk = 0; tk < nt; tk++) {
-                    tt->gemm_packed(n, pk, gb, act + (size_t)tk * ab, ab, 1, one, ys, 0, rows);
-                    for (int64_t o = 0; o < rows; o++)
-                        if (memcmp(&one[o], &y[tk * ys + o], sizeof(float)) && bad++ < 3)
-                            T_CHECK_MSG(0, "%s packed %s n %lld tok %d row %lld: %.9g in a batch of %d, %.9g alone",
-                                        kern_isa_name(isa), quant_type_name(t), (long long)n, tk, (long long)o,
-                                        y[tk * ys + o], nt, one[o]);
-                }
-                free(one);
-            }
-            if (tt->gemm_packed_geglu) { /* fused gate/up: gemm_packed of both then the ISA's geglu, bit for bit */
-                const kern_vec_ops *vo = kern_vec_isa(isa);
-                uint8_t *pk2 = malloc(gb * (size_t)(rows / tt->pack_rows));
-                tt->pack(n, w + rb, rb, 0, rows / tt->pack_rows, pk2); /* the up weight: rows shifted by one */
-                const int64_t ys = rows + 3, r0 = rows > 2 * (int64_t)tt->pack_rows ? tt->pack_rows : 0, r1 = rows;
-                float *yu = malloc(sizeof(float) * (size_t)ys * PACK_MAX_TOK);
-                static const int ftoks[] = {1, 3, 8, 13, 64};
-                for (size_t k = 0; k < sizeof ftoks / sizeof ftoks[0]; k++) {
-                    const int nt = ftoks[k];
-                    tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, r0, r1);
-                    tt->gemm_packed(n, pk2, gb, act, ab, nt, yu, ys, r0, r1);
-                    for (int tk = 0; tk < nt; tk++) vo->geglu(y + tk * ys + r0, yu + tk * ys + r0, r1 - r0);
-                    for (int64_t e = 0; e < ys * nt; e++) yu[e] = -12345.0f;
-                    tt->gemm_packed_geglu(n, pk, pk2, gb, act, ab, nt, yu, ys, r0, r1, NULL, 0);
-                    int bad = 0;
-                    for (int tk = 0; tk < nt; tk++)
-                        for (int64_t o = 0; o < ys; o++) {
-                            const bool in = o >= r0 && o < r1;
-                            const float got = yu[tk * ys + o];
-                            if ((in ? memcmp(&got, &y[tk * ys + o], sizeof got) != 0 : got != -12345.0f) && bad++ < 3)
-                                T_CHECK_MSG(0, "%s packed geglu %s n %lld tok %d/%d row %lld: %.9g, unfused %.9g",
-                                            kern_isa_name(isa), quant_type_name(t), (long long)n, tk, nt, (long long)o,
-                                            got, in ? y[tk * ys + o] : -12345.0f);
-                        }
-                }
-                /* Q8_0 output (row ranges of whole blocks): the active quantizer's bytes of the
-                 * unfused result, nothing written outside the range's blocks */
-                const kern_type_traits *q8 = kern_traits_isa(isa, GGUF_TTYPE_Q8_0);
-                const int64_t q0 = rows >= 64 ? 32 : 0, q1 = rows / 32 * 32;
-                if (q1 > q0) {
-                    const size_t qs = kern_act_row_bytes(q8, rows / 32 * 32);
-                    uint8_t *yq = malloc(qs * PACK_MAX_TOK), *want_q = malloc(qs);
-                    const int nt = 13;
-                    tt->gemm_packed(n, pk, gb, act, ab, nt, y, ys, 0, rows);
-                    tt->gemm_packed(n, pk2, gb, act, ab, nt, yu, ys, 0, rows);
-                    memset(yq, 0xA5, qs * PACK_MAX_TOK);
-                    tt->gemm_packed_geglu(n, pk, pk2, gb, act, ab, nt, NULL, 0, q0, q1, yq, qs);
-                    for (int tk = 0; tk < nt; tk++) {
-                        vo->geglu(y + tk * ys, yu + tk * ys, rows);
-                        q8->quantize_act(y + tk * ys, want_q, q1);
-                        const size_t b0 = (size_t)q0 / 32 * sizeof(block_q8_0), b1 = (size_t)q1 / 32 * sizeof(block_q8_0);
-                        bool ok = !memcmp(yq + tk * qs + b0, want_q + b0, b1 - b0);
-                        for (size_t e = 0; e < qs; e++)
-                            if ((e < b0 || e >= b1) && yq[tk * qs + e] != 0xA5) ok = false;
-                        T_CHECK_MSG(ok, "%s packed geglu %s Q8_0 output n %lld tok %d rows [%lld, %lld)", kern_isa_name(isa),
-                                    quant_type_name(t), (long long)n, tk, (long long)q0, (long long)q1);
-                    }
-                    free(yq), free(want_q);
-                }
-                free(pk2), free(yu);
-            }
-            n_checked++;
-            free(w), free(pk), free(act), free(x), free(y), free(want);
-        }
+/* Every ISA row against generic: the quantizers, vec_dot/gemm per type, the long float rows
+ * and the vector ops (all the row's table, also what it inherits; packed: test_kern_pack). */
+static kern_isa row_isa;
+static void test_isa_row(void) {
+    if (isa_skip(row_isa)) return;
+    if (row_isa == KERN_ISA_GENERIC) {
+        check_isa(row_isa);
+        return;
     }
-    if (getenv("PIPPA_TEST_VERBOSE")) printf("%s: %d packed cases\n", kern_isa_name(isa), n_checked);
-}
-
-static void test_packed_avx2(void) {
-    if (!isa_skip(KERN_ISA_AVX2)) check_packed(KERN_ISA_AVX2);
-}
-
-static void test_packed_avx512(void) {
-    if (isa_skip(KERN_ISA_AVX512)) return;
-    check_packed(KERN_ISA_AVX512);
-    /* Q4_K and Q6_K keep the AVX2 layouts with VNNI tiles that compute the same integers and
-     * float steps, F16 the AVX2 pair layout with the same two FMA chains per output:
-     * bit-identical to the AVX2 packed gemm, 1 to 9 tokens, 3 super-blocks (F16: 769
-     * elements), 24 rows */
-    const uint32_t kt[3] = {GGUF_TTYPE_Q4_K, GGUF_TTYPE_Q6_K, GGUF_TTYPE_F16};
-    for (int k = 0; k < 3; k++) {
-        const kern_type_traits *t5 = kern_traits_isa(KERN_ISA_AVX512, kt[k]), *t2 = kern_traits_isa(KERN_ISA_AVX2, kt[k]),
-                               *g = kern_traits_generic(kt[k]);
-        T_CHECK(t5->pack == t2->pack && t5->gemm_packed != t2->gemm_packed);
-        enum { NR = 24, NT = 9 };
-        const int64_t n = 3 * 256 + (kt[k] == GGUF_TTYPE_F16);
-        const size_t rb = quant_row_bytes(kt[k], (uint64_t)n), ab = kern_act_row_bytes(g, n), gb = t2->pack_group_bytes(n);
-        uint8_t *w = malloc(rb * NR), *pk = malloc(gb * (NR / KERN_PACK_ROWS)), *act = malloc(ab * NT);
-        float *x = malloc(sizeof(float) * (size_t)n * NT), *y2 = malloc(sizeof(float) * NR * NT),
-              *y5 = malloc(sizeof(float) * NR * NT);
-        fill_weights_n(kt[k], w, rb, n, NR);
-        fill_acts(kt[k], x, n, NT);
-        for (int tk = 0; tk < NT; tk++) g->quantize_act(x + (int64_t)tk * n, act + (size_t)tk * ab, n);
-        t2->pack(n, w, rb, 0, NR / KERN_PACK_ROWS, pk);
-        for (int nt = 1; nt <= NT; nt++) {
-            t2->gemm_packed(n, pk, gb, act, ab, nt, y2, NR, 0, NR);
-            t5->gemm_packed(n, pk, gb, act, ab, nt, y5, NR, 0, NR);
-            T_CHECK_MSG(!memcmp(y2, y5, sizeof(float) * (size_t)(NR * nt)),
-                        "avx512 %s packed gemm differs from avx2's, %d tokens", quant_type_name(kt[k]), nt);
-        }
-        free(w), free(pk), free(act), free(x), free(y2), free(y5);
-    }
-}
-
-static void test_vec_avx2(void) {
-    if (!isa_skip(KERN_ISA_AVX2)) check_vec(KERN_ISA_AVX2);
-}
-static void test_vec_avx512(void) {
-    if (!isa_skip(KERN_ISA_AVX512)) check_vec(KERN_ISA_AVX512);
+    check_vec(row_isa);
+    check_quantizers(row_isa);
+    check_isa(row_isa);
+    check_float_long(row_isa);
 }
 
 int main(void) {
-    T_RUN(test_select_generic);
-    T_RUN(test_vec_avx2);
-    T_RUN(test_packed_avx2);
-    T_RUN(test_vec_avx512);
-    T_RUN(test_packed_avx512);
-    T_RUN(test_generic);
-    T_RUN(test_avx2);
-    T_RUN(test_avx512);
+    t_kern_init();
+    static char names[KERN_ISA_COUNT][48];
+    for (int i = KERN_ISA_GENERIC; i < KERN_ISA_COUNT; i++) {
+        row_isa = (kern_isa)i;
+        snprintf(names[i], sizeof names[i], "test_isa_%s", kern_isa_name(row_isa));
+        t_run(names[i], test_isa_row);
+    }
     return t_finish("kernels");
 }

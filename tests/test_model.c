@@ -415,7 +415,7 @@ static void test_load_errors(void) {
 }
 
 int main(void) {
-    kern_init(KERN_ISA_AUTO);
+    t_kern_init();
     T_RUN(test_load_errors);
     T_RUN(test_fixtures_exact);
     T_RUN(test_fixtures_default_f16_kv);

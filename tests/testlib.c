@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kernels/kern.h"
+
 int t_case_failed, t_case_skipped;
 const char *t_case_name = "?";
 static int n_pass, n_fail, n_skip;
@@ -76,4 +78,15 @@ const char *t_tmp_dir(void) {
     snprintf(path, sizeof path, "%s/t%ld", base && *base ? base : "/tmp", (long)getpid());
     mkdir(path, 0700);
     return path;
+}
+
+void t_kern_init(void) {
+    const char *name = getenv("PIPPA_KERNELS");
+    kern_isa isa = KERN_ISA_AUTO;
+    pp_err err = {0};
+    if (name && name[0] && kern_isa_parse(name, &isa, &err) != PP_OK) {
+        fprintf(stderr, "PIPPA_KERNELS: %s\n", err.msg);
+        exit(2);
+    }
+    kern_init(isa);
 }

@@ -105,17 +105,6 @@ int cli_flags_parse(const cli_args *a, int argc, char **argv) {
     return 0;
 }
 
-int cli_flag_kernels(void *dest, const char *cmd, const char *flag, const char *value) {
-    (void)flag;
-    if (!value) return CLI_FLAGS_MISSING;
-    if (strcmp(value, "generic") != 0) {
-        cli_error("%s: --kernels takes 'generic'", cmd);
-        return 2;
-    }
-    *(bool *)dest = true;
-    return 0;
-}
-
 int cli_flag_kv(void *dest, const char *cmd, const char *flag, const char *value) {
     if (!value) return CLI_FLAGS_MISSING;
     if (!strcmp(value, "f16")) *(uint32_t *)dest = GGUF_TTYPE_F16;

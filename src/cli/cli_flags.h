@@ -80,9 +80,6 @@ typedef struct cli_args {
 int cli_flags_parse(const cli_args *a, int argc, char **argv);
 /* "<cmd>: <opt>: expected an integer in [lo, hi], got 's'" (2) unless s is one. */
 int cli_flags_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
-/* CLI_FLAG_FN for "--kernels generic" (dest: bool, set true); other values: "<cmd>: --kernels
- * takes 'generic'"; no value: CLI_FLAGS_MISSING. */
-int cli_flag_kernels(void *dest, const char *cmd, const char *flag, const char *value);
 /* CLI_FLAG_FN for "--kv f16|f32" (dest: uint32_t GGUF type): "<cmd>: --kv: expected f16 or
  * f32, got 'x'". */
 int cli_flag_kv(void *dest, const char *cmd, const char *flag, const char *value);

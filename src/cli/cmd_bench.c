@@ -75,7 +75,7 @@ static void mean_sd(const double *x, int n, double *mean, double *sd) {
 typedef struct bench_params {
     const char *path;
     long n_prompt, n_gen, threads, reps, batch;
-    bool as_json, kernels_generic;
+    bool as_json;
 } bench_params;
 
 static bench_params bench_default_params(void) {
@@ -90,7 +90,6 @@ static int bench_parse(int argc, char **argv, bench_params *p) {
         {"-r", NULL, CLI_FLAG_LONG, &p->reps, 1, 1000, NULL, "repetitions"},
         {"-b", NULL, CLI_FLAG_LONG, &p->batch, 1, 4096, NULL, "prompt batch"},
         {"--json", NULL, CLI_FLAG_BOOL, &p->as_json, 0, 0, NULL, "JSON lines"},
-        {"--kernels", NULL, CLI_FLAG_FN, &p->kernels_generic, 0, 0, cli_flag_kernels, "force generic kernels"},
     };
     cli_args a = {.cmd = "bench", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
                   .pos = &p->path, .max_pos = 1};
@@ -158,7 +157,6 @@ static void bench_info_init(const bench_params *p, const model *m, int nt, bench
 }
 
 static int bench_run(const bench_params *p) {
-    if (p->kernels_generic) setenv("PIPPA_KERNELS", "generic", 1);
     pp_err err = {0};
     engine_model *em = NULL;
     model_ctx *c = NULL;

@@ -37,7 +37,7 @@ static void top_k(const float *x, size_t n, int k, int32_t *ids) {
 
 typedef struct logits_params {
     const char *path, *prompt, *tokens, *positions, *out_path;
-    bool parse_special, no_bos, full, as_json, kernels_generic;
+    bool parse_special, no_bos, full, as_json;
     long top_k, generate, threads;
     uint32_t kv_type;
 } logits_params;
@@ -69,7 +69,6 @@ static int logits_parse(int argc, char **argv, logits_params *p) {
         {"--threads", NULL, CLI_FLAG_LONG, &p->threads, 0, 1024, NULL, "threads"},
         {"--positions", NULL, CLI_FLAG_STR, &p->positions, 0, 0, NULL, "last, all or i,j,..."},
         {"--kv", NULL, CLI_FLAG_FN, &p->kv_type, 0, 0, flag_kv, "KV cache type"},
-        {"--kernels", NULL, CLI_FLAG_FN, &p->kernels_generic, 0, 0, cli_flag_kernels, "force generic kernels"},
     };
     cli_args a = {.cmd = "logits", .usage = USAGE, .flags = flags, .n_flags = sizeof flags / sizeof flags[0],
                   .pos = &p->path, .max_pos = 1};
@@ -257,7 +256,6 @@ static void print_text(const logits_params *p, const logits_out *o, int k) {
 }
 
 static int logits_run(const logits_params *p) {
-    if (p->kernels_generic) setenv("PIPPA_KERNELS", "generic", 1);
     pp_err err = {0};
     engine_model *em = NULL;
     model_ctx *c = NULL;

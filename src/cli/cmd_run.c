@@ -54,7 +54,7 @@ typedef struct run_state {
     const char *model_template;    /* the store model's TEMPLATE layer, or NULL */
     cli_msgs msgs;
     /* from argv (run_parse) */
-    bool interactive, kernels_generic;
+    bool interactive;
     char *prompt;                  /* the PROMPT words joined by spaces, or NULL (owned) */
     const char *user_p[256];       /* -p arguments, re-applied over the model's parameters */
     int n_user_p;
@@ -448,21 +448,12 @@ static int flag_parameter(void *dest, const char *cmd, const char *flag, const c
     return 0;
 }
 
-static int flag_kernels(void *dest, const char *cmd, const char *flag, const char *value) {
-    (void)cmd;
-    (void)flag;
-    if (!value || strcmp(value, "generic") != 0) { cli_error("run: --kernels takes 'generic'"); return 2; }
-    *(bool *)dest = true;
-    return 0;
-}
-
 /* MODEL, the prompt words, the flags. -p values are checked here, in argv's order. */
 static int run_parse(int argc, char **argv, run_state *st) {
     const cli_flag flags[] = {
         {"-p", "--parameter", CLI_FLAG_FN, st, 0, 0, flag_parameter, "NAME=VALUE (repeatable)"},
         {"--verbose", NULL, CLI_FLAG_BOOL, &st->verbose, 0, 0, NULL, "timings after each answer"},
         {"--interactive", "-i", CLI_FLAG_BOOL, &st->interactive, 0, 0, NULL, "the REPL after the prompt"},
-        {"--kernels", NULL, CLI_FLAG_FN, &st->kernels_generic, 0, 0, flag_kernels, "force generic kernels"},
     };
     const char **pos = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *pos);
     if (!pos) { cli_error("out of memory"); return 1; }
@@ -530,7 +521,6 @@ static void apply_model(run_state *st, const cli_model *cm) {
 }
 
 static int run_run(run_state *st) {
-    if (st->kernels_generic) setenv("PIPPA_KERNELS", "generic", 1);
     int rc = 0;
     cli_model cm = {0};
     if (!st->interactive && !isatty(STDIN_FILENO) && prepend_stdin(st)) { rc = 1; goto out; }

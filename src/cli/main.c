@@ -1,4 +1,4 @@
-/* main.c - pippa's entry point: dispatches subcommands. */
+/* main.c - pippa's entry point: reads the kernel configuration, then dispatches subcommands. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -7,6 +7,7 @@
 
 #include "../core/core.h"
 #include "cli_env.h"
+#include "../kernels/kern.h"
 
 typedef struct cli_command {
     const char *name;
@@ -56,8 +57,40 @@ static void print_help(FILE *out) {
     fprintf(out, "  pippa %-44s %s\n", "--version", "Show the version");
 }
 
+/* The kernel set enters here, once, before any command runs and before any thread exists:
+ * PIPPA_KERNELS, overridden by a global `--kernels NAME` wherever it appears in argv (removed
+ * from argv, so each command parses only its own options). Returns 0 or the exit status 2. */
+static int init_kernels(int *argc, char **argv) {
+    const char *name = getenv("PIPPA_KERNELS"), *from = "PIPPA_KERNELS";
+    int j = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--kernels") != 0) {
+            argv[j++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            cli_error("--kernels needs a NAME (auto, generic, avx2, ...)");
+            return 2;
+        }
+        name = argv[++i];
+        from = "--kernels";
+    }
+    *argc = j;
+    argv[j] = NULL;
+    kern_isa isa = KERN_ISA_AUTO;
+    pp_err err = {0};
+    if (name && name[0] && kern_isa_parse(name, &isa, &err) != PP_OK) {
+        cli_error("%s: %s", from, err.msg);
+        return 2;
+    }
+    kern_init(isa);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     cli_env_load();
+    int rc = init_kernels(&argc, argv);
+    if (rc) return rc;
     if (argc < 2) {
         print_help(stderr);
         return 2;

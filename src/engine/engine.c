@@ -26,7 +26,6 @@ pp_status engine_model_load(const char *path, engine_model_params p, engine_mode
     engine_model *em = calloc(1, sizeof *em);
     if (!em) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
     em->p = p;
-    kern_init(KERN_ISA_AUTO);
     model_load_params lp = model_load_default_params();
     lp.no_repack = p.no_repack;
     pp_status st = model_load(path, lp, &em->m, err);

@@ -1,26 +1,16 @@
-/* kern.c - ops-table dispatch, the matmul driver and small element-wise ops.
- * The table is filled once by kern_init: generic entries first, then the chosen ISA's
- * file overrides what it implements (kern_fill_avx2 / kern_fill_avx512). */
+/* kern.c - the ISA table, ops-table dispatch, the matmul driver and small element-wise ops.
+ * kern_init fills one ops table per ISA the CPU has, each from its ISA row: the base ISA's
+ * entries first (generic at the root), then the row's fill overrides what it implements. */
 #include "kern.h"
 
 #include <math.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "generic/generic.h"
 #include "kern_internal.h"
 
 #define N_TYPES GGUF_TTYPE_COUNT
-
-static kern_type_traits table_generic[N_TYPES];
-static kern_type_traits table_avx2[N_TYPES];
-static kern_type_traits table_avx512[N_TYPES];
-static const kern_type_traits *table_active = table_generic;
-static kern_isa isa_active = KERN_ISA_GENERIC;
-static bool tables_ready;
-static kern_vec_ops vec_generic, vec_avx2, vec_avx512;
-static const kern_vec_ops *vec_active = &vec_generic;
-
 
 static void set(kern_type_traits *t, uint32_t type, uint32_t act_type, uint32_t act_blck,
                 kern_quantize_fn q, kern_vec_dot_fn dot) {
@@ -45,114 +35,120 @@ void kern_init_generic_table(kern_type_traits *t, size_t count) {
     set(t, GGUF_TTYPE_Q6_K, GGUF_TTYPE_Q8_K, 256, kern_act_q8_K_generic, kern_dot_q6_K_q8_K_generic);
 }
 
-const char *kern_isa_name(kern_isa isa) {
-    switch (isa) {
-    case KERN_ISA_GENERIC: return "generic";
-    case KERN_ISA_AVX2: return "avx2";
-    case KERN_ISA_AVX512: return "avx512";
-    default: return "auto";
-    }
+static void fill_generic(kern_type_traits *t) { kern_init_generic_table(t, N_TYPES); }
+
+static bool cpu_any(const pp_cpu *c) {
+    (void)c;
+    return true;
+}
+static bool cpu_avx2(const pp_cpu *c) { return KERN_HAVE_X86 && c->avx2 && c->fma && c->f16c; }
+/* F/BW/VL/DQ: Skylake-X and later (x86-64-v4); VNNI on top: Cascade Lake, Ice Lake, Zen 4. */
+static bool cpu_avx512f(const pp_cpu *c) {
+    return KERN_HAVE_X86 && c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq;
+}
+static bool cpu_avx512vnni(const pp_cpu *c) { return KERN_HAVE_X86 && c->avx512vnni; }
+
+#if KERN_HAVE_X86
+#define X86(fn) fn
+#else
+#define X86(fn) NULL
+#endif
+
+/* The ISAs, one row each, indexed by kern_isa, in order of preference (auto picks the last
+ * one the CPU has); a row's base comes before it. A row's table starts as its base's and its
+ * fill overrides what its directory implements; `has` names the CPU features its files are
+ * compiled with (Makefile KERN_ISA_*), checked together with the base's. Adding an ISA: its
+ * directory, its kern_isa constant, a row here and its line in the Makefile. */
+static const kern_isa_row ISA_ROWS[KERN_ISA_COUNT] = {
+    [KERN_ISA_GENERIC] = {"generic", KERN_ISA_GENERIC, cpu_any, fill_generic, kern_vec_fill_generic},
+    [KERN_ISA_AVX2] = {"avx2", KERN_ISA_GENERIC, cpu_avx2, X86(kern_fill_avx2), X86(kern_vec_fill_avx2)},
+    [KERN_ISA_AVX512F] = {"avx512f", KERN_ISA_AVX2, cpu_avx512f, X86(kern_fill_avx512f), X86(kern_vec_fill_avx512f)},
+    [KERN_ISA_AVX512] = {"avx512", KERN_ISA_AVX512F, cpu_avx512vnni, X86(kern_fill_avx512), NULL},
+};
+
+static bool valid(kern_isa isa) { return isa > KERN_ISA_AUTO && isa < KERN_ISA_COUNT; }
+
+const char *kern_isa_name(kern_isa isa) { return valid(isa) ? ISA_ROWS[isa].name : "auto"; }
+
+bool kern_isa_supported(kern_isa isa, const pp_cpu *cpu) {
+    if (!valid(isa) || !ISA_ROWS[isa].fill || !ISA_ROWS[isa].has(cpu)) return false;
+    return isa == ISA_ROWS[isa].base || kern_isa_supported(ISA_ROWS[isa].base, cpu);
 }
 
 bool kern_isa_available(kern_isa isa) {
-    pp_cpu c = pp_cpu_detect();
-    switch (isa) {
-    case KERN_ISA_GENERIC: return true;
-    case KERN_ISA_AVX2: return KERN_HAVE_X86 && c.avx2 && c.fma && c.f16c;
-    case KERN_ISA_AVX512:
-        return KERN_HAVE_X86 && c.avx2 && c.fma && c.f16c && c.avx512f && c.avx512bw &&
-               c.avx512vl && c.avx512dq && c.avx512vnni && c.avx512bf16 && c.avx512vbmi;
-    default: return false;
-    }
+    const pp_cpu c = pp_cpu_detect();
+    return kern_isa_supported(isa, &c);
 }
 
-static void build_tables(void) {
-    if (tables_ready) return;
-    kern_init_generic_table(table_generic, N_TYPES);
-    kern_vec_fill_generic(&vec_generic);
-    vec_avx2 = vec_avx512 = vec_generic;
-    memcpy(table_avx2, table_generic, sizeof table_generic);
-    memcpy(table_avx512, table_generic, sizeof table_generic);
-#if KERN_HAVE_X86
-    /* The fill functions are compiled with ISA flags: never call them on a CPU without. */
-    if (kern_isa_available(KERN_ISA_AVX2)) {
-        kern_fill_avx2(table_avx2);
-        kern_vec_fill_avx2(&vec_avx2);
-        vec_avx512 = vec_avx2;
+kern_isa kern_fill_isa(kern_isa isa, const pp_cpu *cpu, kern_type_traits *table, size_t count, kern_vec_ops *vec) {
+    PP_ASSERT(valid(isa) && count >= N_TYPES);
+    while (!kern_isa_supported(isa, cpu)) isa = ISA_ROWS[isa].base; /* generic always is */
+    const kern_isa base = ISA_ROWS[isa].base;
+    if (base != isa) kern_fill_isa(base, cpu, table, count, vec);
+    /* The fill functions are compiled with their ISA's flags: only called on a CPU with them. */
+    ISA_ROWS[isa].fill(table);
+    if (ISA_ROWS[isa].vec_fill) ISA_ROWS[isa].vec_fill(vec);
+    return isa;
+}
+
+static kern_type_traits tables[KERN_ISA_COUNT][N_TYPES];
+static kern_vec_ops vecs[KERN_ISA_COUNT];
+static bool isa_ready[KERN_ISA_COUNT];
+static kern_isa isa_active = KERN_ISA_GENERIC;
+static bool tables_ready;
+
+pp_status kern_isa_parse(const char *name, kern_isa *out, pp_err *err) {
+    char names[256] = "auto";
+    size_t len = strlen(names);
+    for (int i = 0; i < KERN_ISA_COUNT; i++) {
+        if (!strcmp(name, kern_isa_name((kern_isa)i))) {
+            *out = (kern_isa)i;
+            return PP_OK;
+        }
+        if (i > KERN_ISA_AUTO && len < sizeof names)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i + 1 < KERN_ISA_COUNT ? ", " : " or ",
+                                    ISA_ROWS[i].name);
     }
-    memcpy(table_avx512, table_avx2, sizeof table_avx2);
-    if (kern_isa_available(KERN_ISA_AVX512)) {
-        kern_fill_avx512(table_avx512);
-        kern_vec_fill_avx512(&vec_avx512);
-    }
-#endif
-    tables_ready = true;
+    return pp_err_set(err, PP_ERR_ARG, "unknown kernels '%s' (expected %s)", name, names);
 }
 
 kern_isa kern_init(kern_isa isa) {
-    build_tables();
-    if (isa == KERN_ISA_AUTO) {
-        const char *e = getenv("PIPPA_KERNELS");
-        if (e && !strcmp(e, "generic")) isa = KERN_ISA_GENERIC;
-        else if (e && !strcmp(e, "avx2")) isa = KERN_ISA_AVX2;
-        else if (e && !strcmp(e, "avx512")) isa = KERN_ISA_AVX512;
+    PP_ASSERT(isa >= KERN_ISA_AUTO && isa < KERN_ISA_COUNT);
+    const pp_cpu cpu = pp_cpu_detect();
+    kern_isa best = KERN_ISA_GENERIC;
+    for (int i = KERN_ISA_GENERIC; i < KERN_ISA_COUNT; i++) {
+        isa_ready[i] = kern_isa_supported((kern_isa)i, &cpu);
+        if (!isa_ready[i]) continue;
+        kern_fill_isa((kern_isa)i, &cpu, tables[i], N_TYPES, &vecs[i]);
+        best = (kern_isa)i;
     }
-    if (isa == KERN_ISA_AUTO) {
-        isa = kern_isa_available(KERN_ISA_AVX512) ? KERN_ISA_AVX512
-              : kern_isa_available(KERN_ISA_AVX2) ? KERN_ISA_AVX2
-                                                  : KERN_ISA_GENERIC;
-    }
-    if (!kern_isa_available(isa)) isa = kern_isa_available(KERN_ISA_AVX2) ? KERN_ISA_AVX2 : KERN_ISA_GENERIC;
+    tables_ready = true;
+    if (isa == KERN_ISA_AUTO) isa = best;
+    while (!isa_ready[isa]) isa = ISA_ROWS[isa].base;
     isa_active = isa;
-    table_active = isa == KERN_ISA_AVX512 ? table_avx512 : isa == KERN_ISA_AVX2 ? table_avx2 : table_generic;
-    vec_active = isa == KERN_ISA_AVX512 ? &vec_avx512 : isa == KERN_ISA_AVX2 ? &vec_avx2 : &vec_generic;
     return isa;
 }
 
 kern_isa kern_active_isa(void) { return isa_active; }
 
-const kern_vec_ops *kern_vec(void) {
-    build_tables();
-    return vec_active;
-}
-const kern_vec_ops *kern_vec_generic(void) {
-    build_tables();
-    return &vec_generic;
-}
-const kern_vec_ops *kern_vec_isa(kern_isa isa) {
-    build_tables();
-    switch (isa) {
-    case KERN_ISA_GENERIC: return &vec_generic;
-    case KERN_ISA_AVX2: return &vec_avx2;
-    case KERN_ISA_AVX512: return &vec_avx512;
-    default: return NULL;
-    }
+/* The table of an ISA the CPU has, NULL otherwise. */
+static const kern_type_traits *table_of(kern_isa isa) {
+    PP_ASSERT(tables_ready);
+    return valid(isa) && isa_ready[isa] ? tables[isa] : NULL;
 }
 
+const kern_vec_ops *kern_vec(void) { return kern_vec_isa(isa_active); }
+const kern_vec_ops *kern_vec_generic(void) { return kern_vec_isa(KERN_ISA_GENERIC); }
+const kern_vec_ops *kern_vec_isa(kern_isa isa) { return table_of(isa) ? &vecs[isa] : NULL; }
+
 static const kern_type_traits *lookup(const kern_type_traits *t, uint32_t wtype) {
-    if (wtype >= N_TYPES || !t[wtype].vec_dot) return NULL;
+    if (!t || wtype >= N_TYPES || !t[wtype].vec_dot) return NULL;
     return &t[wtype];
 }
 
-const kern_type_traits *kern_traits(uint32_t wtype) {
-    build_tables();
-    return lookup(table_active, wtype);
-}
-
-const kern_type_traits *kern_traits_generic(uint32_t wtype) {
-    build_tables();
-    return lookup(table_generic, wtype);
-}
-
-const kern_type_traits *kern_traits_isa(kern_isa isa, uint32_t wtype) {
-    build_tables();
-    switch (isa) {
-    case KERN_ISA_GENERIC: return lookup(table_generic, wtype);
-    case KERN_ISA_AVX2: return lookup(table_avx2, wtype);
-    case KERN_ISA_AVX512: return lookup(table_avx512, wtype);
-    default: return NULL;
-    }
-}
+const kern_type_traits *kern_traits(uint32_t wtype) { return lookup(table_of(isa_active), wtype); }
+const kern_type_traits *kern_traits_generic(uint32_t wtype) { return lookup(table_of(KERN_ISA_GENERIC), wtype); }
+const kern_type_traits *kern_traits_isa(kern_isa isa, uint32_t wtype) { return lookup(table_of(isa), wtype); }
 
 size_t kern_act_row_bytes(const kern_type_traits *tt, int64_t n) {
     switch (tt->act_type) {

@@ -1,23 +1,26 @@
 /* kern.h - compute kernels: an ops table filled at start-up from CPU detection.
  *
  * Usage:
- *     kern_init(KERN_ISA_AUTO);                 // once, before any model work
+ *     kern_init(KERN_ISA_AUTO);                 // once, in main, before any thread exists
  *     const kern_type_traits *tt = kern_traits(GGUF_TTYPE_Q4_0);
  *     tt->quantize_act(x, act, n);              // activation row -> Q8_0 blocks
  *     kern_matmul(tt, W, row_bytes, n, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
  *
  * Every op has a plain C reference in generic/ (the specification: plain loops, double
- * accumulation, always built). x86_avx2/ and x86_avx512/ hold faster variants of the same
- * signatures, picked by kern_init from pp_cpu_detect(); PIPPA_KERNELS=generic (or
- * kern_init(KERN_ISA_GENERIC)) forces the reference so a wrong answer can be bisected.
+ * accumulation, always built). x86_avx2/, x86_avx512f/ and x86_avx512/ (VNNI) hold faster
+ * variants of the same signatures, one ISA row each in kern.c, picked by kern_init from
+ * pp_cpu_detect(); kern_init(KERN_ISA_GENERIC) forces the reference so a wrong answer can be
+ * bisected. The kernels read no environment: main parses PIPPA_KERNELS or --kernels with
+ * kern_isa_parse and passes the result to kern_init.
  *
  * Matmul convention (ggml's): weight W has rows of n_in contiguous elements (ne[0]) and
  * y[t][o] = sum_i W[o][i] * x[t][i]. The activation row x[t] is first converted once to the
  * weight type's activation format (act_type): Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1,
  * Q8_K for the K-quants, F32 for F32/F16/BF16 weights.
  *
- * Thread safety: after kern_init, every kernel is reentrant; kernels never allocate, log or
- * touch globals (the traits table is written once by kern_init).
+ * Thread safety: kern_init writes the tables and must return before any other kern_* call
+ * and before any thread that uses kernels starts (the getters assert it ran); after it,
+ * every kernel is reentrant and kernels never allocate, log or touch globals.
  */
 #ifndef PIPPA_KERN_H
 #define PIPPA_KERN_H
@@ -27,8 +30,9 @@
 typedef enum kern_isa {
     KERN_ISA_AUTO = 0,
     KERN_ISA_GENERIC,
-    KERN_ISA_AVX2,
-    KERN_ISA_AVX512,
+    KERN_ISA_AVX2,    /* AVX2 + FMA + F16C */
+    KERN_ISA_AVX512F, /* AVX-512 F/BW/VL/DQ (16-lane float kernels, vector ops), on top of avx2 */
+    KERN_ISA_AVX512,  /* + VNNI (the vpdpbusd packed integer gemms), on top of avx512f */
     KERN_ISA_COUNT
 } kern_isa;
 
@@ -79,19 +83,26 @@ typedef struct kern_type_traits {
                               void *yq, size_t yq_stride);
 } kern_type_traits;
 
-/* Fills the ops table. isa AUTO picks the best the CPU has unless PIPPA_KERNELS says
- * "generic", "avx2" or "avx512". Returns the ISA in use. Call once before other kern_*. */
+/* Fills the ops tables from CPU detection and selects isa: AUTO picks the best the CPU has,
+ * an ISA the CPU lacks falls back to the best one it extends that the CPU has. Returns the
+ * ISA in use. Call once, before other kern_* and before any thread (calling it again, with
+ * no kernel running, only reselects: tests). */
 kern_isa kern_init(kern_isa isa);
+/* The ISA named by name ("auto", "generic", "avx2", "avx512f", "avx512", as kern_isa_name
+ * spells them). PP_ERR_ARG naming the value and the accepted names otherwise. */
+pp_status kern_isa_parse(const char *name, kern_isa *out, pp_err *err);
 kern_isa kern_active_isa(void);
 const char *kern_isa_name(kern_isa isa);
-/* True if the CPU supports the ISA's kernels. */
+/* True if the CPU supports the ISA's kernels (its features and its base ISA's). */
 bool kern_isa_available(kern_isa isa);
+/* The same for a given feature set (tests pass a simulated CPU). */
+bool kern_isa_supported(kern_isa isa, const pp_cpu *cpu);
 
 /* Traits for a weight type, or NULL if matmul with it is not supported. */
 const kern_type_traits *kern_traits(uint32_t wtype);
 /* The generic traits, whatever kern_init chose (tests compare against these). */
 const kern_type_traits *kern_traits_generic(uint32_t wtype);
-/* Table of a given ISA, NULL if that ISA has no kernel for the type (tests). */
+/* Table of a given ISA, NULL if the CPU lacks the ISA or it has no kernel for the type (tests). */
 const kern_type_traits *kern_traits_isa(kern_isa isa, uint32_t wtype);
 
 /* Bytes of one converted activation row of n elements. */
@@ -102,7 +113,8 @@ void kern_matmul(const kern_type_traits *tt, int64_t n, const void *w, size_t w_
                  const void *act, size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,
                  int64_t r0, int64_t r1);
 
-/* Element-wise helpers shared by the model (generic C; vectorized by the compiler). */
+/* Element-wise helpers shared by the model: rmsnorm runs on the active ISA's vec ops
+ * (sumsq, scale_mul), softmax is plain C. */
 /* y = x / rms(x) * w (w may be NULL: no weight). Sum of squares in double (as ggml), in four
  * interleaved partial sums. */
 void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
@@ -140,7 +152,13 @@ typedef struct kern_vec_ops {
 /* The active ISA's vector ops (after kern_init), and the generic ones (tests). */
 const kern_vec_ops *kern_vec(void);
 const kern_vec_ops *kern_vec_generic(void);
-const kern_vec_ops *kern_vec_isa(kern_isa isa);
+const kern_vec_ops *kern_vec_isa(kern_isa isa); /* NULL if the CPU lacks the ISA */
+/* Fills table (count >= GGUF_TTYPE_COUNT entries) and vec with the kernels isa has on a CPU
+ * with the features cpu: generic, then each ISA up isa's base chain that cpu supports, in
+ * order. Returns the ISA filled: isa, or the best one of its base chain cpu supports. kern_init
+ * fills its tables this way; tests pass a simulated CPU, which must not claim a feature the
+ * running CPU lacks (the fill functions are compiled with their ISA's flags). */
+kern_isa kern_fill_isa(kern_isa isa, const pp_cpu *cpu, kern_type_traits *table, size_t count, kern_vec_ops *vec);
 
 
 /* Generic reference kernels (exported for the tests and the fallback table). */

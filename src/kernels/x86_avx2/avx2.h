@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../kern_internal.h"
+#include "../kern_pack.h"
 
 #define KA2_INLINE static inline __attribute__((always_inline))
 
@@ -126,19 +127,19 @@ void kern_unpack_row_q8_0_avx2(int64_t n, const void *packed, size_t group_bytes
 void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
-/* Byte offsets in a packed Q4_K / Q6_K group super-block (the layouts are described in
- * packedk_avx2.c). */
-#define P6K_D 0
-#define P6K_SC 16
-#define P6K_QS 144
-#define P6K_SUB 192 /* bytes per sub-block: 4 nibble steps + 2 high-bit registers */
-#define P6K_BYTES 1680
-#define P4K_D 0
-#define P4K_DMIN 16
-#define P4K_SC 32
-#define P4K_MN 96
-#define P4K_QS 160
-#define P4K_BYTES 1184
+/* Byte offsets in a packed Q4_K / Q6_K group super-block (the layouts: ../kern_pack.h, and
+ * packedk_avx2.c for how the kernels use them). */
+#define P6K_D KERN_P6K_D
+#define P6K_SC KERN_P6K_SC
+#define P6K_QS KERN_P6K_QS
+#define P6K_SUB KERN_P6K_SUB /* bytes per sub-block: 4 nibble steps + 2 high-bit registers */
+#define P6K_BYTES KERN_P6K_BYTES
+#define P4K_D KERN_P4K_D
+#define P4K_DMIN KERN_P4K_DMIN
+#define P4K_SC KERN_P4K_SC
+#define P4K_MN KERN_P4K_MN
+#define P4K_QS KERN_P4K_QS
+#define P4K_BYTES KERN_P4K_BYTES
 /* The end of a packed Q4_K super-block for one token, shared by the AVX2 and AVX-512 tiles so
  * both take the same float steps: acc + (d * da) * isum - (dmin * da) * sum_j m_j * bs_j,
  * with pr the token's 4 bsum pairs of this super-block and mn its mins (4 x 16 bytes). */

@@ -299,96 +299,47 @@ KA2_INLINE void tilef(int kind, int R, int T, int64_t n, const uint8_t *w, size_
         for (int t = 0; t < T; t++) y[(int64_t)t * ys + r] = ka2_hsum(acc[r][t]);
 }
 
-/* Prefill over float weights (3 or more tokens). Converting an f16/bf16 weight costs more
- * than its multiply-add, so a panel of PF_ROWS rows x PF_K elements is converted to f32 once
- * and then used for a group of up to PF_TGROUP tokens, PF_TOK at a time: a 4 x 3 tile of
- * accumulators fills the 16 registers and needs 4 + 3 loads per 12 FMAs. Accumulators of a
- * token group live in accb between panels. Each output is still one accumulator chain
- * over the row's 8-element steps in order, ending with the same zero-padded step and the
- * same horizontal sum as tilef, so the result is bit-identical to vec_dot's. */
+/* Prefill over float weights (3 or more tokens): the panel gemm of ../x86/fpanel.inc with
+ * 8 lanes; a 4 x 3 tile of accumulators fills the 16 registers and needs 4 + 3 loads per 12
+ * FMAs. Ragged ends go through zero-padded copies, as in tilef, so the result is
+ * bit-identical to vec_dot's. */
 #define PF_ROWS 4
 #define PF_TOK 3
 #define PF_K 1024    /* elements per panel row: 16 KB of f32 for the panel */
 #define PF_TGROUP 96 /* tokens per group: 12 KB of accumulators */
 
-/* nv full 8-element steps; rest > 0: one more, zero-padded step (the panel is padded) */
-KA2_INLINE void ptile(int R, int T, int64_t nv, int64_t rest, const float *pan, const uint8_t *a, size_t arb,
-                      float *accb) {
-    __m256 acc[PF_ROWS][PF_TOK];
-    const float *at[PF_TOK];
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++) {
-        at[t] = (const float *)(a + (size_t)t * arb);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) acc[r][t] = _mm256_load_ps(accb + (t * PF_ROWS + r) * 8);
-    }
-    for (int64_t v = 0; v < nv; v++) {
-        __m256 av[PF_TOK];
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) av[t] = _mm256_loadu_ps(at[t] + 8 * v);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            const __m256 w = _mm256_load_ps(pan + (size_t)r * PF_K + 8 * v);
-#pragma GCC unroll 4
-            for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(w, av[t], acc[r][t]);
-        }
-    }
-    if (rest) {
-        for (int t = 0; t < T; t++) {
-            float tmp[8] = {0};
-            memcpy(tmp, at[t] + 8 * nv, (size_t)rest * 4);
-            const __m256 av = _mm256_loadu_ps(tmp);
-            for (int r = 0; r < R; r++)
-                acc[r][t] = _mm256_fmadd_ps(_mm256_load_ps(pan + (size_t)r * PF_K + 8 * nv), av, acc[r][t]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++)
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) _mm256_store_ps(accb + (t * PF_ROWS + r) * 8, acc[r][t]);
+typedef __m256 fp_vec;
+#define FP_W 8
+#define FP_LOAD _mm256_load_ps
+#define FP_LOADU _mm256_loadu_ps
+#define FP_STORE _mm256_store_ps
+#define FP_FMA _mm256_fmadd_ps
+#define FP_ALIGN 32
+#define FP_UNROLL_TOK 4
+#define fp_esize fsize
+#define fp_load_w load8
+#define fp_hsum ka2_hsum
+
+KA2_INLINE __m256 fp_load_w_part(int kind, const uint8_t *p, int64_t rest) {
+    uint8_t tmp[32] = {0};
+    memcpy(tmp, p, (size_t)rest * fsize(kind));
+    return load8(kind, tmp);
 }
 
-KA2_INLINE void ptile_rt(int R, int T, int64_t nv, int64_t rest, const float *pan, const uint8_t *a, size_t arb,
-                         float *accb) {
+KA2_INLINE __m256 fp_load_a_part(const float *p, int64_t rest) {
+    float tmp[8] = {0};
+    memcpy(tmp, p, (size_t)rest * 4);
+    return _mm256_loadu_ps(tmp);
+}
+
+#include "../x86/fpanel.inc"
+
+KA2_INLINE void fp_ptile_rt(int R, int T, int64_t nv, int64_t rest, const float *pan, const uint8_t *a, size_t arb,
+                            float *accb) {
     switch (T) {
-    case 1: ptile(R, 1, nv, rest, pan, a, arb, accb); break;
-    case 2: ptile(R, 2, nv, rest, pan, a, arb, accb); break;
-    default: ptile(R, PF_TOK, nv, rest, pan, a, arb, accb); break;
-    }
-}
-
-KA2_INLINE void gemm_panel(int kind, int64_t n, const uint8_t *w, size_t wrb, const uint8_t *act, size_t arb,
-                           int n_tok, float *y, int64_t ys, int64_t r0, int64_t r1) {
-    _Alignas(32) float pan[PF_ROWS * PF_K];
-    _Alignas(32) float accb[PF_TGROUP * PF_ROWS * 8];
-    const size_t es = fsize(kind);
-    for (int64_t r = r0; r < r1; r += PF_ROWS) {
-        const int R = r1 - r < PF_ROWS ? (int)(r1 - r) : PF_ROWS;
-        for (int t0 = 0; t0 < n_tok; t0 += PF_TGROUP) {
-            const int TG = n_tok - t0 < PF_TGROUP ? n_tok - t0 : PF_TGROUP;
-            memset(accb, 0, sizeof accb);
-            for (int64_t k0 = 0; k0 < n; k0 += PF_K) {
-                const int64_t klen = n - k0 < PF_K ? n - k0 : PF_K, nv = klen / 8, rest = klen % 8;
-                for (int rr = 0; rr < R; rr++) {
-                    const uint8_t *wr = w + (size_t)(r + rr) * wrb + (size_t)k0 * es;
-                    float *pr = pan + (size_t)rr * PF_K;
-                    for (int64_t v = 0; v < nv; v++) _mm256_store_ps(pr + 8 * v, load8(kind, wr + (size_t)v * 8 * es));
-                    if (rest) {
-                        uint8_t tmp[32] = {0};
-                        memcpy(tmp, wr + (size_t)nv * 8 * es, (size_t)rest * es);
-                        _mm256_store_ps(pr + 8 * nv, load8(kind, tmp));
-                    }
-                }
-                for (int t = 0; t < TG; t += PF_TOK) {
-                    const int T = TG - t < PF_TOK ? TG - t : PF_TOK;
-                    ptile_rt(R, T, nv, rest, pan, act + (size_t)(t0 + t) * arb + (size_t)k0 * 4, arb,
-                             accb + (size_t)t * PF_ROWS * 8);
-                }
-            }
-            for (int t = 0; t < TG; t++)
-                for (int rr = 0; rr < R; rr++)
-                    y[(int64_t)(t0 + t) * ys + r + rr] = ka2_hsum(_mm256_load_ps(accb + ((size_t)t * PF_ROWS + rr) * 8));
-        }
+    case 1: fp_ptile(R, 1, nv, rest, pan, a, arb, accb); break;
+    case 2: fp_ptile(R, 2, nv, rest, pan, a, arb, accb); break;
+    default: fp_ptile(R, PF_TOK, nv, rest, pan, a, arb, accb); break;
     }
 }
 
@@ -398,7 +349,7 @@ KA2_INLINE void gemm_panel(int kind, int64_t n, const uint8_t *w, size_t wrb, co
     static __attribute__((noinline)) void gemm_panel_##K(int64_t n, const uint8_t *w, size_t wrb,               \
                                                          const uint8_t *act, size_t arb, int n_tok, float *y,   \
                                                          int64_t ys, int64_t r0, int64_t r1) {                  \
-        gemm_panel(K, n, w, wrb, act, arb, n_tok, y, ys, r0, r1);                                               \
+        fp_gemm_panel(K, n, w, wrb, act, arb, n_tok, y, ys, r0, r1);                                            \
     }
 PANEL_FN(F_F32)
 PANEL_FN(F_F16)

@@ -22,34 +22,16 @@ void kern_fill_avx2(kern_type_traits *t) {
     put(t, GGUF_TTYPE_Q4_K, kern_act_q8_K_avx2, kern_dot_q4_K_q8_K_avx2, kern_gemm_q4_K_q8_K_avx2);
     put(t, GGUF_TTYPE_Q5_K, kern_act_q8_K_avx2, kern_dot_q5_K_q8_K_avx2, kern_gemm_q5_K_q8_K_avx2);
     put(t, GGUF_TTYPE_Q6_K, kern_act_q8_K_avx2, kern_dot_q6_K_q8_K_avx2, kern_gemm_q6_K_q8_K_avx2);
-    t[GGUF_TTYPE_F16].pack_rows = KERN_PACK_ROWS;
-    t[GGUF_TTYPE_F16].pack_group_bytes = kern_pack_bytes_f16_avx2;
-    t[GGUF_TTYPE_F16].pack = kern_pack_f16_avx2;
-    t[GGUF_TTYPE_F16].gemm_packed = kern_gemm_packed_f16_avx2;
-    t[GGUF_TTYPE_F16].unpack_row = kern_unpack_row_f16_avx2;
-    t[GGUF_TTYPE_Q4_0].pack_rows = KERN_PACK_ROWS;
-    t[GGUF_TTYPE_Q4_0].pack_group_bytes = kern_pack_bytes_q4_0_avx2;
-    t[GGUF_TTYPE_Q4_0].pack = kern_pack_q4_0_avx2;
-    t[GGUF_TTYPE_Q4_0].gemm_packed = kern_gemm_packed_q4_0_avx2;
-    t[GGUF_TTYPE_Q4_0].unpack_row = kern_unpack_row_q4_0_avx2;
-    t[GGUF_TTYPE_Q5_0].pack_rows = KERN_PACK_ROWS;
-    t[GGUF_TTYPE_Q5_0].pack_group_bytes = kern_pack_bytes_q5_0_avx2;
-    t[GGUF_TTYPE_Q5_0].pack = kern_pack_q5_0_avx2;
-    t[GGUF_TTYPE_Q5_0].gemm_packed = kern_gemm_packed_q5_0_avx2;
-    t[GGUF_TTYPE_Q5_0].unpack_row = kern_unpack_row_q5_0_avx2;
-    t[GGUF_TTYPE_Q8_0].pack_rows = KERN_PACK_ROWS;
-    t[GGUF_TTYPE_Q8_0].pack_group_bytes = kern_pack_bytes_q8_0_avx2;
-    t[GGUF_TTYPE_Q8_0].pack = kern_pack_q8_0_avx2;
-    t[GGUF_TTYPE_Q8_0].gemm_packed = kern_gemm_packed_q8_0_avx2;
-    t[GGUF_TTYPE_Q8_0].unpack_row = kern_unpack_row_q8_0_avx2;
-    t[GGUF_TTYPE_Q4_K].pack_rows = KERN_PACK_ROWS;
-    t[GGUF_TTYPE_Q4_K].pack_group_bytes = kern_pack_bytes_q4_K_avx2;
-    t[GGUF_TTYPE_Q4_K].pack = kern_pack_q4_K_avx2;
-    t[GGUF_TTYPE_Q4_K].gemm_packed = kern_gemm_packed_q4_K_avx2;
-    t[GGUF_TTYPE_Q4_K].unpack_row = kern_unpack_row_q4_K_avx2;
-    t[GGUF_TTYPE_Q6_K].pack_rows = KERN_PACK_ROWS;
-    t[GGUF_TTYPE_Q6_K].pack_group_bytes = kern_pack_bytes_q6_K_avx2;
-    t[GGUF_TTYPE_Q6_K].pack = kern_pack_q6_K_avx2;
-    t[GGUF_TTYPE_Q6_K].gemm_packed = kern_gemm_packed_q6_K_avx2;
-    t[GGUF_TTYPE_Q6_K].unpack_row = kern_unpack_row_q6_K_avx2;
+    kern_traits_set_pack(&t[GGUF_TTYPE_F16], KERN_PACK_ROWS, kern_pack_bytes_f16_avx2, kern_pack_f16_avx2,
+                         kern_gemm_packed_f16_avx2, kern_unpack_row_f16_avx2);
+    kern_traits_set_pack(&t[GGUF_TTYPE_Q4_0], KERN_PACK_ROWS, kern_pack_bytes_q4_0_avx2, kern_pack_q4_0_avx2,
+                         kern_gemm_packed_q4_0_avx2, kern_unpack_row_q4_0_avx2);
+    kern_traits_set_pack(&t[GGUF_TTYPE_Q5_0], KERN_PACK_ROWS, kern_pack_bytes_q5_0_avx2, kern_pack_q5_0_avx2,
+                         kern_gemm_packed_q5_0_avx2, kern_unpack_row_q5_0_avx2);
+    kern_traits_set_pack(&t[GGUF_TTYPE_Q8_0], KERN_PACK_ROWS, kern_pack_bytes_q8_0_avx2, kern_pack_q8_0_avx2,
+                         kern_gemm_packed_q8_0_avx2, kern_unpack_row_q8_0_avx2);
+    kern_traits_set_pack(&t[GGUF_TTYPE_Q4_K], KERN_PACK_ROWS, kern_pack_bytes_q4_K_avx2, kern_pack_q4_K_avx2,
+                         kern_gemm_packed_q4_K_avx2, kern_unpack_row_q4_K_avx2);
+    kern_traits_set_pack(&t[GGUF_TTYPE_Q6_K], KERN_PACK_ROWS, kern_pack_bytes_q6_K_avx2, kern_pack_q6_K_avx2,
+                         kern_gemm_packed_q6_K_avx2, kern_unpack_row_q6_K_avx2);
 }

@@ -1,6 +1,7 @@
 /* packed_avx2.c - Q4_0, Q5_0 and Q8_0 weights repacked at load time for AVX2, and their gemm.
  *
- * Layout: rows in groups of 8; for each 32-element block b of the group, 144 bytes:
+ * Layout (defined in ../kern_pack.h, KERN_PACK_Q*_X8; the reference pack is in generic/):
+ * rows in groups of 8; for each 32-element block b of the group, 144 bytes:
  *   [8 x fp16 scale, rows 0..7] [4 steps x 32 bytes]
  * where step s holds, for row j at bytes 4j..4j+3, that row's qs[4s .. 4s+3]: low nibbles
  * are elements 4s..4s+3, high nibbles elements 16+4s..16+4s+3. The same size as the
@@ -39,6 +40,11 @@
 #define PQ_BLOCK_BYTES 144 /* per group and block */
 #define PQ_TOK 4           /* tokens per tile */
 #define PQ_MAX_BLOCKS 4096 /* n <= 131072 elements per row */
+_Static_assert(PQ_BLOCK_BYTES == KERN_PQ_BLOCK_BYTES(PQ_ROWS, GGUF_TTYPE_Q4_0), "kern_pack.h: Q4_0 x8");
+_Static_assert(176 == KERN_PQ_BLOCK_BYTES(PQ_ROWS, GGUF_TTYPE_Q5_0) && 144 == KERN_PQ_QH(PQ_ROWS, GGUF_TTYPE_Q5_0),
+               "kern_pack.h: Q5_0 x8");
+_Static_assert(272 == KERN_PQ_BLOCK_BYTES(PQ_ROWS, GGUF_TTYPE_Q8_0) && 16 + 32 == KERN_PQ_QS(PQ_ROWS, 1, 0),
+               "kern_pack.h: Q8_0 x8");
 
 size_t kern_pack_bytes_q4_0_avx2(int64_t n) { return (size_t)(n / 32) * PQ_BLOCK_BYTES; }
 

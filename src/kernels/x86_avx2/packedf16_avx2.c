@@ -1,13 +1,13 @@
 /* packedf16_avx2.c - F16 weights repacked at load time with lanes along the rows: the layout
- * (shared with the AVX-512 kernel, packedf16_avx512.c) and the AVX2 gemm (f32 activations).
+ * (shared with the AVX-512 kernel, packedf16_avx512f.c) and the AVX2 gemm (f32 activations).
  *
- * Layout: rows in groups of 8 (KERN_PACK_ROWS); per group, np = ceil(n / 2) element pairs of
- * 32 bytes each: pair p holds, at bytes 4j..4j+3, row j's elements 2p and 2p+1 (fp16; a zero
+ * Layout (../kern_pack.h, KERN_PACK_F16_X8): rows in groups of 8 (KERN_PACK_ROWS); per group,
+ * np = ceil(n / 2) element pairs of 32 bytes each: pair p holds, at bytes 4j..4j+3, row j's elements 2p and 2p+1 (fp16; a zero
  * for element n when n is odd). Here the pair is two 16-byte halves (rows 0-3 and rows 4-7),
  * each converted to 8 f32 lanes where lane 2j + i is row j's element 2p + i, met by the
  * activation pair (a[2p], a[2p+1]) as one 64-bit broadcast.
  *
- * Kernel: as in packedf16_avx512.c, lane 2j + i accumulates w * a over the elements 2p + i of
+ * Kernel: as in packedf16_avx512f.c, lane 2j + i accumulates w * a over the elements 2p + i of
  * row j, one FMA per pair in the order of p, and row j's output is the sum of its two lanes;
  * every tile (decode: 2 groups x 1-2 tokens; prefill: 1 group x 6 tokens) and every chunk of
  * pairs runs those same two chains, so a token's result does not depend on the batch, and it
@@ -136,36 +136,13 @@ static void gemm_decode(int64_t n, const uint8_t *w, size_t gb, const float *con
     }
 }
 
-/* Prefill: token blocks whose activations fit in L2; in a block, one group at a time, its
- * pairs in chunks of KA2_PF16_KPAIRS, each chunk met by every token tile of the block; the
- * block's accumulators carry the chains from one chunk to the next. */
-static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *act, size_t arb, int n_tok,
-                         float *y, int64_t ys, int64_t g0, int64_t g1) {
-    const int64_t np = (n + 1) / 2;
-    const bool odd = n % 2 != 0;
-    const int tb = ka2_pf16_token_block(n, PP_T);
-    __m256 acc[KA2_PF16_MAX_BLOCK / PP_T * 2 * PP_T]; /* 6 KB */
-    for (int tb0 = 0; tb0 < n_tok; tb0 += tb) {
-        const int tb1 = n_tok - tb0 < tb ? n_tok : tb0 + tb;
-        for (int64_t g = g0; g < g1; g++) {
-            const uint8_t *wg = w + (size_t)g * gb;
-            for (int i = 0; i < (tb1 - tb0 + PP_T - 1) / PP_T * 2 * PP_T; i++) acc[i] = _mm256_setzero_ps();
-            for (int64_t p0 = 0; p0 < np; p0 += KA2_PF16_KPAIRS) {
-                const int64_t p1 = np - p0 < KA2_PF16_KPAIRS ? np : p0 + KA2_PF16_KPAIRS;
-                for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
-                    const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
-                    const float *a[PP_T];
-                    for (int t = 0; t < T; t++) a[t] = (const float *)(act + (size_t)(t0 + t) * arb);
-                    tile_prefill(T, wg, gb, a, p0, p1, odd && p1 == np, acc + (t0 - tb0) / PP_T * 2 * PP_T);
-                }
-            }
-            for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
-                const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
-                store_tile(1, T, acc + (t0 - tb0) / PP_T * 2 * PP_T, y + (int64_t)t0 * ys + g * KA2_PF16_ROWS, ys);
-            }
-        }
-    }
-}
+/* Prefill (../x86/pf16_prefill.inc): one group per tile, two accumulators per output. */
+typedef __m256 pf16_vec;
+#define PF16_ZERO _mm256_setzero_ps
+#define PP_G 1
+#define PF16_TILE_ACC (2 * PP_T)
+#define PF16_TILE_PREFILL(G, T, w, gb, a, p0, p1, last, acc) tile_prefill(T, w, gb, a, p0, p1, last, acc)
+#include "../x86/pf16_prefill.inc"
 
 void kern_gemm_packed_f16_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {

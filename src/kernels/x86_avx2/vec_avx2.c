@@ -37,20 +37,6 @@ KA2_INLINE void qk_tile(int H, int64_t n, const float *q, int64_t qs, const void
     }
 }
 
-static void attn_qk(int64_t n, int64_t nh, const float *q, int64_t q_stride, const void *k, bool k_f16, float *s,
-                    int64_t s_stride) {
-    for (int64_t h0 = 0; h0 < nh; h0 += HB) {
-        const float *qh = q + h0 * q_stride;
-        float *sh = s + h0 * s_stride;
-        switch (nh - h0) {
-        case 1: qk_tile(1, n, qh, q_stride, k, k_f16, sh, s_stride); break;
-        case 2: qk_tile(2, n, qh, q_stride, k, k_f16, sh, s_stride); break;
-        case 3: qk_tile(3, n, qh, q_stride, k, k_f16, sh, s_stride); break;
-        default: qk_tile(HB, n, qh, q_stride, k, k_f16, sh, s_stride); break;
-        }
-    }
-}
-
 /* One fma per term in j order, for 16 (then 8) output columns of H heads at a time; the
  * scalar tail is a multiply and an add per term, as the axpy it replaced did. */
 KA2_INLINE void pv_tile(int H, int64_t n, int64_t m, const float *p, int64_t ps, const void *const *rows, bool f16,
@@ -95,19 +81,7 @@ KA2_INLINE void pv_tile(int H, int64_t n, int64_t m, const float *p, int64_t ps,
             for (int64_t j = 0; j < m; j++) out[h * os + i] += p[h * ps + j] * elem(rows[j], f16, i);
 }
 
-static void attn_pv(int64_t n, int64_t m, int64_t nh, const float *p, int64_t p_stride, const void *const *rows,
-                    bool v_f16, float *out, int64_t o_stride) {
-    for (int64_t h0 = 0; h0 < nh; h0 += HB) {
-        const float *ph = p + h0 * p_stride;
-        float *oh = out + h0 * o_stride;
-        switch (nh - h0) {
-        case 1: pv_tile(1, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
-        case 2: pv_tile(2, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
-        case 3: pv_tile(3, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
-        default: pv_tile(HB, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
-        }
-    }
-}
+#include "../x86/heads.inc"
 
 static void f32_to_f16(const float *x, uint16_t *y, int64_t n) {
     int64_t i = 0;

@@ -1,60 +1,11 @@
-/* avx512.h - internal to src/kernels/x86_avx512: the AVX-512 (F/BW/VL/DQ + VNNI) kernels.
- * Only included by files compiled with the AVX-512 flags (Makefile AVX512_FLAGS), which
- * include the AVX2 ones, so the AVX2 helpers in ../x86_avx2/avx2.h are usable here too. */
+/* avx512.h - internal to src/kernels/x86_avx512: the AVX-512 VNNI kernels (the `avx512` ISA
+ * row, which extends `avx512f`: vpdpbusd integer tiles for the packed Q4_0, Q5_0, Q8_0, Q4_K
+ * and Q6_K gemms). Only included by files compiled with the VNNI flags (Makefile
+ * KERN_ISA_x86_avx512), a superset of avx512f's, so ../x86_avx512f/avx512f.h is usable here. */
 #ifndef PIPPA_KERN_AVX512_H
 #define PIPPA_KERN_AVX512_H
 
-#include "../x86_avx2/avx2.h"
-
-#define KA5_INLINE static inline __attribute__((always_inline))
-
-/* exp(x) for x in [-18, 18] (GELU's range after the clamp): x = n*ln2 + r, |r| <= ln2/2,
- * e^r by the degree-7 polynomial of the AVX2 exp_neg, 2^n by vscalefps. */
-KA5_INLINE __m512 ka5_exp16(__m512 x) {
-    const __m512 nf = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(nf, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(nf, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, nf);
-}
-
-/* tanh-GELU(x) * u as x * u / (1 + exp(-2z)) (= 0.5 x (1 + tanh z)), z = sqrt(2/pi) (x +
- * 0.044715 x^3) clamped to [-9, 9] as in the AVX2 version; the division as a 14-bit
- * reciprocal and one Newton step (~1 ulp). The geglu of vec_avx512.c and the fused gate/up
- * gemm of packed_avx512.c both use this, so their results are the same bits. */
-KA5_INLINE __m512 ka5_geglu16(__m512 x, __m512 u) {
-    const __m512 one = _mm512_set1_ps(1.0f);
-    __m512 z2 = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(-2.0f * 0.7978845608028654f), x),
-                              _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), x), x, one)); /* -2z */
-    z2 = _mm512_min_ps(_mm512_max_ps(z2, _mm512_set1_ps(-18.0f)), _mm512_set1_ps(18.0f));
-    const __m512 den = _mm512_add_ps(one, ka5_exp16(z2));
-    __m512 rc = _mm512_rcp14_ps(den);
-    rc = _mm512_fmadd_ps(_mm512_fnmadd_ps(den, rc, one), rc, rc);
-    return _mm512_mul_ps(_mm512_mul_ps(x, rc), u);
-}
-
-/* Activation quantizer, byte-identical to the generic one (act_avx512.c). */
-void kern_act_q8_0_avx512(const float *x, void *y, int64_t n);
-
-/* Float weights against f32 activations, 16 lanes (dot_avx512.c). */
-#define KA5_DECL(name)                                                                              \
-    float kern_dot_##name##_avx512(int64_t n, const void *w, const void *a);                        \
-    void kern_gemm_##name##_avx512(int64_t n, const void *w, size_t w_row_bytes, const void *act,   \
-                                   size_t act_row_bytes, int n_tok, float *y, int64_t y_stride,     \
-                                   int64_t r0, int64_t r1);
-KA5_DECL(f32_f32)
-KA5_DECL(f16_f32)
-KA5_DECL(bf16_f32)
-/* F16 gemm over the AVX2 pair-interleaved layout (packedf16_avx512.c) */
-void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                                 int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+#include "../x86_avx512f/avx512f.h"
 
 /* Q4_K and Q6_K in the AVX2 packed layouts, with VNNI tiles (packedk_avx512.c). */
 void kern_gemm_packed_q4_K_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,

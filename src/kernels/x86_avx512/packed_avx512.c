@@ -1,6 +1,7 @@
 /* packed_avx512.c - Q4_0, Q5_0 and Q8_0 weights repacked at load time for AVX-512 VNNI, and their gemm.
  *
- * Layout: rows in groups of 16 (P5_ROWS, the traits' pack_rows); 32-bit lane r of a 64-byte
+ * Layout (defined in ../kern_pack.h, KERN_PACK_Q*_X16; the reference pack is in generic/):
+ * rows in groups of 16 (P5_ROWS, the traits' pack_rows); 32-bit lane r of a 64-byte
  * vector belongs to row r. Per group and 32-element block:
  *   [16 x fp16 scale, row r at 2r] (32 bytes)
  *   [n_vec x 64 bytes]: vector v holds row r's quant bytes 4v..4v+3 at 4r..4r+3.
@@ -38,6 +39,11 @@
 #define P5_TOK 8           /* tokens per tile */
 #define P5_MAX_BLOCKS 4096 /* n <= KERN_PACK_MAX_N elements per row */
 _Static_assert(P5_MAX_BLOCKS * 32 >= KERN_PACK_MAX_N, "P5_MAX_BLOCKS");
+_Static_assert(P5_Q4_BLOCK_BYTES == KERN_PQ_BLOCK_BYTES(P5_ROWS, GGUF_TTYPE_Q4_0) &&
+                   P5_Q5_BLOCK_BYTES == KERN_PQ_BLOCK_BYTES(P5_ROWS, GGUF_TTYPE_Q5_0) &&
+                   P5_Q4_BLOCK_BYTES == KERN_PQ_QH(P5_ROWS, GGUF_TTYPE_Q5_0) &&
+                   P5_Q8_BLOCK_BYTES == KERN_PQ_BLOCK_BYTES(P5_ROWS, GGUF_TTYPE_Q8_0),
+               "kern_pack.h: the x16 layouts");
 
 /* Pack groups g0..g1-1: in_block bytes per source block, quant bytes at qs_off, n_vec vectors
  * per block (4 for Q4_0/Q5_0, 8 for Q8_0), each byte xor-ed with flip; q5_high adds the masks. */
@@ -251,7 +257,7 @@ KA5_INLINE int tile_rows(const void *act, size_t act_row_bytes, int t0, int t_en
 /* With w_up, w holds the gate rows and y gets geglu(gate) * up (the fused FFN input): each
  * tile's gate outputs wait in a 16 x P5_TOK buffer for the up tile of the same rows. With yq
  * too, two groups' results (32 rows x T tokens) wait in a buffer and leave as one Q8_0 block
- * per token, quantized like kern_act_q8_0_avx512 quantizes a whole row (blocks are
+ * per token, quantized like kern_act_q8_0_avx512f quantizes a whole row (blocks are
  * independent). */
 KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const void *w, const void *w_up,
                             size_t group_bytes, const void *act, size_t act_row_bytes, int n_tok, float *y,
@@ -288,7 +294,7 @@ KA5_INLINE void gemm_packed(p5_tile_fn tile, int32_t offset, int64_t n, const vo
                                  out + h * P5_ROWS, 2 * P5_ROWS, gate);
                         }
                         for (int t = 0; t < T; t++)
-                            kern_act_q8_0_avx512(out + t * 2 * P5_ROWS,
+                            kern_act_q8_0_avx512f(out + t * 2 * P5_ROWS,
                                                  (uint8_t *)yq + (size_t)(t0 + t) * yq_stride +
                                                      (size_t)(r / 32) * sizeof(block_q8_0),
                                                  32);

@@ -1,4 +1,4 @@
-/* vec_avx512.c - AVX-512 vector helpers (kern_vec_ops): the f32 -> f16 conversion of the KV
+/* vec_avx512f.c - AVX-512 vector helpers (kern_vec_ops): the f32 -> f16 conversion of the KV
  * cache, rounding to nearest even (vcvtps2ph), byte-identical to generic, and the attention
  * ops and GELU with 16 lanes. The ops not defined here (exp_sum, sumsq) stay the AVX2 ones
  * (kern.c copies the AVX2 ops first).
@@ -7,7 +7,7 @@
  * ragged end is one more masked step), then one fixed horizontal sum: a head's score does not
  * depend on how many heads share the call. attn_pv: one fma per term in j order for each
  * output element (masked at a ragged end), so m rows at once equal m calls of one row. */
-#include "avx512.h"
+#include "avx512f.h"
 
 KA5_INLINE __mmask16 tail_mask(int64_t left) { return (__mmask16)((1u << left) - 1u); }
 KA5_INLINE __mmask16 mask_at(int64_t n, int64_t i) {
@@ -55,20 +55,6 @@ KA5_INLINE void qk_tile(int H, int64_t n, const float *q, int64_t qs, const void
     for (int h = 0; h < H; h++) s[h * ss] = hsum16(_mm512_add_ps(a0[h], a1[h]));
 }
 
-static void attn_qk(int64_t n, int64_t nh, const float *q, int64_t q_stride, const void *k, bool k_f16, float *s,
-                    int64_t s_stride) {
-    for (int64_t h0 = 0; h0 < nh; h0 += HB) {
-        const float *qh = q + h0 * q_stride;
-        float *sh = s + h0 * s_stride;
-        switch (nh - h0) {
-        case 1: qk_tile(1, n, qh, q_stride, k, k_f16, sh, s_stride); break;
-        case 2: qk_tile(2, n, qh, q_stride, k, k_f16, sh, s_stride); break;
-        case 3: qk_tile(3, n, qh, q_stride, k, k_f16, sh, s_stride); break;
-        default: qk_tile(HB, n, qh, q_stride, k, k_f16, sh, s_stride); break;
-        }
-    }
-}
-
 /* 64 output columns (4 vectors) of H heads per pass over the m rows, then 16 at a time (the
  * last one masked). */
 KA5_INLINE void pv_tile(int H, int64_t n, int64_t m, const float *p, int64_t ps, const void *const *rows, bool f16,
@@ -111,19 +97,7 @@ KA5_INLINE void pv_tile(int H, int64_t n, int64_t m, const float *p, int64_t ps,
     }
 }
 
-static void attn_pv(int64_t n, int64_t m, int64_t nh, const float *p, int64_t p_stride, const void *const *rows,
-                    bool v_f16, float *out, int64_t o_stride) {
-    for (int64_t h0 = 0; h0 < nh; h0 += HB) {
-        const float *ph = p + h0 * p_stride;
-        float *oh = out + h0 * o_stride;
-        switch (nh - h0) {
-        case 1: pv_tile(1, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
-        case 2: pv_tile(2, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
-        case 3: pv_tile(3, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
-        default: pv_tile(HB, n, m, ph, p_stride, rows, v_f16, oh, o_stride); break;
-        }
-    }
-}
+#include "../x86/heads.inc"
 
 static void f32_to_f16(const float *x, uint16_t *y, int64_t n) {
     for (int64_t i = 0; i < n; i += 16) {
@@ -141,7 +115,7 @@ static void geglu(float *g, const float *u, int64_t n) {
     }
 }
 
-void kern_vec_fill_avx512(kern_vec_ops *o) {
+void kern_vec_fill_avx512f(kern_vec_ops *o) {
     o->geglu = geglu;
     o->f32_to_f16 = f32_to_f16;
     o->attn_qk = attn_qk;

@@ -1,4 +1,4 @@
-/* dot_avx512.c - AVX-512 dot products and gemm for the float weights (F32, F16, BF16 against
+/* dot_avx512f.c - AVX-512 dot products and gemm for the float weights (F32, F16, BF16 against
  * f32 activations), 16 lanes per step.
  *
  * Every output element is one accumulator chain over the row's 16-element steps in order (a
@@ -13,7 +13,7 @@
  * more tokens) converts a panel of 4 rows x 1024 elements to f32 once per group of 96 tokens
  * and runs a 4-row x 6-token tile of FMAs over it (24 accumulators of the 32 registers).
  * ref: generic/dot_generic.c (the specification); x86_avx2/dot_avx2.c (the 8-lane version). */
-#include "avx512.h"
+#include "avx512f.h"
 
 enum { F_F32, F_F16, F_BF16 };
 
@@ -85,7 +85,8 @@ KA5_INLINE void tile(int kind, int R, int T, int64_t n, const uint8_t *w, size_t
         for (int t = 0; t < T; t++) y[(int64_t)t * ys + r] = hsum16(acc[r][t]);
 }
 
-/* ---- prefill: a converted panel of PF_ROWS rows x PF_K elements, PF_TOK tokens at a time ---- */
+/* ---- prefill: the panel gemm of ../x86/fpanel.inc with 16 lanes, PF_TOK tokens at a time;
+ * ragged ends are masked loads (zeros beyond), as in the decode tile ---- */
 
 #ifndef PF_ROWS
 #define PF_ROWS 4
@@ -94,97 +95,44 @@ KA5_INLINE void tile(int kind, int R, int T, int64_t n, const uint8_t *w, size_t
 #endif    /* elements per panel row: 16 KB of f32 for the panel */
 #define PF_TGROUP 96 /* tokens per group: 24 KB of accumulators */
 
-/* nv full 16-element steps, then one masked step of `rest` elements if rest > 0 (the panel
- * holds zeros there, the activations are loaded masked) */
-KA5_INLINE void ptile(int R, int T, int64_t nv, int64_t rest, const float *pan, const uint8_t *a, size_t arb,
-                      float *accb) {
-    __m512 acc[PF_ROWS][PF_TOK];
-    const float *at[PF_TOK];
-#pragma GCC unroll 6
-    for (int t = 0; t < T; t++) {
-        at[t] = (const float *)(a + (size_t)t * arb);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) acc[r][t] = _mm512_load_ps(accb + (t * PF_ROWS + r) * 16);
-    }
-    for (int64_t v = 0; v < nv; v++) {
-        __m512 av[PF_TOK];
-#pragma GCC unroll 6
-        for (int t = 0; t < T; t++) av[t] = _mm512_loadu_ps(at[t] + 16 * v);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            const __m512 w = _mm512_load_ps(pan + (size_t)r * PF_K + 16 * v);
-#pragma GCC unroll 6
-            for (int t = 0; t < T; t++) acc[r][t] = _mm512_fmadd_ps(w, av[t], acc[r][t]);
-        }
-    }
-    if (rest) {
-        const __mmask16 m = tail16(rest);
-        for (int t = 0; t < T; t++) {
-            const __m512 av = _mm512_maskz_loadu_ps(m, at[t] + 16 * nv);
-            for (int r = 0; r < R; r++)
-                acc[r][t] = _mm512_fmadd_ps(_mm512_load_ps(pan + (size_t)r * PF_K + 16 * nv), av, acc[r][t]);
-        }
-    }
-#pragma GCC unroll 6
-    for (int t = 0; t < T; t++)
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) _mm512_store_ps(accb + (t * PF_ROWS + r) * 16, acc[r][t]);
-}
+typedef __m512 fp_vec;
+#define FP_W 16
+#define FP_LOAD _mm512_load_ps
+#define FP_LOADU _mm512_loadu_ps
+#define FP_STORE _mm512_store_ps
+#define FP_FMA _mm512_fmadd_ps
+#define FP_ALIGN 64
+#define FP_UNROLL_TOK 6
+#define fp_esize esize
+#define fp_hsum hsum16
+
+KA5_INLINE __m512 fp_load_w(int kind, const uint8_t *p) { return ld16(kind, p, 0, 1); }
+KA5_INLINE __m512 fp_load_w_part(int kind, const uint8_t *p, int64_t rest) { return ld16(kind, p, tail16(rest), 0); }
+KA5_INLINE __m512 fp_load_a_part(const float *p, int64_t rest) { return _mm512_maskz_loadu_ps(tail16(rest), p); }
+
+#include "../x86/fpanel.inc"
 
 /* Full panels run tiles whose row and token counts are compile-time constants; the rows of a
  * last, partial panel run one at a time (row 0 of a panel shifted to that row). */
 KA5_INLINE void ptile_t(int R, int T, int64_t nv, int64_t rest, const float *pan, const uint8_t *a, size_t arb,
                         float *accb) {
     switch (T) {
-    case 1: ptile(R, 1, nv, rest, pan, a, arb, accb); break;
-    case 2: ptile(R, 2 < PF_TOK ? 2 : PF_TOK, nv, rest, pan, a, arb, accb); break;
-    case 3: ptile(R, 3 < PF_TOK ? 3 : PF_TOK, nv, rest, pan, a, arb, accb); break;
-    case 4: ptile(R, 4 < PF_TOK ? 4 : PF_TOK, nv, rest, pan, a, arb, accb); break;
-    case 5: ptile(R, 5 < PF_TOK ? 5 : PF_TOK, nv, rest, pan, a, arb, accb); break;
-    default: ptile(R, PF_TOK, nv, rest, pan, a, arb, accb); break;
+    case 1: fp_ptile(R, 1, nv, rest, pan, a, arb, accb); break;
+    case 2: fp_ptile(R, 2 < PF_TOK ? 2 : PF_TOK, nv, rest, pan, a, arb, accb); break;
+    case 3: fp_ptile(R, 3 < PF_TOK ? 3 : PF_TOK, nv, rest, pan, a, arb, accb); break;
+    case 4: fp_ptile(R, 4 < PF_TOK ? 4 : PF_TOK, nv, rest, pan, a, arb, accb); break;
+    case 5: fp_ptile(R, 5 < PF_TOK ? 5 : PF_TOK, nv, rest, pan, a, arb, accb); break;
+    default: fp_ptile(R, PF_TOK, nv, rest, pan, a, arb, accb); break;
     }
 }
 
-/* Full panels run tiles whose row and token counts are compile-time constants; the rows of a
- * last, partial panel run one at a time (row 0 of a panel shifted to that row). */
-KA5_INLINE void ptile_rt(int R, int T, int64_t nv, int64_t rest, const float *pan, const uint8_t *a, size_t arb,
-                         float *accb) {
+KA5_INLINE void fp_ptile_rt(int R, int T, int64_t nv, int64_t rest, const float *pan, const uint8_t *a, size_t arb,
+                            float *accb) {
     if (R == PF_ROWS) {
         ptile_t(PF_ROWS, T, nv, rest, pan, a, arb, accb);
         return;
     }
     for (int r = 0; r < R; r++) ptile_t(1, T, nv, rest, pan + (size_t)r * PF_K, a, arb, accb + r * 16);
-}
-
-KA5_INLINE void gemm_panel(int kind, int64_t n, const uint8_t *w, size_t wrb, const uint8_t *act, size_t arb,
-                           int n_tok, float *y, int64_t ys, int64_t r0, int64_t r1) {
-    _Alignas(64) float pan[PF_ROWS * PF_K];
-    _Alignas(64) float accb[PF_TGROUP * PF_ROWS * 16];
-    const size_t es = esize(kind);
-    for (int64_t r = r0; r < r1; r += PF_ROWS) {
-        const int R = r1 - r < PF_ROWS ? (int)(r1 - r) : PF_ROWS;
-        for (int t0 = 0; t0 < n_tok; t0 += PF_TGROUP) {
-            const int TG = n_tok - t0 < PF_TGROUP ? n_tok - t0 : PF_TGROUP;
-            memset(accb, 0, sizeof accb);
-            for (int64_t k0 = 0; k0 < n; k0 += PF_K) {
-                const int64_t klen = n - k0 < PF_K ? n - k0 : PF_K, nv = klen / 16, rest = klen % 16;
-                for (int rr = 0; rr < R; rr++) {
-                    const uint8_t *wr = w + (size_t)(r + rr) * wrb + (size_t)k0 * es;
-                    float *pr = pan + (size_t)rr * PF_K;
-                    for (int64_t v = 0; v < nv; v++) _mm512_store_ps(pr + 16 * v, ld16(kind, wr + (size_t)v * 16 * es, 0, 1));
-                    if (rest) _mm512_store_ps(pr + 16 * nv, ld16(kind, wr + (size_t)nv * 16 * es, tail16(rest), 0));
-                }
-                for (int t = 0; t < TG; t += PF_TOK) {
-                    const int T = TG - t < PF_TOK ? TG - t : PF_TOK;
-                    ptile_rt(R, T, nv, rest, pan, act + (size_t)(t0 + t) * arb + (size_t)k0 * 4, arb,
-                             accb + (size_t)t * PF_ROWS * 16);
-                }
-            }
-            for (int t = 0; t < TG; t++)
-                for (int rr = 0; rr < R; rr++)
-                    y[(int64_t)(t0 + t) * ys + r + rr] = hsum16(_mm512_load_ps(accb + ((size_t)t * PF_ROWS + rr) * 16));
-        }
-    }
 }
 
 /* ---- drivers ---- */
@@ -219,14 +167,14 @@ KA5_INLINE void gemm_dec(int kind, int64_t n, const uint8_t *w, size_t wrb, cons
     static __attribute__((noinline)) void panel_##name(int64_t n, const uint8_t *w, size_t wrb,                 \
                                                        const uint8_t *act, size_t arb, int n_tok, float *y,     \
                                                        int64_t ys, int64_t r0, int64_t r1) {                    \
-        gemm_panel(kind, n, w, wrb, act, arb, n_tok, y, ys, r0, r1);                                            \
+        fp_gemm_panel(kind, n, w, wrb, act, arb, n_tok, y, ys, r0, r1);                                         \
     }                                                                                                           \
-    float kern_dot_##name##_avx512(int64_t n, const void *w, const void *a) {                                   \
+    float kern_dot_##name##_avx512f(int64_t n, const void *w, const void *a) {                                   \
         float y;                                                                                                \
         tile(kind, 1, 1, n, w, 0, a, 0, &y, 0, NULL);                                                           \
         return y;                                                                                               \
     }                                                                                                           \
-    void kern_gemm_##name##_avx512(int64_t n, const void *w, size_t w_row_bytes, const void *act,               \
+    void kern_gemm_##name##_avx512f(int64_t n, const void *w, size_t w_row_bytes, const void *act,               \
                                    size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0,     \
                                    int64_t r1) {                                                                \
         if (n_tok > DT) panel_##name(n, w, w_row_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);        \

@@ -1,4 +1,4 @@
-/* act_avx512.c - AVX-512 activation quantizer f32 -> Q8_0 (32 floats = two zmm per block).
+/* act_avx512f.c - AVX-512 activation quantizer f32 -> Q8_0 (32 floats = two zmm per block).
  *
  * Invariant: the bytes written equal the generic converter's (quant_quantize_row_q8_0_x86)
  * for every finite or infinite input; tests/test_kernels.c checks this. Each step is the
@@ -8,9 +8,9 @@
  * out-of-range or NaN product converts to INT32_MIN and saturates to -128, as in the AVX2
  * version). Inputs with NaN are out of scope (the max search order differs).
  * ref: shared/spec/quant-formats.md §5.1. */
-#include "avx512.h"
+#include "avx512f.h"
 
-void kern_act_q8_0_avx512(const float *x, void *vy, int64_t n) {
+void kern_act_q8_0_avx512f(const float *x, void *vy, int64_t n) {
     block_q8_0 *y = vy;
     for (int64_t i = 0; i < n / 32; i++, x += 32) {
         const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);

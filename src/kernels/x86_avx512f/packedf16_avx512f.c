@@ -1,4 +1,4 @@
-/* packedf16_avx512.c - F16 weights repacked at load time with lanes along the rows, and their
+/* packedf16_avx512f.c - F16 weights repacked at load time with lanes along the rows, and their
  * gemm (AVX-512, f32 activations).
  *
  * Layout (packed by packedf16_avx2.c, shared with the AVX2 kernel): rows in groups of 8
@@ -13,7 +13,7 @@
  * tile (decode: up to 8 groups x 2 tokens; prefill: 4 groups x 6 tokens) and every split of
  * the pairs into chunks runs those same two chains per output, so a token's result does not
  * depend on the batch, the tile or the thread count. The results differ from the unpacked
- * kernels' (16-lane chains along a row, dot_avx512.c) within float rounding.
+ * kernels' (16-lane chains along a row, dot_avx512f.c) within float rounding.
  *
  * Why: with lanes along a row, every output needs its own 16-lane accumulator and every
  * activation vector is loaded for a handful of rows; here one register holds 8 outputs, an
@@ -21,7 +21,7 @@
  * weights are converted straight from fp16 in the FMA loop, so prefill runs at nearly the FMA
  * rate and decode reads each weight byte once.
  * ref: generic/dot_generic.c (vec_dot f16: the specification). */
-#include "avx512.h"
+#include "avx512f.h"
 
 #define PD_G 8       /* groups per decode tile */
 #define PD_T KA2_PF16_DEC_T /* tokens per decode tile */
@@ -149,40 +149,15 @@ static void gemm_decode(int64_t n, const uint8_t *w, size_t gb, const float *con
     }
 }
 
-/* Prefill: token blocks whose activations fit in L2; in a block, 4 groups at a time, their
- * pairs in chunks of KA2_PF16_KPAIRS (4 x 36 KB of weights), each chunk met by every token tile of
- * the block while it is in L2. The block's accumulators (24 per tile) carry the chains from one
- * chunk to the next. */
-static void gemm_prefill(int64_t n, const uint8_t *w, size_t gb, const uint8_t *act, size_t arb, int n_tok,
-                         float *y, int64_t ys, int64_t g0, int64_t g1) {
-    const int64_t np = (n + 1) / 2;
-    const bool odd = n % 2 != 0;
-    const int tb = ka2_pf16_token_block(n, PP_T);
-    __m512 acc[KA2_PF16_MAX_BLOCK / PP_T * PP_G * PP_T]; /* 24 KB */
-    for (int tb0 = 0; tb0 < n_tok; tb0 += tb) {
-        const int tb1 = n_tok - tb0 < tb ? n_tok : tb0 + tb;
-        for (int64_t g = g0; g < g1; g += PP_G) {
-            const int G = g1 - g < PP_G ? (int)(g1 - g) : PP_G;
-            const uint8_t *wg = w + (size_t)g * gb;
-            for (int i = 0; i < (tb1 - tb0 + PP_T - 1) / PP_T * PP_G * PP_T; i++) acc[i] = _mm512_setzero_ps();
-            for (int64_t p0 = 0; p0 < np; p0 += KA2_PF16_KPAIRS) {
-                const int64_t p1 = np - p0 < KA2_PF16_KPAIRS ? np : p0 + KA2_PF16_KPAIRS;
-                for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
-                    const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
-                    const float *a[PP_T];
-                    for (int t = 0; t < T; t++) a[t] = (const float *)(act + (size_t)(t0 + t) * arb);
-                    tile_prefill(G, T, wg, gb, a, p0, p1, odd && p1 == np, acc + (t0 - tb0) / PP_T * PP_G * PP_T);
-                }
-            }
-            for (int t0 = tb0; t0 < tb1; t0 += PP_T) {
-                const int T = tb1 - t0 < PP_T ? tb1 - t0 : PP_T;
-                store_tile(G, T, acc + (t0 - tb0) / PP_T * PP_G * PP_T, y + (int64_t)t0 * ys + g * KA2_PF16_ROWS, ys);
-            }
-        }
-    }
-}
+/* Prefill (../x86/pf16_prefill.inc): 4 groups per tile (4 x 36 KB of weights per chunk),
+ * 24 accumulators per tile. */
+typedef __m512 pf16_vec;
+#define PF16_ZERO _mm512_setzero_ps
+#define PF16_TILE_ACC (PP_G * PP_T)
+#define PF16_TILE_PREFILL tile_prefill
+#include "../x86/pf16_prefill.inc"
 
-void kern_gemm_packed_f16_avx512(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
+void kern_gemm_packed_f16_avx512f(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
                                  int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1) {
     ka2_pf16_gemm(gemm_decode, gemm_prefill, n, w, group_bytes, act, act_row_bytes, n_tok, y, y_stride, r0, r1);
 }
