@@ -30,6 +30,14 @@ printf 'not a gguf at all, just text that is long enough to be read' >"$tmp/junk
 "$PIPPA" run "$tmp/junk.gguf" "hi" >/dev/null 2>"$tmp/err"; check "junk file exit 1" test $? -eq 1
 check "junk file one line" test "$(wc -l <"$tmp/err")" -eq 1
 
+# --- the kernel set, chosen once in main (PIPPA_KERNELS, a global --kernels NAME) ---
+PIPPA_KERNELS=bogus "$PIPPA" --version >/dev/null 2>&1; check "bad PIPPA_KERNELS: --version still works" test $? -eq 0
+PIPPA_KERNELS=bogus "$PIPPA" list >/dev/null 2>"$tmp/err"; check "bad PIPPA_KERNELS exit 2" test $? -eq 2
+check "bad PIPPA_KERNELS message" grep -qx "pippa: PIPPA_KERNELS: unknown kernels 'bogus' (expected auto, generic, avx2, avx512f or avx512)" "$tmp/err"
+"$PIPPA" run m.gguf --kernels avx9 </dev/null >/dev/null 2>"$tmp/err"; check "bad --kernels exit 2" test $? -eq 2
+check "bad --kernels message" grep -q "^pippa: --kernels: unknown kernels 'avx9'" "$tmp/err"
+"$PIPPA" run m.gguf --kernels </dev/null >/dev/null 2>"$tmp/err"; check "--kernels without NAME exit 2" test $? -eq 2
+
 if [ ! -d "$FX" ]; then
     skip=$((skip + 1)); echo "SKIP fixtures: $FX not found"
     echo "RESULT cli_run $pass $fail $skip"; [ $fail -eq 0 ]; exit
@@ -115,6 +123,16 @@ PYEOF
 "$PIPPA" logits "$M" --prompt "x" --positions 5 >/dev/null 2>"$tmp/err"; check "logits bad position exit 2" test $? -eq 2
 check "logits bad position message" grep -q "positions in \[0, 2)" "$tmp/err"
 "$PIPPA" logits "$M" --prompt "x" --top -1 >/dev/null 2>"$tmp/err"; check "logits bad top exit 2" test $? -eq 2
+
+# --kernels is taken anywhere before `--`, never after it (there it is prompt text)
+"$PIPPA" tokenize "$M" --kernels generic "hi" --json >"$tmp/k1" 2>&1; check "--kernels after the command" test $? -eq 0
+"$PIPPA" tokenize "$M" --json -- "--kernels" >"$tmp/k2" 2>&1; check "--kernels after -- is text" test $? -eq 0
+"$PIPPA" tokenize "$M" --json -- "x" >"$tmp/k3" 2>&1
+check "--kernels after -- tokenized" test "$(cat "$tmp/k2")" != "$(cat "$tmp/k3")"
+PIPPA_KERNELS=generic "$PIPPA" bench "$M" -p 8 -n 0 -r 1 >"$tmp/kb" 2>&1
+check "PIPPA_KERNELS=generic reaches bench" grep -q "| generic |" "$tmp/kb"
+"$PIPPA" bench "$M" -p 8 -n 0 -r 1 --kernels generic >"$tmp/kb" 2>&1
+check "--kernels generic reaches bench" grep -q "| generic |" "$tmp/kb"
 
 echo "RESULT cli_run $pass $fail $skip"
 [ $fail -eq 0 ]

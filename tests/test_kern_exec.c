@@ -191,7 +191,7 @@ static void test_fused_condition(void) {
 }
 
 int main(void) {
-    kern_init(KERN_ISA_AUTO);
+    t_kern_init();
     T_RUN(test_matmul_mixed);
     T_RUN(test_ffn);
     T_RUN(test_fused_condition);

@@ -172,7 +172,7 @@ static void test_truncate(void) {
 }
 
 int main(void) {
-    kern_init(KERN_ISA_AUTO);
+    t_kern_init();
     T_RUN(test_sizing);
     T_RUN(test_slot);
     T_RUN(test_first_visible);

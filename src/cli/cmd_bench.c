@@ -17,7 +17,7 @@
 #include "cli_flags.h"
 
 static const char USAGE[] =
-    "usage: pippa bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [-b BATCH] [--json] [--kernels generic]";
+    "usage: pippa bench MODEL.gguf [-p N] [-n N] [-t THREADS] [-r REPS] [-b BATCH] [--json] [--kernels NAME]";
 
 #define BW_BYTES (1ull << 30)
 

@@ -17,7 +17,7 @@
 static const char USAGE[] =
     "usage: pippa logits MODEL.gguf (--prompt TEXT | --tokens ID,ID,...) [--parse-special] [--no-bos] [--top K]\n"
     "                    [--positions last|all|i,j,...] [--full] [--generate N] [--json]\n"
-    "                    [--kv f32|f16] [--threads N] [--kernels generic] [--out FILE.f32]";
+    "                    [--kv f32|f16] [--threads N] [--kernels NAME] [--out FILE.f32]";
 
 /* Top-k of x (k small): ids sorted by logit desc, ties by id asc. */
 static void top_k(const float *x, size_t n, int k, int32_t *ids) {

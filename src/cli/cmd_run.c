@@ -21,7 +21,7 @@
 #include "cli_run.h"
 
 static const char USAGE[] =
-    "usage: pippa run MODEL|FILE.gguf [PROMPT...] [-p NAME=VALUE]... [--verbose] [--interactive] [--kernels generic]";
+    "usage: pippa run MODEL|FILE.gguf [PROMPT...] [-p NAME=VALUE]... [--verbose] [--interactive] [--kernels NAME]";
 
 /* The session being generated, for the SIGINT handler (Ctrl-C stops the answer). */
 static engine_session *volatile g_active;

@@ -58,12 +58,18 @@ static void print_help(FILE *out) {
 }
 
 /* The kernel set enters here, once, before any command runs and before any thread exists:
- * PIPPA_KERNELS, overridden by a global `--kernels NAME` wherever it appears in argv (removed
- * from argv, so each command parses only its own options). Returns 0 or the exit status 2. */
-static int init_kernels(int *argc, char **argv) {
-    const char *name = getenv("PIPPA_KERNELS"), *from = "PIPPA_KERNELS";
-    int j = 0;
-    for (int i = 0; i < *argc; i++) {
+ * PIPPA_KERNELS, overridden by a global `--kernels NAME` anywhere in argv before a `--`
+ * (taken out of argv, so each command parses only its own options; a prompt word that is
+ * literally "--kernels" goes after `--`). Returns 0, or 2 after a one-line error. */
+typedef struct kernels_choice {
+    const char *name, *from;   /* NULL/empty name: auto */
+} kernels_choice;
+
+static int take_kernels_flag(int *argc, char **argv, kernels_choice *kc) {
+    kc->name = getenv("PIPPA_KERNELS");
+    kc->from = "PIPPA_KERNELS";
+    int j = 0, i = 0;
+    for (; i < *argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--kernels") != 0) {
             argv[j++] = argv[i];
             continue;
@@ -72,15 +78,20 @@ static int init_kernels(int *argc, char **argv) {
             cli_error("--kernels needs a NAME (auto, generic, avx2, ...)");
             return 2;
         }
-        name = argv[++i];
-        from = "--kernels";
+        kc->name = argv[++i];
+        kc->from = "--kernels";
     }
+    while (i < *argc) argv[j++] = argv[i++];
     *argc = j;
     argv[j] = NULL;
+    return 0;
+}
+
+static int init_kernels(const kernels_choice *kc) {
     kern_isa isa = KERN_ISA_AUTO;
     pp_err err = {0};
-    if (name && name[0] && kern_isa_parse(name, &isa, &err) != PP_OK) {
-        cli_error("%s: %s", from, err.msg);
+    if (kc->name && kc->name[0] && kern_isa_parse(kc->name, &isa, &err) != PP_OK) {
+        cli_error("%s: %s", kc->from, err.msg);
         return 2;
     }
     kern_init(isa);
@@ -89,13 +100,15 @@ static int init_kernels(int *argc, char **argv) {
 
 int main(int argc, char **argv) {
     cli_env_load();
-    int rc = init_kernels(&argc, argv);
+    kernels_choice kc;
+    int rc = take_kernels_flag(&argc, argv, &kc);
     if (rc) return rc;
     if (argc < 2) {
         print_help(stderr);
         return 2;
     }
     const char *cmd = argv[1];
+    /* help and the version need no kernels (so a bad PIPPA_KERNELS cannot hide them) */
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         print_help(stdout);
         return 0;
@@ -104,6 +117,7 @@ int main(int argc, char **argv) {
         printf("pippa version %s\n", PIPPA_VERSION);
         return 0;
     }
+    if ((rc = init_kernels(&kc))) return rc;
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(cmd, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
     cli_error("unknown command '%s' (see 'pippa help')", cmd);

@@ -1,8 +1,9 @@
 /* engine.c - model+vocab loading, sessions, and the generation loop shared by the CLI and
  * the server. Invariants: s->cached holds exactly the ids whose K/V are in the context
- * (model_ctx_n_past == n_cached); the token loop allocates nothing (logits, reply ids and
- * text buffers are sized at session init; the chat reply's text buffer grows only when a
- * reply is longer than any before it). */
+ * (model_ctx_n_past == n_cached); the token loop allocates nothing (logits and reply ids are
+ * sized at session init) except that the chat reply's text buffer, kept for the next turn's
+ * prefix match, doubles when a reply outgrows every earlier one (amortized; a warm session's
+ * loop allocates nothing, which test_engine checks). */
 #include "engine_internal.h"
 
 #include <stdatomic.h>

@@ -48,6 +48,8 @@ pp_status model_kv_init(model_kv_cache *kv, const model_hparams *hp, uint32_t n_
     if (!kv->layer) return pp_err_set(err, PP_ERR_NOMEM, "KV cache: the arena is too small");
     for (uint32_t il = 0; il < hp->n_layer; il++) {
         model_kv_layer *L = &kv->layer[il];
+        /* a ring (is_swa) must have a window, or model_kv_slot would index past it */
+        PP_ASSERT(!hp->is_swa[il] || hp->sliding_window > 0);
         L->window = hp->is_swa[il] ? hp->sliding_window : 0;
         L->n_slot = model_kv_layer_slots(hp, il, n_ctx, n_batch);
         size_t bytes = (size_t)L->n_slot * (size_t)kv->row_elems * kv->type_bytes;
