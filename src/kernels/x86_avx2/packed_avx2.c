@@ -46,8 +46,6 @@ _Static_assert(176 == KERN_PQ_BLOCK_BYTES(PQ_ROWS, GGUF_TTYPE_Q5_0) && 144 == KE
 _Static_assert(272 == KERN_PQ_BLOCK_BYTES(PQ_ROWS, GGUF_TTYPE_Q8_0) && 16 + 32 == KERN_PQ_QS(PQ_ROWS, 1, 0),
                "kern_pack.h: Q8_0 x8");
 
-size_t kern_pack_bytes_q4_0_avx2(int64_t n) { return (size_t)(n / 32) * PQ_BLOCK_BYTES; }
-
 /* The three layouts share one shape: per group and block, row j's fp16 scale at 2j and its
  * qs[4s..4s+3] at 16 + 32s + 4j for n_steps steps; Q5_0 adds after them, per step, one byte
  * per row with the high bits of those elements (bits 0-3: 4s+k, bits 4-7: 16+4s+k). */
@@ -100,43 +98,24 @@ static void unpack_interleaved(int64_t n, const void *packed, size_t group_bytes
     }
 }
 
-void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4, PQ_BLOCK_BYTES,
-                     false);
-}
-
-void kern_unpack_row_q4_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4,
-                       PQ_BLOCK_BYTES, false);
-}
+/* One format's entry points: pack bytes, pack and unpack_row of BLOCK with n_steps steps of
+ * qs and out_block bytes per group and block. */
+#define PQ_FORMAT(ty, BLOCK, n_steps, out_block, q5_high)                                                       \
+    size_t kern_pack_bytes_##ty##_avx2(int64_t n) { return (size_t)(n / 32) * (out_block); }                    \
+    void kern_pack_##ty##_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) { \
+        pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(BLOCK), offsetof(BLOCK, qs), n_steps,          \
+                         out_block, q5_high);                                                                   \
+    }                                                                                                           \
+    void kern_unpack_row_##ty##_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) { \
+        unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(BLOCK), offsetof(BLOCK, qs), n_steps,      \
+                           out_block, q5_high);                                                                 \
+    }
 
 #define P5_BLOCK_BYTES 176
-
-size_t kern_pack_bytes_q5_0_avx2(int64_t n) { return (size_t)(n / 32) * P5_BLOCK_BYTES; }
-
-void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 4, P5_BLOCK_BYTES,
-                     true);
-}
-
-void kern_unpack_row_q5_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 4,
-                       P5_BLOCK_BYTES, true);
-}
-
 #define P8_BLOCK_BYTES 272
-
-size_t kern_pack_bytes_q8_0_avx2(int64_t n) { return (size_t)(n / 32) * P8_BLOCK_BYTES; }
-
-void kern_pack_q8_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8, P8_BLOCK_BYTES,
-                     false);
-}
-
-void kern_unpack_row_q8_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8,
-                       P8_BLOCK_BYTES, false);
-}
+PQ_FORMAT(q4_0, block_q4_0, 4, PQ_BLOCK_BYTES, false)
+PQ_FORMAT(q5_0, block_q5_0, 4, P5_BLOCK_BYTES, true)
+PQ_FORMAT(q8_0, block_q8_0, 8, P8_BLOCK_BYTES, false)
 
 KA2_INLINE __m256i bcast4(const int8_t *p) {
     int32_t v;
