@@ -231,112 +231,81 @@ static void q4k_bsum_pairs(int T, int64_t nb, const block_q8_K *const *a, int32_
         }
 }
 
-/* Tile: one group of 8 rows x T tokens. */
-KA2_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
-                          float *y, int64_t ys) {
+/* The tiles (../x86/ktiles.inc): one group of 8 rows x T tokens. Sub-block j of a Q4_K
+ * super-block: the nibbles unpacked once for all tokens, 8 maddubs per token summed in int16,
+ * one madd with (sc_j, sc_j) per lane. */
+KA2_INLINE void q4k_sub(int T, const uint8_t *pb, int j, const block_q8_K *const *a, int64_t b, __m256i *isum) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[PK_TOK];
+    const uint8_t *pq = pb + P4K_QS + 128 * j;
+    const __m128i s8 = _mm_loadl_epi64((const __m128i *)(pb + P4K_SC + 8 * j));
+    const __m256i sc = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc) per row */
+    __m256i lo[4], hi[4];
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P4K_BYTES;
-        __m256i isum[PK_TOK];
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
-        for (int j = 0; j < 8; j++) {
-            const uint8_t *pq = pb + P4K_QS + 128 * j;
-            const __m128i s8 = _mm_loadl_epi64((const __m128i *)(pb + P4K_SC + 8 * j));
-            const __m256i sc = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc) per row */
-            __m256i lo[4], hi[4];
-#pragma GCC unroll 4
-            for (int s = 0; s < 4; s++) {
-                __m256i x = _mm256_loadu_si256((const __m256i *)(pq + 32 * s));
-                lo[s] = _mm256_and_si256(x, m4);
-                hi[s] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
-            }
-#pragma GCC unroll 4
-            for (int t = 0; t < T; t++) {
-                const int8_t *aq = a[t][b].qs + 32 * j;
-                __m256i q[4];
-#pragma GCC unroll 4
-                for (int s = 0; s < 4; s++)
-                    q[s] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], bcast4(aq + 4 * s)),
-                                            _mm256_maddubs_epi16(hi[s], bcast4(aq + 16 + 4 * s)));
-                __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
-                isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
-            }
-        }
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P4K_D)));
-        const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P4K_DMIN)));
-        __m256i mn[4];
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) mn[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pb + P4K_MN + 16 * k)));
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++)
-            acc[t] = ka2_q4k_finish(acc[t], dw, dm, mn, pairs + ((int64_t)t * nb + b) * 4, a[t][b].d, isum[t]);
+    for (int s = 0; s < 4; s++) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(pq + 32 * s));
+        lo[s] = _mm256_and_si256(x, m4);
+        hi[s] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+    for (int t = 0; t < T; t++) {
+        const int8_t *aq = a[t][b].qs + 32 * j;
+        __m256i q[4];
+#pragma GCC unroll 4
+        for (int s = 0; s < 4; s++)
+            q[s] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], bcast4(aq + 4 * s)),
+                                    _mm256_maddubs_epi16(hi[s], bcast4(aq + 16 + 4 * s)));
+        __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
+    }
 }
 
-/* Q6_K tile: one group of 8 rows x T tokens (pairs unused: the bsum pairs are adjacent). */
-KA2_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
-                          float *y, int64_t ys) {
-    (void)pairs;
+/* Sub-block j of a Q6_K super-block: the offset term is taken off isum directly (msum stays
+ * zero). */
+KA2_INLINE void q6k_sub(int T, const uint8_t *pb, int j, const block_q8_K *const *a, int64_t b, __m256i *isum,
+                        __m256i *msum) {
+    (void)msum;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-    __m256 acc[PK_TOK];
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P6K_BYTES;
-        __m256i isum[PK_TOK];
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
-        for (int j = 0; j < 8; j++) {
-            const uint8_t *pq = pb + P6K_QS + P6K_SUB * j;
-            const __m128i s8 = _mm_loadu_si128((const __m128i *)(pb + P6K_SC + 16 * j));
-            const __m256i scl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc), group 2j */
-            const __m256i sch = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(s8, s8)); /* group 2j+1 */
-            /* (32 sc_2j, 32 sc_2j+1) per row, for the offset term */
-            const __m256i mp = ka2_q6k_offset_scales(s8);
-            __m256i lo[4], hi[4];
+    const uint8_t *pq = pb + P6K_QS + P6K_SUB * j;
+    const __m128i s8 = _mm_loadu_si128((const __m128i *)(pb + P6K_SC + 16 * j));
+    const __m256i scl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc), group 2j */
+    const __m256i sch = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(s8, s8)); /* group 2j+1 */
+    /* (32 sc_2j, 32 sc_2j+1) per row, for the offset term */
+    const __m256i mp = ka2_q6k_offset_scales(s8);
+    __m256i lo[4], hi[4];
 #pragma GCC unroll 2
-            for (int h = 0; h < 2; h++) {
-                const __m256i hb = _mm256_loadu_si256((const __m256i *)(pq + 128 + 32 * h));
-                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h));
-                const __m256i x1 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h + 32));
-                lo[2 * h] = _mm256_or_si256(_mm256_and_si256(x0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
-                hi[2 * h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x0, 4), m4),
-                                            _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
-                lo[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(x1, m4), _mm256_and_si256(hb, m30));
-                hi[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x1, 4), m4),
-                                                _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
-            }
-#pragma GCC unroll 4
-            for (int t = 0; t < T; t++) {
-                const int8_t *aq = a[t][b].qs + 32 * j;
-                __m256i pl0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[0], bcast4(aq)),
-                                               _mm256_maddubs_epi16(lo[1], bcast4(aq + 4)));
-                __m256i pl1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[2], bcast4(aq + 8)),
-                                               _mm256_maddubs_epi16(lo[3], bcast4(aq + 12)));
-                __m256i ph0 = _mm256_add_epi16(_mm256_maddubs_epi16(hi[0], bcast4(aq + 16)),
-                                               _mm256_maddubs_epi16(hi[1], bcast4(aq + 20)));
-                __m256i ph1 = _mm256_add_epi16(_mm256_maddubs_epi16(hi[2], bcast4(aq + 24)),
-                                               _mm256_maddubs_epi16(hi[3], bcast4(aq + 28)));
-                __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(pl0, scl), _mm256_madd_epi16(pl1, scl)),
-                                             _mm256_add_epi32(_mm256_madd_epi16(ph0, sch), _mm256_madd_epi16(ph1, sch)));
-                __m256i m = _mm256_madd_epi16(mp, bcast4((const int8_t *)(a[t][b].bsums + 2 * j)));
-                isum[t] = _mm256_add_epi32(isum[t], _mm256_sub_epi32(s, m));
-            }
-        }
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P6K_D)));
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++)
-            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t][b].d)), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+    for (int h = 0; h < 2; h++) {
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)(pq + 128 + 32 * h));
+        const __m256i x0 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h));
+        const __m256i x1 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h + 32));
+        lo[2 * h] = _mm256_or_si256(_mm256_and_si256(x0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+        hi[2 * h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x0, 4), m4),
+                                    _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+        lo[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(x1, m4), _mm256_and_si256(hb, m30));
+        hi[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x1, 4), m4),
+                                        _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+    for (int t = 0; t < T; t++) {
+        const int8_t *aq = a[t][b].qs + 32 * j;
+        __m256i pl0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[0], bcast4(aq)), _mm256_maddubs_epi16(lo[1], bcast4(aq + 4)));
+        __m256i pl1 =
+            _mm256_add_epi16(_mm256_maddubs_epi16(lo[2], bcast4(aq + 8)), _mm256_maddubs_epi16(lo[3], bcast4(aq + 12)));
+        __m256i ph0 =
+            _mm256_add_epi16(_mm256_maddubs_epi16(hi[0], bcast4(aq + 16)), _mm256_maddubs_epi16(hi[1], bcast4(aq + 20)));
+        __m256i ph1 =
+            _mm256_add_epi16(_mm256_maddubs_epi16(hi[2], bcast4(aq + 24)), _mm256_maddubs_epi16(hi[3], bcast4(aq + 28)));
+        __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(pl0, scl), _mm256_madd_epi16(pl1, scl)),
+                                     _mm256_add_epi32(_mm256_madd_epi16(ph0, sch), _mm256_madd_epi16(ph1, sch)));
+        __m256i m = _mm256_madd_epi16(mp, bcast4((const int8_t *)(a[t][b].bsums + 2 * j)));
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_sub_epi32(s, m));
+    }
 }
+
+#define KT_INLINE KA2_INLINE
+typedef __m256i kt_isum;
+#define kt_isum_zero() _mm256_setzero_si256()
+#define kt_lanes(v) (v)
+#include "../x86/ktiles.inc"
 
 /* Driver: rows are walked in chunks of about PK_CHUNK_BYTES of packed weights, and every
  * token tile passes over a chunk while it is in L2 (bsum pairs recomputed per chunk: cheap). */
