@@ -28,74 +28,84 @@ float kern_dot_bf16_f32_generic(int64_t n, const void *w, const void *a) {
     return (float)dot_u16_f32(n, w, a, pp_bf16_to_f32);
 }
 
-/* ---- 32-blocks against Q8_0 / Q8_1 ----
- * Each weight block is unpacked into its 32 integer quants q (elements j and j + 16 from the
- * low and high nibble of qs[j], Q5's fifth bit from qh, less the offset of the symmetric
- * types) and its float scale and min, so that x[e] = d*q[e] + m; the integer sum with the
- * activation quants is exact, and Q8_1's s = da * sum(qa) makes the min's term m * s. */
-typedef struct qblock {
-    float d, m;
-    int q[32];
-} qblock;
+/* ---- 32-blocks against Q8_0 / Q8_1 ---- */
 
-static void nibbles(const uint8_t *qs, int offset, int *q) {
-    for (int j = 0; j < 16; j++) {
-        q[j] = (qs[j] & 0xF) - offset;
-        q[j + 16] = (qs[j] >> 4) - offset;
+float kern_dot_q4_0_q8_0_generic(int64_t n, const void *w, const void *a) {
+    const block_q4_0 *x = w;
+    const block_q8_0 *y = a;
+    double s = 0;
+    for (int64_t b = 0; b < n / QK4_0; b++) {
+        int32_t sum = 0;
+        for (int j = 0; j < 16; j++) {
+            sum += ((x[b].qs[j] & 0xF) - 8) * y[b].qs[j];
+            sum += ((x[b].qs[j] >> 4) - 8) * y[b].qs[j + 16];
+        }
+        s += (double)(pp_f16_to_f32(x[b].d) * pp_f16_to_f32(y[b].d)) * sum;
     }
+    return (float)s;
 }
 
-static void nibbles_5bit(const uint8_t *qs, const uint8_t *qh_bytes, int offset, int *q) {
-    const uint32_t qh = (uint32_t)qh_bytes[0] | (uint32_t)qh_bytes[1] << 8 | (uint32_t)qh_bytes[2] << 16 |
-                        (uint32_t)qh_bytes[3] << 24;
-    for (int j = 0; j < 16; j++) {
-        q[j] = ((qs[j] & 0xF) | (int)((qh >> j) & 1) << 4) - offset;
-        q[j + 16] = ((qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - offset;
+float kern_dot_q5_0_q8_0_generic(int64_t n, const void *w, const void *a) {
+    const block_q5_0 *x = w;
+    const block_q8_0 *y = a;
+    double s = 0;
+    for (int64_t b = 0; b < n / 32; b++) {
+        uint32_t qh = (uint32_t)x[b].qh[0] | (uint32_t)x[b].qh[1] << 8 |
+                      (uint32_t)x[b].qh[2] << 16 | (uint32_t)x[b].qh[3] << 24;
+        int32_t sum = 0;
+        for (int j = 0; j < 16; j++) {
+            int q0 = (x[b].qs[j] & 0xF) | (int)((qh >> j) & 1) << 4;
+            int q1 = (x[b].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+            sum += (q0 - 16) * y[b].qs[j] + (q1 - 16) * y[b].qs[j + 16];
+        }
+        s += (double)(pp_f16_to_f32(x[b].d) * pp_f16_to_f32(y[b].d)) * sum;
     }
+    return (float)s;
 }
 
-static void unpack_q4_0(const block_q4_0 *x, qblock *k) {
-    k->d = pp_f16_to_f32(x->d);
-    k->m = 0;
-    nibbles(x->qs, 8, k->q);
+float kern_dot_q8_0_q8_0_generic(int64_t n, const void *w, const void *a) {
+    const block_q8_0 *x = w;
+    const block_q8_0 *y = a;
+    double s = 0;
+    for (int64_t b = 0; b < n / 32; b++) {
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) sum += x[b].qs[j] * y[b].qs[j];
+        s += (double)(pp_f16_to_f32(x[b].d) * pp_f16_to_f32(y[b].d)) * sum;
+    }
+    return (float)s;
 }
 
-static void unpack_q5_0(const block_q5_0 *x, qblock *k) {
-    k->d = pp_f16_to_f32(x->d);
-    k->m = 0;
-    nibbles_5bit(x->qs, x->qh, 16, k->q);
+float kern_dot_q4_1_q8_1_generic(int64_t n, const void *w, const void *a) {
+    const block_q4_1 *x = w;
+    const block_q8_1 *y = a;
+    double s = 0;
+    for (int64_t b = 0; b < n / 32; b++) {
+        int32_t sum = 0;
+        for (int j = 0; j < 16; j++)
+            sum += (x[b].qs[j] & 0xF) * y[b].qs[j] + (x[b].qs[j] >> 4) * y[b].qs[j + 16];
+        s += (double)(pp_f16_to_f32(x[b].d) * pp_f16_to_f32(y[b].d)) * sum +
+             (double)(pp_f16_to_f32(x[b].m) * pp_f16_to_f32(y[b].s));
+    }
+    return (float)s;
 }
 
-static void unpack_q8_0(const block_q8_0 *x, qblock *k) {
-    k->d = pp_f16_to_f32(x->d);
-    k->m = 0;
-    for (int j = 0; j < 32; j++) k->q[j] = x->qs[j];
-}
-
-static void unpack_q4_1(const block_q4_1 *x, qblock *k) {
-    k->d = pp_f16_to_f32(x->d);
-    k->m = pp_f16_to_f32(x->m);
-    nibbles(x->qs, 0, k->q);
-}
-
-static void unpack_q5_1(const block_q5_1 *x, qblock *k) {
-    k->d = pp_f16_to_f32(x->d);
-    k->m = pp_f16_to_f32(x->m);
-    nibbles_5bit(x->qs, x->qh, 0, k->q);
-}
-
-static int32_t isum32(const int *q, const int8_t *qa) {
-    int32_t sum = 0;
-    for (int j = 0; j < 32; j++) sum += q[j] * qa[j];
-    return sum;
-}
-
-static double dot_qblock_q8_0(const qblock *k, const block_q8_0 *y) {
-    return (double)(k->d * pp_f16_to_f32(y->d)) * isum32(k->q, y->qs);
-}
-
-static double dot_qblock_q8_1(const qblock *k, const block_q8_1 *y) {
-    return (double)(k->d * pp_f16_to_f32(y->d)) * isum32(k->q, y->qs) + (double)(k->m * pp_f16_to_f32(y->s));
+float kern_dot_q5_1_q8_1_generic(int64_t n, const void *w, const void *a) {
+    const block_q5_1 *x = w;
+    const block_q8_1 *y = a;
+    double s = 0;
+    for (int64_t b = 0; b < n / 32; b++) {
+        uint32_t qh = (uint32_t)x[b].qh[0] | (uint32_t)x[b].qh[1] << 8 |
+                      (uint32_t)x[b].qh[2] << 16 | (uint32_t)x[b].qh[3] << 24;
+        int32_t sum = 0;
+        for (int j = 0; j < 16; j++) {
+            int q0 = (x[b].qs[j] & 0xF) | (int)((qh >> j) & 1) << 4;
+            int q1 = (x[b].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+            sum += q0 * y[b].qs[j] + q1 * y[b].qs[j + 16];
+        }
+        s += (double)(pp_f16_to_f32(x[b].d) * pp_f16_to_f32(y[b].d)) * sum +
+             (double)(pp_f16_to_f32(x[b].m) * pp_f16_to_f32(y[b].s));
+    }
+    return (float)s;
 }
 
 /* ---- K-quants against Q8_K ----
@@ -216,28 +226,21 @@ static double dot_kblock_q8_K(const kblock *k, const block_q8_K *y) {
     return (double)y->d * ((double)k->d * (double)sum_q - (double)k->dmin * (double)sum_m);
 }
 
-/* The dot of a row of BLOCKs of QK elements: each block unpacked into an UNPACKED by UNPACK,
- * multiplied with the activation block by DOT, the blocks' terms summed in double in order. */
-#define DEFINE_BLOCK_DOT(NAME, BLOCK, QK, UNPACKED, UNPACK, ACT, DOT)                    \
+#define DEFINE_K_DOT(NAME, BLOCK, UNPACK)                                                \
     float NAME(int64_t n, const void *w, const void *a) {                                \
         const BLOCK *x = w;                                                              \
-        const ACT *y = a;                                                                \
+        const block_q8_K *y = a;                                                         \
         double s = 0;                                                                    \
-        UNPACKED k;                                                                      \
-        for (int64_t b = 0; b < n / (QK); b++) {                                         \
+        kblock k;                                                                        \
+        for (int64_t b = 0; b < n / QK_K; b++) {                                         \
             UNPACK(&x[b], &k);                                                           \
-            s += DOT(&k, &y[b]);                                                         \
+            s += dot_kblock_q8_K(&k, &y[b]);                                             \
         }                                                                                \
         return (float)s;                                                                 \
     }
 
-DEFINE_BLOCK_DOT(kern_dot_q4_0_q8_0_generic, block_q4_0, 32, qblock, unpack_q4_0, block_q8_0, dot_qblock_q8_0)
-DEFINE_BLOCK_DOT(kern_dot_q5_0_q8_0_generic, block_q5_0, 32, qblock, unpack_q5_0, block_q8_0, dot_qblock_q8_0)
-DEFINE_BLOCK_DOT(kern_dot_q8_0_q8_0_generic, block_q8_0, 32, qblock, unpack_q8_0, block_q8_0, dot_qblock_q8_0)
-DEFINE_BLOCK_DOT(kern_dot_q4_1_q8_1_generic, block_q4_1, 32, qblock, unpack_q4_1, block_q8_1, dot_qblock_q8_1)
-DEFINE_BLOCK_DOT(kern_dot_q5_1_q8_1_generic, block_q5_1, 32, qblock, unpack_q5_1, block_q8_1, dot_qblock_q8_1)
-DEFINE_BLOCK_DOT(kern_dot_q2_K_q8_K_generic, block_q2_K, QK_K, kblock, unpack_q2_K, block_q8_K, dot_kblock_q8_K)
-DEFINE_BLOCK_DOT(kern_dot_q3_K_q8_K_generic, block_q3_K, QK_K, kblock, unpack_q3_K, block_q8_K, dot_kblock_q8_K)
-DEFINE_BLOCK_DOT(kern_dot_q4_K_q8_K_generic, block_q4_K, QK_K, kblock, unpack_q4_K, block_q8_K, dot_kblock_q8_K)
-DEFINE_BLOCK_DOT(kern_dot_q5_K_q8_K_generic, block_q5_K, QK_K, kblock, unpack_q5_K, block_q8_K, dot_kblock_q8_K)
-DEFINE_BLOCK_DOT(kern_dot_q6_K_q8_K_generic, block_q6_K, QK_K, kblock, unpack_q6_K, block_q8_K, dot_kblock_q8_K)
+DEFINE_K_DOT(kern_dot_q2_K_q8_K_generic, block_q2_K, unpack_q2_K)
+DEFINE_K_DOT(kern_dot_q3_K_q8_K_generic, block_q3_K, unpack_q3_K)
+DEFINE_K_DOT(kern_dot_q4_K_q8_K_generic, block_q4_K, unpack_q4_K)
+DEFINE_K_DOT(kern_dot_q5_K_q8_K_generic, block_q5_K, unpack_q5_K)
+DEFINE_K_DOT(kern_dot_q6_K_q8_K_generic, block_q6_K, unpack_q6_K)
