@@ -29,6 +29,16 @@ static inline void kern_traits_set_pack(kern_type_traits *t, uint32_t rows, size
     t->unpack_row = unpack_row;
 }
 
+/* Declares a packed format's entry points in an ISA directory's header (kern_type_traits:
+ * pack_group_bytes, pack, unpack_row, gemm_packed): kern_pack_bytes_<ty>_<isa> and so on. */
+#define KERN_PACKED_DECL(ty, isa)                                                                                  \
+    size_t kern_pack_bytes_##ty##_##isa(int64_t n);                                                                \
+    void kern_pack_##ty##_##isa(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);  \
+    void kern_unpack_row_##ty##_##isa(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);  \
+    void kern_gemm_packed_##ty##_##isa(int64_t n, const void *w, size_t group_bytes, const void *act,              \
+                                       size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0,    \
+                                       int64_t r1);
+
 /* The x86 directories (declared on every architecture; defined and referenced on x86-64). */
 void kern_fill_avx2(kern_type_traits *table);
 void kern_vec_fill_avx2(kern_vec_ops *ops);

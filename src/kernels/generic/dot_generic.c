@@ -13,20 +13,19 @@ float kern_dot_f32_f32_generic(int64_t n, const void *w, const void *a) {
     return (float)s;
 }
 
-float kern_dot_f16_f32_generic(int64_t n, const void *w, const void *a) {
-    const uint16_t *x = w;
-    const float *y = a;
+/* f16 and bf16 differ only in how an element widens to f32 */
+static double dot_u16_f32(int64_t n, const uint16_t *x, const float *y, float (*to_f32)(uint16_t)) {
     double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)pp_f16_to_f32(x[i]) * (double)y[i];
-    return (float)s;
+    for (int64_t i = 0; i < n; i++) s += (double)to_f32(x[i]) * (double)y[i];
+    return s;
+}
+
+float kern_dot_f16_f32_generic(int64_t n, const void *w, const void *a) {
+    return (float)dot_u16_f32(n, w, a, pp_f16_to_f32);
 }
 
 float kern_dot_bf16_f32_generic(int64_t n, const void *w, const void *a) {
-    const uint16_t *x = w;
-    const float *y = a;
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)pp_bf16_to_f32(x[i]) * (double)y[i];
-    return (float)s;
+    return (float)dot_u16_f32(n, w, a, pp_bf16_to_f32);
 }
 
 /* ---- 32-blocks against Q8_0 / Q8_1 ---- */
@@ -164,11 +163,16 @@ static void scale_min_k4(int j, const uint8_t *b, int16_t *sc, int16_t *m) {
     }
 }
 
-static void unpack_q4_K(const block_q4_K *x, kblock *k) {
-    k->d = pp_f16_to_f32(x->d);
-    k->dmin = pp_f16_to_f32(x->dmin);
+/* The super-scales and the eight 6-bit scales and mins of Q4_K and Q5_K, packed alike. */
+static void unpack_k4_scales(uint16_t d, uint16_t dmin, const uint8_t *scales, kblock *k) {
+    k->d = pp_f16_to_f32(d);
+    k->dmin = pp_f16_to_f32(dmin);
     k->group = 32;
-    for (int j = 0; j < 8; j++) scale_min_k4(j, x->scales, &k->sc[j], &k->mn[j]);
+    for (int j = 0; j < 8; j++) scale_min_k4(j, scales, &k->sc[j], &k->mn[j]);
+}
+
+static void unpack_q4_K(const block_q4_K *x, kblock *k) {
+    unpack_k4_scales(x->d, x->dmin, x->scales, k);
     for (int e = 0; e < 256; e++) {
         int c = e / 64, l = e % 32, hi = (e / 32) % 2;
         k->q[e] = (int8_t)((x->qs[32 * c + l] >> (4 * hi)) & 0xF);
@@ -176,10 +180,7 @@ static void unpack_q4_K(const block_q4_K *x, kblock *k) {
 }
 
 static void unpack_q5_K(const block_q5_K *x, kblock *k) {
-    k->d = pp_f16_to_f32(x->d);
-    k->dmin = pp_f16_to_f32(x->dmin);
-    k->group = 32;
-    for (int j = 0; j < 8; j++) scale_min_k4(j, x->scales, &k->sc[j], &k->mn[j]);
+    unpack_k4_scales(x->d, x->dmin, x->scales, k);
     for (int e = 0; e < 256; e++) {
         int c = e / 64, l = e % 32, j = e / 32, hi = j % 2;
         int low = (x->qs[32 * c + l] >> (4 * hi)) & 0xF;

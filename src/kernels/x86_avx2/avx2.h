@@ -55,11 +55,7 @@ KA2_DECL(q6_K_q8_K)
 
 /* F16 repacked with lanes along the rows: 8-row groups, element pairs interleaved
  * (packedf16_avx2.c; the AVX-512 gemm uses the same layout). */
-size_t kern_pack_bytes_f16_avx2(int64_t n);
-void kern_pack_f16_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_unpack_row_f16_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_gemm_packed_f16_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                               int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+KERN_PACKED_DECL(f16, avx2)
 
 /* What the AVX2 and AVX-512 gemm drivers over that layout share. */
 #define KA2_PF16_ROWS 8                /* rows per group */
@@ -111,21 +107,9 @@ KA2_INLINE void ka2_pf16_gemm(ka2_pf16_decode_fn decode, ka2_pf16_prefill_fn pre
 }
 
 /* Q4_0, Q5_0 and Q8_0 repacked for AVX2: 8 rows interleaved at 4-byte granularity (packed_avx2.c). */
-size_t kern_pack_bytes_q4_0_avx2(int64_t n);
-void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_unpack_row_q4_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_gemm_packed_q4_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
-size_t kern_pack_bytes_q5_0_avx2(int64_t n);
-void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_unpack_row_q5_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_gemm_packed_q5_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
-size_t kern_pack_bytes_q8_0_avx2(int64_t n);
-void kern_pack_q8_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_unpack_row_q8_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_gemm_packed_q8_0_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+KERN_PACKED_DECL(q4_0, avx2)
+KERN_PACKED_DECL(q5_0, avx2)
+KERN_PACKED_DECL(q8_0, avx2)
 
 /* Byte offsets in a packed Q4_K / Q6_K group super-block (the layouts: ../kern_pack.h, and
  * packedk_avx2.c for how the kernels use them). */
@@ -182,16 +166,8 @@ void kern_gemm_packed_k_with_avx2(kern_pk_tile_fn tile, bool need_pairs, int64_t
                                   int64_t r0, int64_t r1);
 /* Q4_K and Q6_K repacked for AVX2: 8 rows interleaved at 4-byte granularity per 32-element
  * sub-block, scales (and mins) unpacked to bytes (packedk_avx2.c). */
-size_t kern_pack_bytes_q4_K_avx2(int64_t n);
-void kern_pack_q4_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_gemm_packed_q4_K_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
-size_t kern_pack_bytes_q6_K_avx2(int64_t n);
-void kern_pack_q6_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_unpack_row_q6_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_gemm_packed_q6_K_avx2(int64_t n, const void *w, size_t group_bytes, const void *act, size_t act_row_bytes,
-                                int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+KERN_PACKED_DECL(q4_K, avx2)
+KERN_PACKED_DECL(q6_K, avx2)
 
 /* Row blocking shared by the gemm drivers: rows are walked in chunks of about this many
  * weight bytes so a chunk stays in L2 while every token tile passes over it. */

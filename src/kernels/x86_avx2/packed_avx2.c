@@ -46,8 +46,6 @@ _Static_assert(176 == KERN_PQ_BLOCK_BYTES(PQ_ROWS, GGUF_TTYPE_Q5_0) && 144 == KE
 _Static_assert(272 == KERN_PQ_BLOCK_BYTES(PQ_ROWS, GGUF_TTYPE_Q8_0) && 16 + 32 == KERN_PQ_QS(PQ_ROWS, 1, 0),
                "kern_pack.h: Q8_0 x8");
 
-size_t kern_pack_bytes_q4_0_avx2(int64_t n) { return (size_t)(n / 32) * PQ_BLOCK_BYTES; }
-
 /* The three layouts share one shape: per group and block, row j's fp16 scale at 2j and its
  * qs[4s..4s+3] at 16 + 32s + 4j for n_steps steps; Q5_0 adds after them, per step, one byte
  * per row with the high bits of those elements (bits 0-3: 4s+k, bits 4-7: 16+4s+k). */
@@ -100,43 +98,24 @@ static void unpack_interleaved(int64_t n, const void *packed, size_t group_bytes
     }
 }
 
-void kern_pack_q4_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4, PQ_BLOCK_BYTES,
-                     false);
-}
-
-void kern_unpack_row_q4_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q4_0), offsetof(block_q4_0, qs), 4,
-                       PQ_BLOCK_BYTES, false);
-}
+/* One format's entry points: pack bytes, pack and unpack_row of BLOCK with n_steps steps of
+ * qs and out_block bytes per group and block. */
+#define PQ_FORMAT(ty, BLOCK, n_steps, out_block, q5_high)                                                       \
+    size_t kern_pack_bytes_##ty##_avx2(int64_t n) { return (size_t)(n / 32) * (out_block); }                    \
+    void kern_pack_##ty##_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) { \
+        pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(BLOCK), offsetof(BLOCK, qs), n_steps,          \
+                         out_block, q5_high);                                                                   \
+    }                                                                                                           \
+    void kern_unpack_row_##ty##_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) { \
+        unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(BLOCK), offsetof(BLOCK, qs), n_steps,      \
+                           out_block, q5_high);                                                                 \
+    }
 
 #define P5_BLOCK_BYTES 176
-
-size_t kern_pack_bytes_q5_0_avx2(int64_t n) { return (size_t)(n / 32) * P5_BLOCK_BYTES; }
-
-void kern_pack_q5_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 4, P5_BLOCK_BYTES,
-                     true);
-}
-
-void kern_unpack_row_q5_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q5_0), offsetof(block_q5_0, qs), 4,
-                       P5_BLOCK_BYTES, true);
-}
-
 #define P8_BLOCK_BYTES 272
-
-size_t kern_pack_bytes_q8_0_avx2(int64_t n) { return (size_t)(n / 32) * P8_BLOCK_BYTES; }
-
-void kern_pack_q8_0_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    pack_interleaved(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8, P8_BLOCK_BYTES,
-                     false);
-}
-
-void kern_unpack_row_q8_0_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    unpack_interleaved(n, packed, group_bytes, row, dst, sizeof(block_q8_0), offsetof(block_q8_0, qs), 8,
-                       P8_BLOCK_BYTES, false);
-}
+PQ_FORMAT(q4_0, block_q4_0, 4, PQ_BLOCK_BYTES, false)
+PQ_FORMAT(q5_0, block_q5_0, 4, P5_BLOCK_BYTES, true)
+PQ_FORMAT(q8_0, block_q8_0, 8, P8_BLOCK_BYTES, false)
 
 KA2_INLINE __m256i bcast4(const int8_t *p) {
     int32_t v;
@@ -148,118 +127,119 @@ KA2_INLINE __m256i bcast4(const int8_t *p) {
  * per token tile and row chunk instead of once per 8-row group. */
 KA2_INLINE int64_t scale_at(int64_t nb, int t, int64_t b) { return (PQ_TOK + t) * nb + b; }
 
-/* Tile: one group of 8 rows x T tokens. corr[t * nb + b] = 8 * d_a * sum(a) of block b. */
-KA2_INLINE void tile_q4_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
-                          float *y, int64_t ys) {
+/* Block b's exact int32 row sums sum q * a for each of the T tokens (Q4_0/Q5_0: the unsigned
+ * quants, their offset is corr's), the weights unpacked once for all of them. */
+KA2_INLINE void isums_q4_0(int T, const uint8_t *pb, const block_q8_0 *const *a, int64_t b, __m256i *si) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc[PQ_TOK];
+    __m256i lo[4], hi[4];
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * PQ_BLOCK_BYTES;
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
-        __m256i lo[4], hi[4];
-#pragma GCC unroll 4
-        for (int s = 0; s < 4; s++) {
-            __m256i x = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
-            lo[s] = _mm256_and_si256(x, m4);
-            hi[s] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
-        }
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            const block_q8_0 *ab = a[t] + b;
-            __m256i q[4];
-#pragma GCC unroll 4
-            for (int s = 0; s < 4; s++) /* a tree of adds keeps the dependency chains short */
-                q[s] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], bcast4(ab->qs + 4 * s)),
-                                        _mm256_maddubs_epi16(hi[s], bcast4(ab->qs + 16 + 4 * s)));
-            __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
-            __m256 sum = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
-            /* d_w * (d_a * sum(q*a) - 8 * d_a * sum(a)) */
-            __m256 v = _mm256_fmsub_ps(_mm256_broadcast_ss(&corr[scale_at(nb, t, b)]), sum, _mm256_set1_ps(corr[t * nb + b]));
-            acc[t] = _mm256_fmadd_ps(dw, v, acc[t]);
-        }
+    for (int s = 0; s < 4; s++) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
+        lo[s] = _mm256_and_si256(x, m4);
+        hi[s] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+    for (int t = 0; t < T; t++) {
+        const block_q8_0 *ab = a[t] + b;
+        __m256i q[4];
+#pragma GCC unroll 4
+        for (int s = 0; s < 4; s++) /* a tree of adds keeps the dependency chains short */
+            q[s] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], bcast4(ab->qs + 4 * s)),
+                                    _mm256_maddubs_epi16(hi[s], bcast4(ab->qs + 16 + 4 * s)));
+        __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
+        si[t] = _mm256_madd_epi16(p, ones);
+    }
 }
 
-/* Q5_0 tile: as tile_q4_0 with the high bits or-ed in; corr = 16 * d_a * sum(a). */
-KA2_INLINE void tile_q5_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
-                          float *y, int64_t ys) {
+/* Q5_0: as Q4_0 with the high bits or-ed in. */
+KA2_INLINE void isums_q5_0(int T, const uint8_t *pb, const block_q8_0 *const *a, int64_t b, __m256i *si) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1), h10 = _mm256_set1_epi8(0x10);
+    const __m256i hv = _mm256_loadu_si256((const __m256i *)(pb + 144));
+    __m256i lo[4], hi[4];
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; s++) {
+        /* bit s -> 0x10 (low half), bit 4+s -> 0x10 (high half); 16-bit shifts only move
+         * bits across bytes below bit 4 of the receiving byte, which the mask drops */
+        __m256i x = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
+        __m256i hl = _mm256_and_si256(_mm256_slli_epi16(hv, 4 - s), h10);
+        __m256i hh = _mm256_and_si256(s ? _mm256_srli_epi16(hv, s) : hv, h10);
+        lo[s] = _mm256_or_si256(_mm256_and_si256(x, m4), hl);
+        hi[s] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x, 4), m4), hh);
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) {
+        const block_q8_0 *ab = a[t] + b;
+        __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[0], bcast4(ab->qs)),
+                                      _mm256_maddubs_epi16(hi[0], bcast4(ab->qs + 16)));
+        p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(lo[1], bcast4(ab->qs + 4)));
+        p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(hi[1], bcast4(ab->qs + 20)));
+        __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[2], bcast4(ab->qs + 8)),
+                                      _mm256_maddubs_epi16(hi[2], bcast4(ab->qs + 24)));
+        p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(lo[3], bcast4(ab->qs + 12)));
+        p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[3], bcast4(ab->qs + 28)));
+        si[t] = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
+    }
+}
+
+/* Q8_0: signed weights through the sign trick. */
+KA2_INLINE void isums_q8_0(int T, const uint8_t *pb, const block_q8_0 *const *a, int64_t b, __m256i *si) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i wq[8], aw[8];
+#pragma GCC unroll 8
+    for (int s = 0; s < 8; s++) {
+        wq[s] = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
+        aw[s] = _mm256_sign_epi8(wq[s], wq[s]);
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) {
+        const block_q8_0 *ab = a[t] + b;
+        __m256i q[8];
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; s++)
+            q[s] = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[s], _mm256_sign_epi8(bcast4(ab->qs + 4 * s), wq[s])), ones);
+        si[t] = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])),
+                                 _mm256_add_epi32(_mm256_add_epi32(q[4], q[5]), _mm256_add_epi32(q[6], q[7])));
+    }
+}
+
+/* Tile: one group of 8 rows x T tokens of format kind (a constant). Per block and token:
+ * y += d_w * (d_a * sum(q*a) - offset * d_a * sum(a)) with corr[t * nb + b] the second term
+ * (Q4_0, Q5_0), or y += (d_w * d_a) * sum(q*a) (Q8_0, no offset). */
+enum { PQ_Q4_0, PQ_Q5_0, PQ_Q8_0 };
+KA2_INLINE void tile_q(int kind, int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
+                       float *y, int64_t ys) {
+    const size_t block_bytes = kind == PQ_Q4_0 ? PQ_BLOCK_BYTES : kind == PQ_Q5_0 ? P5_BLOCK_BYTES : P8_BLOCK_BYTES;
     __m256 acc[PQ_TOK];
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P5_BLOCK_BYTES;
+        const uint8_t *pb = g + (size_t)b * block_bytes;
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
-        const __m256i hv = _mm256_loadu_si256((const __m256i *)(pb + 144));
-        __m256i lo[4], hi[4];
-#pragma GCC unroll 4
-        for (int s = 0; s < 4; s++) {
-            /* bit s -> 0x10 (low half), bit 4+s -> 0x10 (high half); 16-bit shifts only move
-             * bits across bytes below bit 4 of the receiving byte, which the mask drops */
-            __m256i x = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
-            __m256i hl = _mm256_and_si256(_mm256_slli_epi16(hv, 4 - s), h10);
-            __m256i hh = _mm256_and_si256(s ? _mm256_srli_epi16(hv, s) : hv, h10);
-            lo[s] = _mm256_or_si256(_mm256_and_si256(x, m4), hl);
-            hi[s] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x, 4), m4), hh);
+        __m256i si[PQ_TOK];
+        switch (kind) {
+        case PQ_Q4_0: isums_q4_0(T, pb, a, b, si); break;
+        case PQ_Q5_0: isums_q5_0(T, pb, a, b, si); break;
+        default: isums_q8_0(T, pb, a, b, si); break;
         }
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) {
-            const block_q8_0 *ab = a[t] + b;
-            __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[0], bcast4(ab->qs)),
-                                          _mm256_maddubs_epi16(hi[0], bcast4(ab->qs + 16)));
-            p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(lo[1], bcast4(ab->qs + 4)));
-            p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(hi[1], bcast4(ab->qs + 20)));
-            __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[2], bcast4(ab->qs + 8)),
-                                          _mm256_maddubs_epi16(hi[2], bcast4(ab->qs + 24)));
-            p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(lo[3], bcast4(ab->qs + 12)));
-            p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[3], bcast4(ab->qs + 28)));
-            __m256i si = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
-            __m256 v = _mm256_fmsub_ps(_mm256_broadcast_ss(&corr[scale_at(nb, t, b)]), _mm256_cvtepi32_ps(si),
-                                       _mm256_set1_ps(corr[t * nb + b]));
-            acc[t] = _mm256_fmadd_ps(dw, v, acc[t]);
+            const __m256 da = _mm256_broadcast_ss(&corr[scale_at(nb, t, b)]), sum = _mm256_cvtepi32_ps(si[t]);
+            if (kind == PQ_Q8_0) acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), sum, acc[t]);
+            else acc[t] = _mm256_fmadd_ps(dw, _mm256_fmsub_ps(da, sum, _mm256_set1_ps(corr[t * nb + b])), acc[t]);
         }
     }
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
 }
 
-/* Q8_0 tile: signed weights through the sign trick; corr holds only the scales (no offset). */
-KA2_INLINE void tile_q8_0(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr,
-                          float *y, int64_t ys) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[PQ_TOK];
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P8_BLOCK_BYTES;
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
-        __m256i wq[8], aw[8];
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; s++) {
-            wq[s] = _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * s));
-            aw[s] = _mm256_sign_epi8(wq[s], wq[s]);
-        }
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            const block_q8_0 *ab = a[t] + b;
-            __m256i q[8];
-#pragma GCC unroll 8
-            for (int s = 0; s < 8; s++)
-                q[s] = _mm256_madd_epi16(
-                    _mm256_maddubs_epi16(aw[s], _mm256_sign_epi8(bcast4(ab->qs + 4 * s), wq[s])), ones);
-            __m256i si = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])),
-                                          _mm256_add_epi32(_mm256_add_epi32(q[4], q[5]), _mm256_add_epi32(q[6], q[7])));
-            __m256 dd = _mm256_mul_ps(dw, _mm256_broadcast_ss(&corr[scale_at(nb, t, b)]));
-            acc[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(si), acc[t]);
-        }
+#define PQ_TILE(ty, KIND)                                                                                          \
+    KA2_INLINE void tile_##ty(int T, int64_t nb, const uint8_t *g, const block_q8_0 *const *a, const float *corr, \
+                              float *y, int64_t ys) {                                                             \
+        tile_q(KIND, T, nb, g, a, corr, y, ys);                                                                   \
     }
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
-}
+PQ_TILE(q4_0, PQ_Q4_0)
+PQ_TILE(q5_0, PQ_Q5_0)
+PQ_TILE(q8_0, PQ_Q8_0)
 
 /* corr[t * nb + b] = offset * d_a * sum(a) for the T tokens' activation blocks (when offset
  * is not 0) and corr[scale_at(nb, t, b)] = d_a. */

@@ -50,6 +50,28 @@
 #define PK_MAX_SB (KERN_PACK_MAX_N / 256) /* super-blocks per row at most */
 #define PK_CHUNK_BYTES (256 * 1024)     /* packed weight bytes per row chunk (L2) */
 
+/* The walk shared by both formats' pack: row r of group g's super-block b, an in_block-byte
+ * block, goes to out_block bytes at (g * nb + b) * out_block by pack_block. */
+typedef void (*pk_block_fn)(const void *blk, int r, uint8_t *ob);
+static void pack_groups(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst,
+                        size_t in_block, size_t out_block, pk_block_fn pack_block) {
+    const int64_t nb = n / QK_K;
+    for (int64_t g = g0; g < g1; g++)
+        for (int64_t b = 0; b < nb; b++)
+            for (int r = 0; r < PK_ROWS; r++)
+                pack_block((const uint8_t *)w + (size_t)(g * PK_ROWS + r) * w_row_bytes + (size_t)b * in_block, r,
+                           (uint8_t *)dst + (size_t)(g * nb + b) * out_block);
+}
+
+/* Its inverse for one row: unpack_block writes row r's block of each super-block. */
+typedef void (*pk_unblock_fn)(const uint8_t *ob, int r, void *blk);
+static void unpack_row(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst, size_t in_block,
+                       size_t out_block, pk_unblock_fn unpack_block) {
+    const uint8_t *grp = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * group_bytes;
+    for (int64_t b = 0; b < n / QK_K; b++)
+        unpack_block(grp + (size_t)b * out_block, (int)(row % PK_ROWS), (uint8_t *)dst + (size_t)b * in_block);
+}
+
 size_t kern_pack_bytes_q4_K_avx2(int64_t n) { return (size_t)(n / QK_K) * P4K_BYTES; }
 
 /* the 6-bit scales and mins of a Q4_K block (quant-formats.md §3.3) */
@@ -62,72 +84,64 @@ static void q4k_scale_min(const uint8_t *b, uint8_t *sc, uint8_t *mn) {
     }
 }
 
-void kern_pack_q4_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    const int64_t nb = n / QK_K;
-    for (int64_t g = g0; g < g1; g++) {
-        uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)nb * P4K_BYTES;
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *ob = out + (size_t)b * P4K_BYTES;
-            for (int r = 0; r < PK_ROWS; r++) {
-                const block_q4_K *x =
-                    (const block_q4_K *)((const uint8_t *)w + (size_t)(g * PK_ROWS + r) * w_row_bytes) + b;
-                uint8_t sc[8], mn[8];
-                memcpy(ob + P4K_D + 2 * r, &x->d, 2);
-                memcpy(ob + P4K_DMIN + 2 * r, &x->dmin, 2);
-                q4k_scale_min(x->scales, sc, mn);
-                for (int j = 0; j < 8; j++) {
-                    ob[P4K_SC + 8 * j + r] = sc[j];
-                    ob[P4K_MN + 16 * (j / 2) + 2 * r + j % 2] = mn[j];
-                }
-                /* sub-block j is nibble j % 2 of qs[32 * (j / 2) .. + 31]; four bytes at a time */
-                for (int j = 0; j < 8; j++) {
-                    const uint8_t *q = x->qs + 32 * (j / 2);
-                    for (int s = 0; s < 4; s++) {
-                        uint32_t lo, hi, v;
-                        memcpy(&lo, q + 4 * s, 4);      /* elements 4s..4s+3 of the sub-block */
-                        memcpy(&hi, q + 16 + 4 * s, 4); /* elements 16+4s..16+4s+3 */
-                        if (j % 2) v = ((lo >> 4) & 0x0F0F0F0Fu) | (hi & 0xF0F0F0F0u);
-                        else v = (lo & 0x0F0F0F0Fu) | ((hi << 4) & 0xF0F0F0F0u);
-                        memcpy(ob + P4K_QS + 128 * j + 32 * s + 4 * r, &v, 4);
-                    }
-                }
-            }
+static void pack_block_q4_K(const void *blk, int r, uint8_t *ob) {
+    const block_q4_K *x = blk;
+    uint8_t sc[8], mn[8];
+    memcpy(ob + P4K_D + 2 * r, &x->d, 2);
+    memcpy(ob + P4K_DMIN + 2 * r, &x->dmin, 2);
+    q4k_scale_min(x->scales, sc, mn);
+    for (int j = 0; j < 8; j++) {
+        ob[P4K_SC + 8 * j + r] = sc[j];
+        ob[P4K_MN + 16 * (j / 2) + 2 * r + j % 2] = mn[j];
+    }
+    /* sub-block j is nibble j % 2 of qs[32 * (j / 2) .. + 31]; four bytes at a time */
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *q = x->qs + 32 * (j / 2);
+        for (int s = 0; s < 4; s++) {
+            uint32_t lo, hi, v;
+            memcpy(&lo, q + 4 * s, 4);      /* elements 4s..4s+3 of the sub-block */
+            memcpy(&hi, q + 16 + 4 * s, 4); /* elements 16+4s..16+4s+3 */
+            if (j % 2) v = ((lo >> 4) & 0x0F0F0F0Fu) | (hi & 0xF0F0F0F0u);
+            else v = (lo & 0x0F0F0F0Fu) | ((hi << 4) & 0xF0F0F0F0u);
+            memcpy(ob + P4K_QS + 128 * j + 32 * s + 4 * r, &v, 4);
         }
     }
 }
 
-/* The inverse of kern_pack_q4_K_avx2 for one row: every bit of the blocks is kept (the 12
- * scale bytes hold exactly the 16 six-bit values). */
-void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    const int64_t nb = n / QK_K;
-    const uint8_t *grp = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * group_bytes;
-    const int r = (int)(row % PK_ROWS);
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *ob = grp + (size_t)b * P4K_BYTES;
-        block_q4_K *x = (block_q4_K *)dst + b;
-        uint8_t sc[8], mn[8];
-        memcpy(&x->d, ob + P4K_D + 2 * r, 2);
-        memcpy(&x->dmin, ob + P4K_DMIN + 2 * r, 2);
-        for (int j = 0; j < 8; j++) {
-            sc[j] = ob[P4K_SC + 8 * j + r];
-            mn[j] = ob[P4K_MN + 16 * (j / 2) + 2 * r + j % 2];
-        }
-        for (int j = 0; j < 4; j++) {
-            x->scales[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
-            x->scales[j + 4] = (uint8_t)(mn[j] | (mn[j + 4] >> 4) << 6);
-            x->scales[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
-        }
-        for (int c = 0; c < 4; c++)
-            for (int s = 0; s < 4; s++) {
-                uint32_t v0, v1, lo, hi; /* sub-blocks 2c (low nibbles of qs) and 2c+1 (high) */
-                memcpy(&v0, ob + P4K_QS + 128 * (2 * c) + 32 * s + 4 * r, 4);
-                memcpy(&v1, ob + P4K_QS + 128 * (2 * c + 1) + 32 * s + 4 * r, 4);
-                lo = (v0 & 0x0F0F0F0Fu) | ((v1 & 0x0F0F0F0Fu) << 4);
-                hi = ((v0 >> 4) & 0x0F0F0F0Fu) | (v1 & 0xF0F0F0F0u);
-                memcpy(x->qs + 32 * c + 4 * s, &lo, 4);
-                memcpy(x->qs + 32 * c + 16 + 4 * s, &hi, 4);
-            }
+void kern_pack_q4_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    pack_groups(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q4_K), P4K_BYTES, pack_block_q4_K);
+}
+
+/* The inverse of pack_block_q4_K: every bit of the block is kept (the 12 scale bytes hold
+ * exactly the 16 six-bit values). */
+static void unpack_block_q4_K(const uint8_t *ob, int r, void *blk) {
+    block_q4_K *x = blk;
+    uint8_t sc[8], mn[8];
+    memcpy(&x->d, ob + P4K_D + 2 * r, 2);
+    memcpy(&x->dmin, ob + P4K_DMIN + 2 * r, 2);
+    for (int j = 0; j < 8; j++) {
+        sc[j] = ob[P4K_SC + 8 * j + r];
+        mn[j] = ob[P4K_MN + 16 * (j / 2) + 2 * r + j % 2];
     }
+    for (int j = 0; j < 4; j++) {
+        x->scales[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+        x->scales[j + 4] = (uint8_t)(mn[j] | (mn[j + 4] >> 4) << 6);
+        x->scales[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (mn[j + 4] & 0xF) << 4);
+    }
+    for (int c = 0; c < 4; c++)
+        for (int s = 0; s < 4; s++) {
+            uint32_t v0, v1, lo, hi; /* sub-blocks 2c (low nibbles of qs) and 2c+1 (high) */
+            memcpy(&v0, ob + P4K_QS + 128 * (2 * c) + 32 * s + 4 * r, 4);
+            memcpy(&v1, ob + P4K_QS + 128 * (2 * c + 1) + 32 * s + 4 * r, 4);
+            lo = (v0 & 0x0F0F0F0Fu) | ((v1 & 0x0F0F0F0Fu) << 4);
+            hi = ((v0 >> 4) & 0x0F0F0F0Fu) | (v1 & 0xF0F0F0F0u);
+            memcpy(x->qs + 32 * c + 4 * s, &lo, 4);
+            memcpy(x->qs + 32 * c + 16 + 4 * s, &hi, 4);
+        }
+}
+
+void kern_unpack_row_q4_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
+    unpack_row(n, packed, group_bytes, row, dst, sizeof(block_q4_K), P4K_BYTES, unpack_block_q4_K);
 }
 
 size_t kern_pack_bytes_q6_K_avx2(int64_t n) { return (size_t)(n / QK_K) * P6K_BYTES; }
@@ -145,66 +159,58 @@ static void q6k_unpack(const block_q6_K *x, uint8_t *u) {
         }
 }
 
-void kern_pack_q6_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
-    const int64_t nb = n / QK_K;
-    for (int64_t g = g0; g < g1; g++) {
-        uint8_t *out = (uint8_t *)dst + (size_t)g * (size_t)nb * P6K_BYTES;
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *ob = out + (size_t)b * P6K_BYTES;
-            for (int r = 0; r < PK_ROWS; r++) {
-                const block_q6_K *x =
-                    (const block_q6_K *)((const uint8_t *)w + (size_t)(g * PK_ROWS + r) * w_row_bytes) + b;
-                uint8_t u[QK_K];
-                memcpy(ob + P6K_D + 2 * r, &x->d, 2);
-                q6k_unpack(x, u);
-                for (int j = 0; j < 8; j++) {
-                    ob[P6K_SC + 16 * j + r] = (uint8_t)x->scales[2 * j];
-                    ob[P6K_SC + 16 * j + 8 + r] = (uint8_t)x->scales[2 * j + 1];
-                    const uint8_t *us = u + 32 * j;
-                    uint8_t *os = ob + P6K_QS + P6K_SUB * j;
-                    for (int s = 0; s < 4; s++)
-                        for (int i = 0; i < 4; i++) {
-                            const uint8_t lo = us[4 * s + i], hi = us[16 + 4 * s + i];
-                            os[32 * s + 4 * r + i] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
-                            uint8_t *hb = os + 128 + 32 * (s / 2) + 4 * r + i;
-                            *hb = (uint8_t)((s % 2 ? *hb : 0) | ((lo >> 4) | (hi >> 4) << 2) << (4 * (s % 2)));
-                        }
-                }
+static void pack_block_q6_K(const void *blk, int r, uint8_t *ob) {
+    const block_q6_K *x = blk;
+    uint8_t u[QK_K];
+    memcpy(ob + P6K_D + 2 * r, &x->d, 2);
+    q6k_unpack(x, u);
+    for (int j = 0; j < 8; j++) {
+        ob[P6K_SC + 16 * j + r] = (uint8_t)x->scales[2 * j];
+        ob[P6K_SC + 16 * j + 8 + r] = (uint8_t)x->scales[2 * j + 1];
+        const uint8_t *us = u + 32 * j;
+        uint8_t *os = ob + P6K_QS + P6K_SUB * j;
+        for (int s = 0; s < 4; s++)
+            for (int i = 0; i < 4; i++) {
+                const uint8_t lo = us[4 * s + i], hi = us[16 + 4 * s + i];
+                os[32 * s + 4 * r + i] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
+                uint8_t *hb = os + 128 + 32 * (s / 2) + 4 * r + i;
+                *hb = (uint8_t)((s % 2 ? *hb : 0) | ((lo >> 4) | (hi >> 4) << 2) << (4 * (s % 2)));
             }
-        }
     }
 }
 
-/* The inverse of kern_pack_q6_K_avx2 for one row. */
-void kern_unpack_row_q6_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
-    const int64_t nb = n / QK_K;
-    const uint8_t *grp = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * group_bytes;
-    const int r = (int)(row % PK_ROWS);
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *ob = grp + (size_t)b * P6K_BYTES;
-        block_q6_K *x = (block_q6_K *)dst + b;
-        uint8_t u[QK_K];
-        memcpy(&x->d, ob + P6K_D + 2 * r, 2);
-        for (int j = 0; j < 8; j++) {
-            x->scales[2 * j] = (int8_t)ob[P6K_SC + 16 * j + r];
-            x->scales[2 * j + 1] = (int8_t)ob[P6K_SC + 16 * j + 8 + r];
-            const uint8_t *os = ob + P6K_QS + P6K_SUB * j;
-            for (int s = 0; s < 4; s++)
-                for (int i = 0; i < 4; i++) {
-                    const uint8_t q = os[32 * s + 4 * r + i];
-                    const uint8_t hb = (uint8_t)(os[128 + 32 * (s / 2) + 4 * r + i] >> (4 * (s % 2)));
-                    u[32 * j + 4 * s + i] = (uint8_t)((q & 0xF) | (hb & 3) << 4);
-                    u[32 * j + 16 + 4 * s + i] = (uint8_t)((q >> 4) | ((hb >> 2) & 3) << 4);
-                }
-        }
-        for (int h = 0; h < 2; h++)
-            for (int l = 0; l < 32; l++) {
-                const uint8_t *e = u + 128 * h + l;
-                x->ql[64 * h + l] = (uint8_t)((e[0] & 0xF) | (e[64] & 0xF) << 4);
-                x->ql[64 * h + 32 + l] = (uint8_t)((e[32] & 0xF) | (e[96] & 0xF) << 4);
-                x->qh[32 * h + l] = (uint8_t)((e[0] >> 4) | (e[32] >> 4) << 2 | (e[64] >> 4) << 4 | (e[96] >> 4) << 6);
+void kern_pack_q6_K_avx2(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst) {
+    pack_groups(n, w, w_row_bytes, g0, g1, dst, sizeof(block_q6_K), P6K_BYTES, pack_block_q6_K);
+}
+
+/* The inverse of pack_block_q6_K. */
+static void unpack_block_q6_K(const uint8_t *ob, int r, void *blk) {
+    block_q6_K *x = blk;
+    uint8_t u[QK_K];
+    memcpy(&x->d, ob + P6K_D + 2 * r, 2);
+    for (int j = 0; j < 8; j++) {
+        x->scales[2 * j] = (int8_t)ob[P6K_SC + 16 * j + r];
+        x->scales[2 * j + 1] = (int8_t)ob[P6K_SC + 16 * j + 8 + r];
+        const uint8_t *os = ob + P6K_QS + P6K_SUB * j;
+        for (int s = 0; s < 4; s++)
+            for (int i = 0; i < 4; i++) {
+                const uint8_t q = os[32 * s + 4 * r + i];
+                const uint8_t hb = (uint8_t)(os[128 + 32 * (s / 2) + 4 * r + i] >> (4 * (s % 2)));
+                u[32 * j + 4 * s + i] = (uint8_t)((q & 0xF) | (hb & 3) << 4);
+                u[32 * j + 16 + 4 * s + i] = (uint8_t)((q >> 4) | ((hb >> 2) & 3) << 4);
             }
     }
+    for (int h = 0; h < 2; h++)
+        for (int l = 0; l < 32; l++) {
+            const uint8_t *e = u + 128 * h + l;
+            x->ql[64 * h + l] = (uint8_t)((e[0] & 0xF) | (e[64] & 0xF) << 4);
+            x->ql[64 * h + 32 + l] = (uint8_t)((e[32] & 0xF) | (e[96] & 0xF) << 4);
+            x->qh[32 * h + l] = (uint8_t)((e[0] >> 4) | (e[32] >> 4) << 2 | (e[64] >> 4) << 4 | (e[96] >> 4) << 6);
+        }
+}
+
+void kern_unpack_row_q6_K_avx2(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst) {
+    unpack_row(n, packed, group_bytes, row, dst, sizeof(block_q6_K), P6K_BYTES, unpack_block_q6_K);
 }
 
 KA2_INLINE __m256i bcast4(const int8_t *p) {
@@ -225,112 +231,81 @@ static void q4k_bsum_pairs(int T, int64_t nb, const block_q8_K *const *a, int32_
         }
 }
 
-/* Tile: one group of 8 rows x T tokens. */
-KA2_INLINE void tile_q4_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
-                          float *y, int64_t ys) {
+/* The tiles (../x86/ktiles.inc): one group of 8 rows x T tokens. Sub-block j of a Q4_K
+ * super-block: the nibbles unpacked once for all tokens, 8 maddubs per token summed in int16,
+ * one madd with (sc_j, sc_j) per lane. */
+KA2_INLINE void q4k_sub(int T, const uint8_t *pb, int j, const block_q8_K *const *a, int64_t b, __m256i *isum) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[PK_TOK];
+    const uint8_t *pq = pb + P4K_QS + 128 * j;
+    const __m128i s8 = _mm_loadl_epi64((const __m128i *)(pb + P4K_SC + 8 * j));
+    const __m256i sc = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc) per row */
+    __m256i lo[4], hi[4];
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P4K_BYTES;
-        __m256i isum[PK_TOK];
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
-        for (int j = 0; j < 8; j++) {
-            const uint8_t *pq = pb + P4K_QS + 128 * j;
-            const __m128i s8 = _mm_loadl_epi64((const __m128i *)(pb + P4K_SC + 8 * j));
-            const __m256i sc = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc) per row */
-            __m256i lo[4], hi[4];
-#pragma GCC unroll 4
-            for (int s = 0; s < 4; s++) {
-                __m256i x = _mm256_loadu_si256((const __m256i *)(pq + 32 * s));
-                lo[s] = _mm256_and_si256(x, m4);
-                hi[s] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
-            }
-#pragma GCC unroll 4
-            for (int t = 0; t < T; t++) {
-                const int8_t *aq = a[t][b].qs + 32 * j;
-                __m256i q[4];
-#pragma GCC unroll 4
-                for (int s = 0; s < 4; s++)
-                    q[s] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], bcast4(aq + 4 * s)),
-                                            _mm256_maddubs_epi16(hi[s], bcast4(aq + 16 + 4 * s)));
-                __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
-                isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
-            }
-        }
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P4K_D)));
-        const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P4K_DMIN)));
-        __m256i mn[4];
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) mn[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pb + P4K_MN + 16 * k)));
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++)
-            acc[t] = ka2_q4k_finish(acc[t], dw, dm, mn, pairs + ((int64_t)t * nb + b) * 4, a[t][b].d, isum[t]);
+    for (int s = 0; s < 4; s++) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(pq + 32 * s));
+        lo[s] = _mm256_and_si256(x, m4);
+        hi[s] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+    for (int t = 0; t < T; t++) {
+        const int8_t *aq = a[t][b].qs + 32 * j;
+        __m256i q[4];
+#pragma GCC unroll 4
+        for (int s = 0; s < 4; s++)
+            q[s] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[s], bcast4(aq + 4 * s)),
+                                    _mm256_maddubs_epi16(hi[s], bcast4(aq + 16 + 4 * s)));
+        __m256i p = _mm256_add_epi16(_mm256_add_epi16(q[0], q[1]), _mm256_add_epi16(q[2], q[3]));
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
+    }
 }
 
-/* Q6_K tile: one group of 8 rows x T tokens (pairs unused: the bsum pairs are adjacent). */
-KA2_INLINE void tile_q6_K(int T, int64_t nb, const uint8_t *g, const block_q8_K *const *a, const int32_t *pairs,
-                          float *y, int64_t ys) {
-    (void)pairs;
+/* Sub-block j of a Q6_K super-block: the offset term is taken off isum directly (msum stays
+ * zero). */
+KA2_INLINE void q6k_sub(int T, const uint8_t *pb, int j, const block_q8_K *const *a, int64_t b, __m256i *isum,
+                        __m256i *msum) {
+    (void)msum;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-    __m256 acc[PK_TOK];
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *pb = g + (size_t)b * P6K_BYTES;
-        __m256i isum[PK_TOK];
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
-        for (int j = 0; j < 8; j++) {
-            const uint8_t *pq = pb + P6K_QS + P6K_SUB * j;
-            const __m128i s8 = _mm_loadu_si128((const __m128i *)(pb + P6K_SC + 16 * j));
-            const __m256i scl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc), group 2j */
-            const __m256i sch = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(s8, s8)); /* group 2j+1 */
-            /* (32 sc_2j, 32 sc_2j+1) per row, for the offset term */
-            const __m256i mp = ka2_q6k_offset_scales(s8);
-            __m256i lo[4], hi[4];
+    const uint8_t *pq = pb + P6K_QS + P6K_SUB * j;
+    const __m128i s8 = _mm_loadu_si128((const __m128i *)(pb + P6K_SC + 16 * j));
+    const __m256i scl = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s8, s8)); /* (sc, sc), group 2j */
+    const __m256i sch = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(s8, s8)); /* group 2j+1 */
+    /* (32 sc_2j, 32 sc_2j+1) per row, for the offset term */
+    const __m256i mp = ka2_q6k_offset_scales(s8);
+    __m256i lo[4], hi[4];
 #pragma GCC unroll 2
-            for (int h = 0; h < 2; h++) {
-                const __m256i hb = _mm256_loadu_si256((const __m256i *)(pq + 128 + 32 * h));
-                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h));
-                const __m256i x1 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h + 32));
-                lo[2 * h] = _mm256_or_si256(_mm256_and_si256(x0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
-                hi[2 * h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x0, 4), m4),
-                                            _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
-                lo[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(x1, m4), _mm256_and_si256(hb, m30));
-                hi[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x1, 4), m4),
-                                                _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
-            }
-#pragma GCC unroll 4
-            for (int t = 0; t < T; t++) {
-                const int8_t *aq = a[t][b].qs + 32 * j;
-                __m256i pl0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[0], bcast4(aq)),
-                                               _mm256_maddubs_epi16(lo[1], bcast4(aq + 4)));
-                __m256i pl1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[2], bcast4(aq + 8)),
-                                               _mm256_maddubs_epi16(lo[3], bcast4(aq + 12)));
-                __m256i ph0 = _mm256_add_epi16(_mm256_maddubs_epi16(hi[0], bcast4(aq + 16)),
-                                               _mm256_maddubs_epi16(hi[1], bcast4(aq + 20)));
-                __m256i ph1 = _mm256_add_epi16(_mm256_maddubs_epi16(hi[2], bcast4(aq + 24)),
-                                               _mm256_maddubs_epi16(hi[3], bcast4(aq + 28)));
-                __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(pl0, scl), _mm256_madd_epi16(pl1, scl)),
-                                             _mm256_add_epi32(_mm256_madd_epi16(ph0, sch), _mm256_madd_epi16(ph1, sch)));
-                __m256i m = _mm256_madd_epi16(mp, bcast4((const int8_t *)(a[t][b].bsums + 2 * j)));
-                isum[t] = _mm256_add_epi32(isum[t], _mm256_sub_epi32(s, m));
-            }
-        }
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + P6K_D)));
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++)
-            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a[t][b].d)), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+    for (int h = 0; h < 2; h++) {
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)(pq + 128 + 32 * h));
+        const __m256i x0 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h));
+        const __m256i x1 = _mm256_loadu_si256((const __m256i *)(pq + 64 * h + 32));
+        lo[2 * h] = _mm256_or_si256(_mm256_and_si256(x0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+        hi[2 * h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x0, 4), m4),
+                                    _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+        lo[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(x1, m4), _mm256_and_si256(hb, m30));
+        hi[2 * h + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x1, 4), m4),
+                                        _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < T; t++) _mm256_storeu_ps(y + (int64_t)t * ys, acc[t]);
+    for (int t = 0; t < T; t++) {
+        const int8_t *aq = a[t][b].qs + 32 * j;
+        __m256i pl0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[0], bcast4(aq)), _mm256_maddubs_epi16(lo[1], bcast4(aq + 4)));
+        __m256i pl1 =
+            _mm256_add_epi16(_mm256_maddubs_epi16(lo[2], bcast4(aq + 8)), _mm256_maddubs_epi16(lo[3], bcast4(aq + 12)));
+        __m256i ph0 =
+            _mm256_add_epi16(_mm256_maddubs_epi16(hi[0], bcast4(aq + 16)), _mm256_maddubs_epi16(hi[1], bcast4(aq + 20)));
+        __m256i ph1 =
+            _mm256_add_epi16(_mm256_maddubs_epi16(hi[2], bcast4(aq + 24)), _mm256_maddubs_epi16(hi[3], bcast4(aq + 28)));
+        __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(pl0, scl), _mm256_madd_epi16(pl1, scl)),
+                                     _mm256_add_epi32(_mm256_madd_epi16(ph0, sch), _mm256_madd_epi16(ph1, sch)));
+        __m256i m = _mm256_madd_epi16(mp, bcast4((const int8_t *)(a[t][b].bsums + 2 * j)));
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_sub_epi32(s, m));
+    }
 }
+
+#define KT_INLINE KA2_INLINE
+typedef __m256i kt_isum;
+#define kt_isum_zero() _mm256_setzero_si256()
+#define kt_lanes(v) (v)
+#include "../x86/ktiles.inc"
 
 /* Driver: rows are walked in chunks of about PK_CHUNK_BYTES of packed weights, and every
  * token tile passes over a chunk while it is in L2 (bsum pairs recomputed per chunk: cheap). */

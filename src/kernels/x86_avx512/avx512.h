@@ -16,13 +16,9 @@ void kern_gemm_packed_q6_K_avx512(int64_t n, const void *w, size_t group_bytes, 
 /* Q4_0, Q5_0 and Q8_0 repacked for AVX-512 VNNI: groups of 16 rows, one row per 32-bit lane
  * (packed_avx512.c; a different layout from the AVX2 one, so each ISA packs its own, and its
  * traits say pack_rows 16). */
-size_t kern_pack_bytes_q4_0_avx512(int64_t n);
-void kern_unpack_row_q4_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_unpack_row_q5_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_unpack_row_q8_0_avx512(int64_t n, const void *packed, size_t group_bytes, int64_t row, void *dst);
-void kern_pack_q4_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
-                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
+KERN_PACKED_DECL(q4_0, avx512)
+KERN_PACKED_DECL(q5_0, avx512)
+KERN_PACKED_DECL(q8_0, avx512)
 #define KA5_GEGLU_DECL(ty)                                                                                        \
     void kern_gemm_packed_geglu_##ty##_avx512(int64_t n, const void *w_gate, const void *w_up, size_t group_bytes, \
                                               const void *act, size_t act_row_bytes, int n_tok, float *y,         \
@@ -30,13 +26,5 @@ void kern_gemm_packed_q4_0_avx512(int64_t n, const void *w, size_t group_bytes, 
 KA5_GEGLU_DECL(q4_0)
 KA5_GEGLU_DECL(q5_0)
 KA5_GEGLU_DECL(q8_0)
-size_t kern_pack_bytes_q5_0_avx512(int64_t n);
-void kern_pack_q5_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_gemm_packed_q5_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
-                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
-size_t kern_pack_bytes_q8_0_avx512(int64_t n);
-void kern_pack_q8_0_avx512(int64_t n, const void *w, size_t w_row_bytes, int64_t g0, int64_t g1, void *dst);
-void kern_gemm_packed_q8_0_avx512(int64_t n, const void *w, size_t group_bytes, const void *act,
-                                  size_t act_row_bytes, int n_tok, float *y, int64_t y_stride, int64_t r0, int64_t r1);
 
 #endif
