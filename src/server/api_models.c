@@ -91,7 +91,11 @@ static pp_status model_from_catalog(const catalog_model *cm, api_model *m, pp_er
     return PP_OK;
 }
 
-pp_status api_store_open(store **out, pp_err *err) { return store_open(NULL, NULL, out, err); }
+pp_status api_store_open(const api_server *srv, store **out, pp_err *err) {
+    pp_status st = store_open(NULL, NULL, out, err);
+    if (st == PP_OK) store_set_prune(*out, !srv->p.no_prune);
+    return st;
+}
 
 /* The server's sources: registered names, the store, PIPPA_GGUF_DIR; no paths. */
 static catalog_params catalog_of(const api_server *srv) {
