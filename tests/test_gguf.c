@@ -1222,6 +1222,35 @@ static void test_fixtures(void) {
     json_decref(dq);
 }
 
+/* gguf_summary_read: main_type weighs bytes, common_type counts 2-D tensors; 1-D ones
+ * count for neither, every tensor counts toward n_params. */
+static void test_summary(void) {
+    static uint16_t f16[3][4 * 2];
+    static float f32[64 * 8], norm[4];
+    gguf_writer *w;
+    pp_err err = {0};
+    T_CHECK(gguf_writer_init(&w, &err) == PP_OK);
+    if (!w) return;
+    gguf_writer_set_str(w, "general.architecture", "gemma3");
+    const int64_t small[2] = {4, 2}, big[2] = {64, 8}, one[1] = {4};
+    const char *names[3] = {"a.weight", "b.weight", "c.weight"};
+    for (int i = 0; i < 3; i++) gguf_writer_add_tensor(w, names[i], 2, small, GGUF_TTYPE_F16, f16[i], sizeof f16[i]);
+    gguf_writer_add_tensor(w, "big.weight", 2, big, GGUF_TTYPE_F32, f32, sizeof f32);
+    for (int i = 0; i < 2; i++) /* 1-D: ignored by both votes */
+        gguf_writer_add_tensor(w, i ? "n1.weight" : "n0.weight", 1, one, GGUF_TTYPE_F32, norm, sizeof norm);
+    char path[512];
+    snprintf(path, sizeof path, "%s/summary.gguf", t_tmp_dir());
+    T_CHECK(gguf_writer_write(w, path, &err) == PP_OK);
+    gguf_writer_free(w);
+    gguf_summary s;
+    T_CHECK_MSG(gguf_summary_read(path, &s, &err) == PP_OK, "%s", err.msg);
+    T_CHECK(!strcmp(s.arch, "gemma3"));
+    T_CHECK(s.n_params == 3 * 8 + 64 * 8 + 2 * 4);
+    T_CHECK_MSG(s.main_type == GGUF_TTYPE_F32, "main_type %u", s.main_type);
+    T_CHECK_MSG(s.common_type == GGUF_TTYPE_F16, "common_type %u", s.common_type);
+    T_CHECK(!strcmp(s.file_type, "F32"));
+}
+
 int main(void) {
     T_RUN(test_v01_not_gguf);
     T_RUN(test_v02_version);
@@ -1242,6 +1271,7 @@ int main(void) {
     T_RUN(test_writer_exact_bytes);
     T_RUN(test_writer_file_and_errors);
     T_RUN(test_writer_copy_kvs);
+    T_RUN(test_summary);
     T_RUN(test_truncation_every_byte);
     T_RUN(test_fuzz_regressions);
     T_RUN(test_fixtures);

@@ -663,6 +663,25 @@ def test_queue_limit():
         check("second server stops", rc == 0, rc)
 
 
+def test_noprune():
+    """PIPPA_NOPRUNE reaches the server: DELETE /api/delete keeps the blobs it leaves
+    unreferenced (as OLLAMA_NOPRUNE), in a store of its own."""
+    store = os.path.join(TMP, "store-noprune")
+    s = Server({"PIPPA_NOPRUNE": "1", "PIPPA_MODELS": store})
+    try:
+        st, h, b = req(s, "POST", "/api/create", {"model": "keep", "from": "rnd", "stream": False})
+        check("noprune: create", st == 200 and json.loads(b) == {"status": "success"}, b)
+        before = sorted(os.listdir(os.path.join(store, "blobs")))
+        st, h, b = req(s, "DELETE", "/api/delete", {"model": "keep"})
+        check("noprune: delete", st == 200 and "keep:latest" not in
+              [m["name"] for m in jreq(s, "GET", "/api/tags")[1]["models"]], (st, b))
+        after = sorted(os.listdir(os.path.join(store, "blobs")))
+        check("noprune: blobs stay after delete", before and after == before, (before, after))
+    finally:
+        rc = s.stop()
+        check("noprune server stops", rc == 0, rc)
+
+
 def node_clients(s):
     if not shutil.which("node") or not shutil.which("npm"):
         return skip("npm clients", "node/npm not installed")
@@ -749,6 +768,10 @@ def main():
         test_queue_limit()
     except Exception as e:
         bad("queue limit", repr(e))
+    try:
+        test_noprune()
+    except Exception as e:
+        bad("noprune", repr(e))
     print("RESULT server %d %d %d" % (N_PASS, N_FAIL, N_SKIP))
     shutil.rmtree(TMP, ignore_errors=True)
     return 1 if N_FAIL else 0

@@ -55,6 +55,8 @@ static void print_help(FILE *out) {
     }
     fprintf(out, "  pippa %-44s %s\n", "help", "Show this help");
     fprintf(out, "  pippa %-44s %s\n", "--version", "Show the version");
+    fprintf(out, "  pippa %-44s %s\n", "COMMAND ... --kernels NAME",
+            "Any command with kernel set NAME: auto, generic, avx2, ... (or PIPPA_KERNELS)");
 }
 
 /* The kernel set enters here, once, before any command runs and before any thread exists:

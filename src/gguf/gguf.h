@@ -170,6 +170,8 @@ typedef struct gguf_summary {
     char arch[64];       /* general.architecture, "" when absent */
     uint64_t n_params;   /* elements of every tensor */
     uint32_t main_type;  /* the type of the most bytes of 2-D tensors (ties: lower id) */
+    uint32_t common_type; /* the type of the most 2-D tensors (ties: lower id; F32 if none):
+                             the server's quantization_level for files without a config */
     char file_type[32];  /* general.file_type's name ("Q4_K_M"), else main_type's ("Q4_0") */
 } gguf_summary;
 pp_status gguf_summary_read(const char *path, gguf_summary *out, pp_err *err);

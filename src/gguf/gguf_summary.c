@@ -30,16 +30,22 @@ pp_status gguf_summary_read(const char *path, gguf_summary *out, pp_err *err) {
     if (gguf_get_str(f, "general.architecture", &arch, &e2) == PP_OK)
         snprintf(s.arch, sizeof s.arch, "%.*s", (int)arch.len, arch.ptr);
     uint64_t by_type[GGUF_TTYPE_COUNT] = {0}, best_bytes = 0;
+    uint32_t count[GGUF_TTYPE_COUNT] = {0};
     for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
         const gguf_tensor *t = gguf_tensor_at(f, i);
         s.n_params += t->n_elements;
-        if (t->type < GGUF_TTYPE_COUNT && t->n_dims >= 2) by_type[t->type] += t->nbytes;
+        if (t->type < GGUF_TTYPE_COUNT && t->n_dims >= 2) {
+            by_type[t->type] += t->nbytes;
+            count[t->type]++;
+        }
     }
-    for (uint32_t t = 0; t < GGUF_TTYPE_COUNT; t++) /* ties: the lower id */
+    for (uint32_t t = 0; t < GGUF_TTYPE_COUNT; t++) { /* ties: the lower id */
         if (by_type[t] > best_bytes) {
             best_bytes = by_type[t];
             s.main_type = t;
         }
+        if (count[t] > count[s.common_type]) s.common_type = t;
+    }
     uint32_t ft;
     const char *name = NULL;
     if (gguf_get_u32(f, "general.file_type", &ft, &e2) == PP_OK) name = gguf_file_type_name(ft);

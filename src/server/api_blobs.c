@@ -15,6 +15,7 @@
 
 #include "../store/store.h"
 #include "api_models.h"
+#include "api_respond.h"
 
 #define API_MAX_BLOB (1ULL << 40) /* 1 TiB */
 
@@ -56,7 +57,6 @@ static uint64_t blob_written(const api_upload *r) {
 }
 
 static void *blob_begin(http_req *req, const char *digest) {
-    (void)req;
     api_upload *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->fd = -1;
@@ -68,7 +68,7 @@ static void *blob_begin(http_req *req, const char *digest) {
     }
     store *s = NULL;
     pp_err err = {0};
-    if (api_store_open(&s, &err)) {
+    if (api_store_open(api_srv(req), &s, &err)) {
         blob_fail(r, 500, err.msg);
         return r;
     }
@@ -107,7 +107,7 @@ enum MHD_Result api_handle_blob_upload(http_req *req, json_t *body) {
     pp_err err = {0};
     char got[72] = "";
     uint64_t size = 0;
-    pp_status st = api_store_open(&s, &err);
+    pp_status st = api_store_open(api_srv(req), &s, &err);
     /* hash first: a mismatching upload never becomes a blob */
     char hex[65];
     if (!st) st = store_sha256_file(r->tmp, hex, &err);
@@ -133,7 +133,7 @@ enum MHD_Result api_handle_blob_head(http_req *r, json_t *body) {
     store *s = NULL;
     pp_err err = {0};
     char path[API_PATH_MAX];
-    pp_status st = api_store_open(&s, &err);
+    pp_status st = api_store_open(api_srv(r), &s, &err);
     if (!st) st = store_blob_find(s, digest, path, sizeof path, &err);
     store_close(s);
     if (st == PP_ERR_NOT_FOUND) return http_send_text(r, 404, "application/json; charset=utf-8", "");

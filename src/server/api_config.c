@@ -159,5 +159,7 @@ pp_status api_server_params_from_env(api_server_params *p, pp_err *err) {
     if (env_get(getenv("PIPPA_ORIGINS") ? "PIPPA_ORIGINS" : "OLLAMA_ORIGINS", buf, sizeof buf))
         snprintf(p->origins, sizeof p->origins, "%s", buf);
     if (env_get("PIPPA_GGUF_DIR", buf, sizeof buf)) snprintf(p->gguf_dir, sizeof p->gguf_dir, "%s", buf);
+    const char *np = getenv("PIPPA_NOPRUNE"); /* any non-empty value, as `pippa rm` reads it */
+    if (np && *np) p->no_prune = true;
     return PP_OK;
 }

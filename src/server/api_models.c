@@ -91,7 +91,11 @@ static pp_status model_from_catalog(const catalog_model *cm, api_model *m, pp_er
     return PP_OK;
 }
 
-pp_status api_store_open(store **out, pp_err *err) { return store_open(NULL, NULL, out, err); }
+pp_status api_store_open(const api_server *srv, store **out, pp_err *err) {
+    pp_status st = store_open(NULL, NULL, out, err);
+    if (st == PP_OK) store_set_prune(*out, !srv->p.no_prune);
+    return st;
+}
 
 /* The server's sources: registered names, the store, PIPPA_GGUF_DIR; no paths. */
 static catalog_params catalog_of(const api_server *srv) {
@@ -144,28 +148,14 @@ json_t *api_model_details(const api_model *m) {
     json_t *d = json_object();
     json_object_set_new(d, "parent_model", json_string(""));
     json_object_set_new(d, "format", json_string("gguf"));
-    char arch[64] = "gemma3", psize[32] = "", quant[16] = "";
-    gguf_file *f = NULL;
+    const char *arch = "gemma3";
+    char psize[32] = "", quant[16] = "";
+    gguf_summary sum;
     pp_err e;
-    if (gguf_open(m->path, &f, &e) == PP_OK) {
-        pp_view v;
-        if (gguf_get_str(f, "general.architecture", &v, &e) == PP_OK && v.len < sizeof arch) {
-            memcpy(arch, v.ptr, v.len);
-            arch[v.len] = 0;
-        }
-        uint64_t n_params = 0;
-        uint32_t counts[GGUF_TTYPE_COUNT] = {0};
-        for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
-            const gguf_tensor *t = gguf_tensor_at(f, i);
-            n_params += t->n_elements;
-            if (t->n_dims >= 2 && t->type < GGUF_TTYPE_COUNT) counts[t->type]++;
-        }
-        uint32_t best = 0;
-        for (uint32_t t = 1; t < GGUF_TTYPE_COUNT; t++)
-            if (counts[t] > counts[best]) best = t;
-        fmt_params(n_params, psize, sizeof psize);
-        snprintf(quant, sizeof quant, "%s", gguf_ttype_info_get(best).name);
-        gguf_close(f);
+    if (gguf_summary_read(m->path, &sum, &e) == PP_OK) {
+        if (sum.arch[0]) arch = sum.arch;
+        fmt_params(sum.n_params, psize, sizeof psize);
+        snprintf(quant, sizeof quant, "%s", gguf_ttype_info_get(sum.common_type).name);
     }
     json_object_set_new(d, "family", json_string(arch));
     json_t *fam = json_array();

@@ -28,8 +28,9 @@ typedef struct api_model {
 pp_status api_model_resolve(api_server *srv, const char *name, api_model *out, pp_err *err);
 void api_model_clear(api_model *m);
 struct store;
-/* Opens the model store ($PIPPA_MODELS, read-only $OLLAMA_MODELS). Caller store_close()s. */
-pp_status api_store_open(struct store **out, pp_err *err);
+/* Opens the model store ($PIPPA_MODELS, read-only $OLLAMA_MODELS) with the server's
+ * configuration applied (no_prune). Caller store_close()s. */
+pp_status api_store_open(const api_server *srv, struct store **out, pp_err *err);
 /* All models (caller frees with api_model_list_free). */
 pp_status api_model_list(api_server *srv, api_model **out, size_t *n, pp_err *err);
 void api_model_list_free(api_model *v, size_t n);

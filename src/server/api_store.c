@@ -32,7 +32,7 @@ enum MHD_Result api_handle_copy(http_req *r, json_t *req) {
     if (!src || !*src) return http_send_error(r, 400, "source is required");
     if (!dst || !*dst) return http_send_error(r, 400, "destination is required");
     store *s = NULL;
-    pp_status st = api_store_open(&s, &err);
+    pp_status st = api_store_open(api_srv(r), &s, &err);
     if (!st) st = store_copy(s, src, dst, &err);
     store_close(s);
     if (st) return store_error(r, st, &err);
@@ -44,7 +44,7 @@ enum MHD_Result api_handle_delete(http_req *r, json_t *req) {
     pp_err err = {0};
     if (api_model_field(req, &name, &err)) return http_send_error(r, 400, "%s", err.msg);
     store *s = NULL;
-    pp_status st = api_store_open(&s, &err);
+    pp_status st = api_store_open(api_srv(r), &s, &err);
     store_model sm;
     memset(&sm, 0, sizeof sm);
     if (!st) st = store_model_load(s, name, &sm, &err);
@@ -95,10 +95,9 @@ static void pull_progress(const store_progress *pr, void *ud) {
 }
 
 static pp_status pull_task(api_server *srv, api_job *j, void *ud, pp_err *err) {
-    (void)srv;
     pull_ctx *p = ud;
     store *s = NULL;
-    pp_status st = api_store_open(&s, err);
+    pp_status st = api_store_open(srv, &s, err);
     if (st) return st;
     store_pull_params pp = store_pull_default_params();
     pp.insecure = p->insecure;
@@ -163,7 +162,7 @@ static pp_status create_task(api_server *srv, api_job *j, void *ud, pp_err *err)
     create_ctx *c = ud;
     c->job = j;
     store *s = NULL;
-    pp_status st = api_store_open(&s, err);
+    pp_status st = api_store_open(srv, &s, err);
     if (st) return st;
     store_create_params p = store_create_default_params();
     p.modelfile_dir = "/";
@@ -274,7 +273,7 @@ enum MHD_Result api_handle_create(http_req *r, json_t *req) {
                 goto fail;
             }
             store *s = NULL;
-            if ((st = api_store_open(&s, &err)) == PP_OK) st = store_blob_find(s, d, from_path, sizeof from_path, &err);
+            if ((st = api_store_open(api_srv(r), &s, &err)) == PP_OK) st = store_blob_find(s, d, from_path, sizeof from_path, &err);
             store_close(s);
             if (st) {
                 ret = http_send_error(r, st == PP_ERR_NOT_FOUND ? 400 : 500, "file '%s': blob %s not found (upload it first)",

@@ -64,6 +64,8 @@ typedef struct api_server_params {
     uint32_t num_ctx;             /* default num_ctx (OLLAMA_CONTEXT_LENGTH); 0 = engine default */
     bool no_repack, no_fuse;      /* engine_model_params of every model loaded (set by main from
                                      PIPPA_NO_REPACK, PIPPA_NO_FUSE) */
+    bool no_prune;                /* DELETE /api/delete keeps the blobs it leaves unreferenced
+                                     (PIPPA_NOPRUNE, like Ollama's OLLAMA_NOPRUNE) */
     char origins[4096];           /* extra CORS origins, comma separated (OLLAMA_ORIGINS) */
     char gguf_dir[4096];          /* directory of NAME[:TAG].gguf files served as models ("" = none) */
     /* models registered by the operator (`pippa serve --model NAME=PATH`): borrowed strings,
@@ -76,7 +78,7 @@ typedef struct api_server_params {
 api_server_params api_server_default_params(void);
 /* Reads PIPPA_HOST or OLLAMA_HOST, PIPPA_KEEP_ALIVE or OLLAMA_KEEP_ALIVE, OLLAMA_MAX_QUEUE,
  * OLLAMA_MAX_LOADED_MODELS, OLLAMA_CONTEXT_LENGTH, PIPPA_ORIGINS or OLLAMA_ORIGINS,
- * PIPPA_GGUF_DIR. Errors name the variable: "OLLAMA_KEEP_ALIVE: bad duration 'x'".
+ * PIPPA_GGUF_DIR, PIPPA_NOPRUNE. Errors name the variable: "OLLAMA_KEEP_ALIVE: bad duration 'x'".
  * The store's own variables (PIPPA_MODELS, OLLAMA_MODELS) are read by src/store. */
 pp_status api_server_params_from_env(api_server_params *p, pp_err *err);
 

@@ -100,23 +100,15 @@ void store_buf_add_json_str(store_buf *b, const char *s, size_t n) {
     store_buf_add(b, "\"", 1);
 }
 
-void store_buf_add_go_float32(store_buf *b, float v) {
-    if (!isfinite(v)) { /* Go refuses; we never produce these (the parser rejects them) */
-        store_buf_adds(b, "null");
-        return;
-    }
-    /* shortest digits that read back as the same float32 */
-    char e[48];
-    int prec = 1;
-    for (; prec <= 9; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec - 1, (double)v);
-        if (strtof(e, NULL) == v) break;
-    }
-    /* e = "[-]d.ddde[+-]xx": digits and exponent */
-    char digits[16];
-    int nd = 0, neg = 0;
+/* Appends a number Go's way from its shortest "%e" text e ("[-]d.ddde[+-]xx"): 'e' form
+ * ("e-07" -> "e-7") when eform, else plain digits. float32 and float64 differ only in how
+ * many digits round-trip and where the 'e' form starts, which their callers decide. */
+static void add_go_digits(store_buf *b, const char *e, bool eform) {
+    char digits[24];
+    int nd = 0;
     const char *q = e;
-    if (*q == '-') { neg = 1; q++; }
+    bool neg = *q == '-';
+    if (neg) q++;
     for (; *q && *q != 'e'; q++)
         if (*q >= '0' && *q <= '9') digits[nd++] = *q;
     int exp10 = atoi(q + 1);
@@ -124,9 +116,7 @@ void store_buf_add_go_float32(store_buf *b, float v) {
     char out[64];
     size_t o = 0;
     if (neg) out[o++] = '-';
-    float a = fabsf(v);
-    if (a != 0 && (a < 1e-6f || a >= 1e21f)) {
-        /* Go: 'e' format, then "e-07" -> "e-7" */
+    if (eform) {
         out[o++] = digits[0];
         if (nd > 1) {
             out[o++] = '.';
@@ -148,6 +138,20 @@ void store_buf_add_go_float32(store_buf *b, float v) {
     store_buf_adds(b, out);
 }
 
+void store_buf_add_go_float32(store_buf *b, float v) {
+    if (!isfinite(v)) { /* Go refuses; we never produce these (the parser rejects them) */
+        store_buf_adds(b, "null");
+        return;
+    }
+    char e[48]; /* shortest digits that read back as the same float32 */
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, (double)v);
+        if (strtof(e, NULL) == v) break;
+    }
+    float a = fabsf(v);
+    add_go_digits(b, e, a != 0 && (a < 1e-6f || a >= 1e21f));
+}
+
 /* float64 as Go prints it: shortest round-trip digits, 'e' form below 1e-6 or from 1e21. */
 static void add_go_float64(store_buf *b, double v) {
     if (!isfinite(v)) {
@@ -159,39 +163,8 @@ static void add_go_float64(store_buf *b, double v) {
         snprintf(e, sizeof e, "%.*e", prec - 1, v);
         if (strtod(e, NULL) == v) break;
     }
-    char digits[24];
-    int nd = 0;
-    const char *q = e;
-    bool neg = *q == '-';
-    if (neg) q++;
-    for (; *q && *q != 'e'; q++)
-        if (*q >= '0' && *q <= '9') digits[nd++] = *q;
-    int exp10 = atoi(q + 1);
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
-    char out[64];
-    size_t o = 0;
-    if (neg) out[o++] = '-';
     double a = fabs(v);
-    if (a != 0 && (a < 1e-6 || a >= 1e21)) {
-        out[o++] = digits[0];
-        if (nd > 1) {
-            out[o++] = '.';
-            for (int i = 1; i < nd; i++) out[o++] = digits[i];
-        }
-        o += (size_t)snprintf(out + o, sizeof out - o, "e%c%d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
-    } else if (exp10 < 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (int i = 0; i < -exp10 - 1; i++) out[o++] = '0';
-        for (int i = 0; i < nd; i++) out[o++] = digits[i];
-    } else {
-        for (int i = 0; i <= exp10 || i < nd; i++) {
-            if (i == exp10 + 1) out[o++] = '.';
-            out[o++] = i < nd ? digits[i] : '0';
-        }
-    }
-    out[o] = 0;
-    store_buf_adds(b, out);
+    add_go_digits(b, e, a != 0 && (a < 1e-6 || a >= 1e21));
 }
 
 static int cmp_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
