@@ -8,6 +8,7 @@
 #include "../core/core.h"
 #include "cli_env.h"
 #include "../kernels/kern.h"
+#include "../store/store.h"
 
 typedef struct cli_command {
     const char *name;
@@ -102,6 +103,11 @@ static int init_kernels(const kernels_choice *kc) {
 
 int main(int argc, char **argv) {
     cli_env_load();
+    pp_err net_err = {0};
+    if (store_global_init(&net_err) != PP_OK) {
+        cli_error("%s", net_err.msg);
+        return 1;
+    }
     kernels_choice kc;
     int rc = take_kernels_flag(&argc, argv, &kc);
     if (rc) return rc;

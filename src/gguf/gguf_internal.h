@@ -58,4 +58,57 @@ static inline uint64_t gguf_hash_slot(const uint64_t *table, uint64_t mask, cons
 /* Writes a printable, single-line, length-limited copy of a name from the file. */
 void gguf_fmt_name(char *out, size_t cap, const char *p, size_t len);
 
+/* ---- the writer (gguf_write.c builds it, gguf_write_out.c writes it) ---------------- */
+
+typedef struct wkv {
+    char *key;
+    size_t key_len;
+    uint8_t *val; /* u32 value type + value, as on disk */
+    size_t val_len;
+} wkv;
+
+typedef struct wtensor {
+    char *name;
+    size_t name_len;
+    uint32_t n_dims;
+    int64_t ne[GGUF_MAX_DIMS];
+    uint32_t type;
+    const void *data;
+    void *owned; /* copy made by add_tensor_copy, else NULL */
+    uint64_t nbytes;
+    gguf_tensor_write_fn fn; /* streamed tensor: produces the bytes at write time */
+    void *fn_ctx;
+} wtensor;
+
+/* Destination of a streamed tensor's bytes: the output file, or a memory buffer. */
+struct gguf_sink {
+    int fd;           /* >= 0: file */
+    uint8_t *mem;     /* else: buffer */
+    const char *path; /* for messages */
+    const char *name; /* tensor name, for messages */
+    uint64_t left;    /* bytes the tensor still expects */
+};
+
+struct gguf_writer {
+    wkv *kvs;
+    size_t n_kv, cap_kv;
+    wtensor *ts;
+    size_t n_t, cap_t;
+    pp_err err; /* first failure of a set/add call */
+    bool failed;
+};
+
+typedef struct bbuf {
+    uint8_t *p;
+    size_t len, cap;
+    bool oom;
+} bbuf;
+
+/* Appends n bytes (little-endian helpers below); sets b->oom instead of failing. */
+void gguf_bb_put(bbuf *b, const void *src, size_t n);
+void gguf_bb_u32(bbuf *b, uint32_t v);
+void gguf_bb_u64(bbuf *b, uint64_t v);
+/* The writer's KV with this key, or NULL. */
+wkv *gguf_find_wkv(gguf_writer *w, const char *key, size_t n);
+
 #endif

@@ -1,4 +1,4 @@
-/* gguf_write.c - GGUF v3 writer: KV pairs and tensors in insertion order.
+/* gguf_write.c - GGUF v3 writer, the builder: KV pairs and tensors in insertion order.
  *
  * Layout written (the same as llama.cpp's gguf_write): header, KV records, tensor-info
  * records, zero padding to ALIGNMENT, then each tensor's data followed by zero padding to
@@ -7,6 +7,10 @@
  * Invariants: each stored KV value is already serialized (u32 type + value bytes), so a
  * write is a plain concatenation; the first failing set/add call is remembered and returned
  * by write/to_mem (the setters have no pp_err of their own).
+ *
+ * This file holds the writer object, the little-endian byte building, the KV setters
+ * (and copying the KVs of a parsed file) and the tensor registration; gguf_write_out.c lays
+ * the metadata out and writes the file or memory image.
  * ref: shared/spec/gguf.md §2, §7 (llama.cpp writes one metadata blob, pads, then tensors).
  */
 #include "gguf_internal.h"
@@ -18,47 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define GGUF_WRITE_VERSION 3
-#define GGUF_WRITE_BUF (1u << 20)
-
-typedef struct wkv {
-    char *key;
-    size_t key_len;
-    uint8_t *val; /* u32 value type + value, as on disk */
-    size_t val_len;
-} wkv;
-
-typedef struct wtensor {
-    char *name;
-    size_t name_len;
-    uint32_t n_dims;
-    int64_t ne[GGUF_MAX_DIMS];
-    uint32_t type;
-    const void *data;
-    void *owned; /* copy made by add_tensor_copy, else NULL */
-    uint64_t nbytes;
-    gguf_tensor_write_fn fn; /* streamed tensor: produces the bytes at write time */
-    void *fn_ctx;
-} wtensor;
-
-/* Destination of a streamed tensor's bytes: the output file, or a memory buffer. */
-struct gguf_sink {
-    int fd;           /* >= 0: file */
-    uint8_t *mem;     /* else: buffer */
-    const char *path; /* for messages */
-    const char *name; /* tensor name, for messages */
-    uint64_t left;    /* bytes the tensor still expects */
-};
-
-struct gguf_writer {
-    wkv *kvs;
-    size_t n_kv, cap_kv;
-    wtensor *ts;
-    size_t n_t, cap_t;
-    pp_err err; /* first failure of a set/add call */
-    bool failed;
-};
 
 static pp_status wfail(gguf_writer *w, pp_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -100,13 +63,7 @@ const char *gguf_writer_error(const gguf_writer *w) { return w->failed ? w->err.
 
 /* ---- byte building ---- */
 
-typedef struct bbuf {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom;
-} bbuf;
-
-static void bb_put(bbuf *b, const void *src, size_t n) {
+void gguf_bb_put(bbuf *b, const void *src, size_t n) {
     if (b->oom) return;
     if (n > SIZE_MAX - b->len) { b->oom = true; return; }
     if (b->len + n > b->cap) {
@@ -120,30 +77,30 @@ static void bb_put(bbuf *b, const void *src, size_t n) {
     if (n) memcpy(b->p + b->len, src, n);
     b->len += n;
 }
-static void bb_u32(bbuf *b, uint32_t v) {
+void gguf_bb_u32(bbuf *b, uint32_t v) {
     uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    bb_put(b, x, 4);
+    gguf_bb_put(b, x, 4);
 }
-static void bb_u64(bbuf *b, uint64_t v) {
-    bb_u32(b, (uint32_t)v);
-    bb_u32(b, (uint32_t)(v >> 32));
+void gguf_bb_u64(bbuf *b, uint64_t v) {
+    gguf_bb_u32(b, (uint32_t)v);
+    gguf_bb_u32(b, (uint32_t)(v >> 32));
 }
 
 /* Little-endian encoding of one scalar (v points at a host value of the type). */
 static void bb_scalar(bbuf *b, gguf_vtype t, const void *v) {
     switch (gguf_vtype_size(t)) {
-    case 1: bb_put(b, v, 1); break;
+    case 1: gguf_bb_put(b, v, 1); break;
     case 2: { uint16_t x; memcpy(&x, v, 2); uint8_t y[2] = {(uint8_t)x, (uint8_t)(x >> 8)};
-              bb_put(b, y, 2); break; }
-    case 4: { uint32_t x; memcpy(&x, v, 4); bb_u32(b, x); break; }
-    case 8: { uint64_t x; memcpy(&x, v, 8); bb_u64(b, x); break; }
+              gguf_bb_put(b, y, 2); break; }
+    case 4: { uint32_t x; memcpy(&x, v, 4); gguf_bb_u32(b, x); break; }
+    case 8: { uint64_t x; memcpy(&x, v, 8); gguf_bb_u64(b, x); break; }
     default: PP_ASSERT(0);
     }
 }
 
 /* ---- KV pairs ---- */
 
-static wkv *find_wkv(gguf_writer *w, const char *key, size_t n) {
+wkv *gguf_find_wkv(gguf_writer *w, const char *key, size_t n) {
     for (size_t i = 0; i < w->n_kv; i++)
         if (w->kvs[i].key_len == n && memcmp(w->kvs[i].key, key, n) == 0) return &w->kvs[i];
     return NULL;
@@ -160,7 +117,7 @@ static pp_status set_raw(gguf_writer *w, const char *key, bbuf *val) {
         return wfail(w, PP_ERR_ARG, "gguf writer: NULL key");
     }
     size_t n = strlen(key);
-    wkv *kv = find_wkv(w, key, n);
+    wkv *kv = gguf_find_wkv(w, key, n);
     if (kv) { /* replace in place: keeps the original insertion position */
         free(kv->val);
         kv->val = val->p;
@@ -186,10 +143,10 @@ pp_status gguf_writer_set_val(gguf_writer *w, const char *key, gguf_vtype type, 
         return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': %s is not a scalar type",
                      key ? key : "", gguf_vtype_name(type));
     bbuf b = {0};
-    bb_u32(&b, type);
+    gguf_bb_u32(&b, type);
     if (type == GGUF_VTYPE_BOOL) {
         uint8_t x = *(const bool *)v ? 1 : 0;
-        bb_put(&b, &x, 1);
+        gguf_bb_put(&b, &x, 1);
     } else {
         bb_scalar(&b, type, v);
     }
@@ -215,9 +172,9 @@ pp_status gguf_writer_set_bool(gguf_writer *w, const char *key, bool v) {
 pp_status gguf_writer_set_str_n(gguf_writer *w, const char *key, const char *v, size_t len) {
     if (!v && len) return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': NULL string", key ? key : "");
     bbuf b = {0};
-    bb_u32(&b, GGUF_VTYPE_STRING);
-    bb_u64(&b, len);
-    bb_put(&b, v, len);
+    gguf_bb_u32(&b, GGUF_VTYPE_STRING);
+    gguf_bb_u64(&b, len);
+    gguf_bb_put(&b, v, len);
     return set_raw(w, key, &b);
 }
 
@@ -238,14 +195,14 @@ pp_status gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_vtype elem_t
         return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': %" PRIu64 " elements is too many",
                      key ? key : "", count);
     bbuf b = {0};
-    bb_u32(&b, GGUF_VTYPE_ARRAY);
-    bb_u32(&b, elem_type);
-    bb_u64(&b, count);
+    gguf_bb_u32(&b, GGUF_VTYPE_ARRAY);
+    gguf_bb_u32(&b, elem_type);
+    gguf_bb_u64(&b, count);
     const uint8_t *p = data;
     for (uint64_t i = 0; i < count && !b.oom; i++) {
         if (elem_type == GGUF_VTYPE_BOOL) {
             uint8_t x = ((const bool *)data)[i] ? 1 : 0;
-            bb_put(&b, &x, 1);
+            gguf_bb_put(&b, &x, 1);
         } else {
             bb_scalar(&b, elem_type, p + i * esz);
         }
@@ -258,9 +215,9 @@ pp_status gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *c
     if (count && !strs)
         return wfail(w, PP_ERR_ARG, "gguf writer: key '%s': NULL string array", key ? key : "");
     bbuf b = {0};
-    bb_u32(&b, GGUF_VTYPE_ARRAY);
-    bb_u32(&b, GGUF_VTYPE_STRING);
-    bb_u64(&b, count);
+    gguf_bb_u32(&b, GGUF_VTYPE_ARRAY);
+    gguf_bb_u32(&b, GGUF_VTYPE_STRING);
+    gguf_bb_u64(&b, count);
     for (uint64_t i = 0; i < count && !b.oom; i++) {
         if (!strs[i]) {
             free(b.p);
@@ -268,23 +225,23 @@ pp_status gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *c
                          key ? key : "", i);
         }
         size_t n = strlen(strs[i]);
-        bb_u64(&b, n);
-        bb_put(&b, strs[i], n);
+        gguf_bb_u64(&b, n);
+        gguf_bb_put(&b, strs[i], n);
     }
     return set_raw(w, key, &b);
 }
 
 /* Serializes a kv of an open file back into value bytes. */
 static void bb_from_kv(bbuf *b, const gguf_kv *kv) {
-    bb_u32(b, kv->type);
+    gguf_bb_u32(b, kv->type);
     switch (kv->type) {
     case GGUF_VTYPE_STRING:
-        bb_u64(b, kv->v.str.len);
-        bb_put(b, kv->v.str.ptr, kv->v.str.len);
+        gguf_bb_u64(b, kv->v.str.len);
+        gguf_bb_put(b, kv->v.str.ptr, kv->v.str.len);
         break;
     case GGUF_VTYPE_ARRAY: {
-        bb_u32(b, kv->arr_type);
-        bb_u64(b, kv->arr_count);
+        gguf_bb_u32(b, kv->arr_type);
+        gguf_bb_u64(b, kv->arr_count);
         size_t esz = gguf_vtype_size(kv->arr_type);
         uint64_t n = 0;
         if (esz) {
@@ -293,7 +250,7 @@ static void bb_from_kv(bbuf *b, const gguf_kv *kv) {
             uint64_t last = kv->arr_str_offsets[kv->arr_count - 1];
             n = last + 8 + gguf_le64(kv->arr_data + last);
         }
-        bb_put(b, kv->arr_data, (size_t)n);
+        gguf_bb_put(b, kv->arr_data, (size_t)n);
         break;
     }
     case GGUF_VTYPE_FLOAT32: {
@@ -304,7 +261,7 @@ static void bb_from_kv(bbuf *b, const gguf_kv *kv) {
     case GGUF_VTYPE_FLOAT64: bb_scalar(b, kv->type, &kv->v.f64); break;
     case GGUF_VTYPE_BOOL: {
         uint8_t x = kv->v.u64 != 0;
-        bb_put(b, &x, 1);
+        gguf_bb_put(b, &x, 1);
         break;
     }
     default: {
@@ -312,7 +269,7 @@ static void bb_from_kv(bbuf *b, const gguf_kv *kv) {
         uint64_t u = kv->v.u64;
         uint8_t x[8];
         for (int i = 0; i < 8; i++) x[i] = (uint8_t)(u >> (8 * i));
-        bb_put(b, x, gguf_vtype_size(kv->type));
+        gguf_bb_put(b, x, gguf_vtype_size(kv->type));
         break;
     }
     }
@@ -321,7 +278,7 @@ static void bb_from_kv(bbuf *b, const gguf_kv *kv) {
 pp_status gguf_writer_copy_kvs(gguf_writer *w, const gguf_file *src) {
     for (uint64_t i = 0; i < gguf_n_kv(src); i++) {
         const gguf_kv *kv = gguf_kv_at(src, i);
-        if (find_wkv(w, kv->key.ptr, kv->key.len)) continue;
+        if (gguf_find_wkv(w, kv->key.ptr, kv->key.len)) continue;
         if (memchr(kv->key.ptr, 0, kv->key.len))
             return wfail(w, PP_ERR_ARG, "gguf writer: %s: kv %" PRIu64 ": key contains a NUL byte",
                          gguf_name(src), i);
@@ -337,7 +294,7 @@ pp_status gguf_writer_copy_kvs(gguf_writer *w, const gguf_file *src) {
 }
 
 pp_status gguf_writer_remove(gguf_writer *w, const char *key) {
-    wkv *kv = key ? find_wkv(w, key, strlen(key)) : NULL;
+    wkv *kv = key ? gguf_find_wkv(w, key, strlen(key)) : NULL;
     if (!kv) return PP_ERR_NOT_FOUND;
     free(kv->key);
     free(kv->val);
@@ -434,211 +391,4 @@ pp_status gguf_writer_add_tensor_stream(gguf_writer *w, const char *name, uint32
         return wfail(w, PP_ERR_ARG, "gguf writer: tensor '%s': NULL write function",
                      name ? name : "");
     return add_tensor(w, name, n_dims, ne, type, NULL, nbytes, false, fn, ctx);
-}
-
-/* ---- output ---- */
-
-static pp_status writer_alignment(gguf_writer *w, uint32_t *align, pp_err *err) {
-    *align = GGUF_DEFAULT_ALIGNMENT;
-    wkv *kv = find_wkv(w, "general.alignment", strlen("general.alignment"));
-    if (!kv) return PP_OK;
-    uint32_t type = gguf_le32(kv->val);
-    uint32_t a = kv->val_len >= 8 ? gguf_le32(kv->val + 4) : 0;
-    if (type != GGUF_VTYPE_UINT32 || a == 0 || (a & (a - 1)) != 0 || a > GGUF_MAX_ALIGNMENT)
-        return pp_err_set(err, PP_ERR_ARG,
-                          "gguf writer: key 'general.alignment' must be a UINT32 power of two "
-                          "<= %u", GGUF_MAX_ALIGNMENT);
-    *align = a;
-    return PP_OK;
-}
-
-static uint64_t pad_to(uint64_t x, uint32_t a) { return (x + a - 1) / a * a; }
-
-/* Builds the metadata blob (header, KVs, tensor infos, padding) and the data size. */
-static pp_status build_meta(gguf_writer *w, bbuf *meta, uint64_t *data_size, uint32_t *align,
-                            pp_err *err) {
-    if (w->failed) return pp_err_set(err, w->err.status, "%s", w->err.msg);
-    pp_status st = writer_alignment(w, align, err);
-    if (st) return st;
-    bb_put(meta, "GGUF", 4);
-    bb_u32(meta, GGUF_WRITE_VERSION);
-    bb_u64(meta, w->n_t);
-    bb_u64(meta, w->n_kv);
-    for (size_t i = 0; i < w->n_kv; i++) {
-        bb_u64(meta, w->kvs[i].key_len);
-        bb_put(meta, w->kvs[i].key, w->kvs[i].key_len);
-        bb_put(meta, w->kvs[i].val, w->kvs[i].val_len);
-    }
-    uint64_t off = 0;
-    for (size_t i = 0; i < w->n_t; i++) {
-        const wtensor *t = &w->ts[i];
-        bb_u64(meta, t->name_len);
-        bb_put(meta, t->name, t->name_len);
-        bb_u32(meta, t->n_dims);
-        for (uint32_t j = 0; j < t->n_dims; j++) bb_u64(meta, (uint64_t)t->ne[j]);
-        bb_u32(meta, t->type);
-        bb_u64(meta, off);
-        if (!pp_add_u64(off, pad_to(t->nbytes, *align), &off))
-            return pp_err_set(err, PP_ERR_ARG, "gguf writer: total tensor size overflows");
-    }
-    static const uint8_t ZERO[64];
-    while (!meta->oom && meta->len % *align) {
-        size_t n = *align - meta->len % *align;
-        bb_put(meta, ZERO, n < sizeof ZERO ? n : sizeof ZERO);
-    }
-    if (meta->oom) return pp_err_set(err, PP_ERR_NOMEM, "gguf writer: out of memory");
-    *data_size = off;
-    return PP_OK;
-}
-
-static pp_status write_all(int fd, const void *p, uint64_t n, const char *path, pp_err *err);
-
-pp_status gguf_sink_write(gguf_sink *s, const void *data, uint64_t len, pp_err *err) {
-    if (len > s->left)
-        return pp_err_set(err, PP_ERR_INTERNAL,
-                          "gguf writer: tensor '%s': the write function produced %" PRIu64
-                          " bytes more than its size", s->name, len - s->left);
-    if (!len) return PP_OK;
-    pp_status st = PP_OK;
-    if (s->fd >= 0) {
-        st = write_all(s->fd, data, len, s->path, err);
-    } else {
-        memcpy(s->mem, data, (size_t)len);
-        s->mem += len;
-    }
-    if (!st) s->left -= len;
-    return st;
-}
-
-/* Runs a streamed tensor's write function and checks that it produced exactly nbytes. */
-static pp_status stream_tensor(const wtensor *t, size_t i, gguf_sink *sink, pp_err *err) {
-    pp_status st = t->fn(t->fn_ctx, (uint64_t)i, sink, err);
-    if (st) return st;
-    if (sink->left)
-        return pp_err_set(err, PP_ERR_INTERNAL,
-                          "gguf writer: tensor '%s': the write function stopped %" PRIu64
-                          " bytes short", t->name, sink->left);
-    return PP_OK;
-}
-
-pp_status gguf_writer_to_mem(gguf_writer *w, uint8_t **out, size_t *len, pp_err *err) {
-    bbuf meta = {0};
-    uint64_t data_size;
-    uint32_t align;
-    pp_status st = build_meta(w, &meta, &data_size, &align, err);
-    if (st) {
-        free(meta.p);
-        return st;
-    }
-    uint64_t total;
-    if (!pp_add_u64(meta.len, data_size, &total) || total > SIZE_MAX) {
-        free(meta.p);
-        return pp_err_set(err, PP_ERR_NOMEM, "gguf writer: %" PRIu64 " bytes do not fit in memory",
-                          data_size);
-    }
-    uint8_t *buf = calloc(1, total ? (size_t)total : 1);
-    if (!buf) {
-        free(meta.p);
-        return pp_err_set(err, PP_ERR_NOMEM, "gguf writer: out of memory for %" PRIu64 " bytes",
-                          total);
-    }
-    memcpy(buf, meta.p, meta.len);
-    size_t pos = meta.len;
-    for (size_t i = 0; i < w->n_t; i++) {
-        const wtensor *t = &w->ts[i];
-        if (t->fn) {
-            gguf_sink sink = {.fd = -1, .mem = buf + pos, .path = "memory", .name = t->name,
-                              .left = t->nbytes};
-            st = stream_tensor(t, i, &sink, err);
-            if (st) {
-                free(buf);
-                free(meta.p);
-                return st;
-            }
-        } else if (t->nbytes) {
-            memcpy(buf + pos, t->data, (size_t)t->nbytes);
-        }
-        pos += (size_t)pad_to(t->nbytes, align); /* padding already zero (calloc) */
-    }
-    free(meta.p);
-    *out = buf;
-    *len = (size_t)total;
-    return PP_OK;
-}
-
-static pp_status write_all(int fd, const void *p, uint64_t n, const char *path, pp_err *err) {
-    const uint8_t *b = p;
-    while (n) {
-        size_t chunk = n > (1u << 30) ? (1u << 30) : (size_t)n;
-        ssize_t k = write(fd, b, chunk);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return pp_err_set(err, PP_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        }
-        b += k;
-        n -= (uint64_t)k;
-    }
-    return PP_OK;
-}
-
-pp_status gguf_writer_write(gguf_writer *w, const char *path, pp_err *err) {
-    bbuf meta = {0};
-    uint64_t data_size;
-    uint32_t align;
-    pp_status st = build_meta(w, &meta, &data_size, &align, err);
-    if (st) {
-        free(meta.p);
-        return st;
-    }
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        free(meta.p);
-        return pp_err_set(err, PP_ERR_ARG, "%s: path too long", path);
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(meta.p);
-        return pp_err_set(err, PP_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    }
-    st = write_all(fd, meta.p, meta.len, tmp, err);
-    free(meta.p);
-    static const uint8_t ZERO[256];
-    for (size_t i = 0; i < w->n_t && !st; i++) {
-        const wtensor *t = &w->ts[i];
-        if (t->fn) {
-            gguf_sink sink = {.fd = fd, .path = tmp, .name = t->name, .left = t->nbytes};
-            st = stream_tensor(t, i, &sink, err);
-        } else {
-            st = write_all(fd, t->data, t->nbytes, tmp, err);
-        }
-        uint64_t pad = pad_to(t->nbytes, align) - t->nbytes;
-        while (!st && pad) {
-            uint64_t k = pad < sizeof ZERO ? pad : sizeof ZERO;
-            st = write_all(fd, ZERO, k, tmp, err);
-            pad -= k;
-        }
-    }
-    if (!st && fsync(fd) != 0)
-        st = pp_err_set(err, PP_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && !st)
-        st = pp_err_set(err, PP_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
-    if (!st && rename(tmp, path) != 0)
-        st = pp_err_set(err, PP_ERR_IO, "%s: rename to %s failed: %s", tmp, path, strerror(errno));
-    if (st) {
-        unlink(tmp);
-        return st;
-    }
-    /* make the rename durable: fsync the directory (best effort) */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *(slash == dir ? slash + 1 : slash) = 0;
-    else snprintf(dir, sizeof dir, ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return PP_OK;
 }

@@ -290,6 +290,12 @@ typedef struct store_pull_params {
     void *ud;
 } store_pull_params;
 store_pull_params store_pull_default_params(void);
+/* Initialises the network library (libcurl's global state) once for the process. Call it
+ * from main before any thread starts and before the first store_pull: it is not thread-safe
+ * (curl_global_init is not), which is why store_pull does not do it lazily. */
+pp_status store_global_init(pp_err *err);
+/* Needs store_global_init to have succeeded (asserted). Safe from several threads at once,
+ * each with its own store handle. */
 pp_status store_pull(store *s, const char *name, store_pull_params p, pp_err *err);
 
 #endif
