@@ -33,6 +33,7 @@ import test_server as ts  # noqa: E402  (the Server class, req/jreq, the counter
 ts.PIPPA = os.environ.get("PIPPA_BIN", ts.PIPPA)
 check, ok, bad = ts.check, ts.ok, ts.bad
 SLACK = 3.0 if ts.ASAN else 2.0     # "a couple of seconds"
+FULL = 10.0 if ts.ASAN else 2.0     # a reply that evaluates a full num_ctx 512 prompt
 HEAD_S = 10                         # the server's request-head deadline (HTTP_HEAD_MS)
 N_SLOW = 500
 MAX_MESSAGES = 4096                 # API_MAX_MESSAGES
@@ -153,8 +154,8 @@ def chat_body(n, **kw):
 
 def test_many_messages(s):
     r, dt = timed(ts.jreq, s, "POST", "/api/chat", chat_body(MAX_MESSAGES), timeout=60)
-    check("many messages: %d messages, num_ctx 512 answered within %.0f s" % (MAX_MESSAGES, SLACK),
-          isinstance(r, tuple) and r[0] == 200 and dt < SLACK, (str(r)[:300], dt))
+    check("many messages: %d messages, num_ctx 512 answered within %.0f s" % (MAX_MESSAGES, FULL),
+          isinstance(r, tuple) and r[0] == 200 and dt < FULL, (str(r)[:300], dt))
     if isinstance(r, tuple) and r[0] == 200:
         check("many messages: the prompt was fitted to num_ctx", r[1]["prompt_eval_count"] <= 512, r[1])
     for n in (MAX_MESSAGES + 1, 12000):
@@ -176,7 +177,7 @@ def test_many_messages(s):
     r, dt = timed(ts.req, s, "POST", "/api/generate", {"model": "rnd", "prompt": "A", "stream": False,
                                                        "options": {"num_predict": 4}}, timeout=60)
     check("many messages: a client gone during the request frees the model", isinstance(r, tuple) and r[0] == 200
-          and dt < SLACK, (str(r)[:200], dt))
+          and dt < FULL, (str(r)[:200], dt))
 
 
 def test_sigterm_many(s):
