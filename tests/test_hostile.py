@@ -9,8 +9,8 @@ itself well within a minute:
   within a couple of seconds, and no slow connection may live past the head deadline
   (10 s) plus slack.
 * many messages: a chat with the most messages allowed (4096 one-word messages,
-  num_ctx 512) is answered within a couple of seconds (a fitting loop quadratic in the
-  message count takes well over 10 s there), one more message and 12,000 messages get a
+  num_ctx 512, then 4096 twelve-word ones) is answered within a couple of seconds (the old
+  fitting loop, quadratic in the message count, took about 4 s and a minute there), one more message and 12,000 messages get a
   400 at once, the next request is not delayed, a client that hangs up right after
   sending such a request leaves the model free, and SIGTERM during such a request exits
   within a few seconds.
@@ -141,13 +141,14 @@ def test_slowloris(s):
 # item 1: many messages
 
 
-def msgs(n):
-    return [{"role": "user" if i % 2 == 0 else "assistant", "content": "word"} for i in range(n - 1)] + \
-           [{"role": "user", "content": "word"}]
+def msgs(n, text="word"):
+    return [{"role": "user" if i % 2 == 0 else "assistant", "content": text} for i in range(n - 1)] + \
+           [{"role": "user", "content": text}]
 
 
-def chat_body(n, **kw):
-    b = {"model": "rnd", "messages": msgs(n), "stream": False, "options": {"num_ctx": 512, "num_predict": 4, "seed": 2}}
+def chat_body(n, text="word", **kw):
+    b = {"model": "rnd", "messages": msgs(n, text), "stream": False,
+         "options": {"num_ctx": 512, "num_predict": 4, "seed": 2}}
     b.update(kw)
     return b
 
@@ -158,6 +159,11 @@ def test_many_messages(s):
           isinstance(r, tuple) and r[0] == 200 and dt < FULL, (str(r)[:300], dt))
     if isinstance(r, tuple) and r[0] == 200:
         check("many messages: the prompt was fitted to num_ctx", r[1]["prompt_eval_count"] <= 512, r[1])
+    # longer messages: the old render-after-each-drop loop took ~4 s for one-word messages
+    # here and grows with the text too (2047 of these took 15 s, 4096 about a minute)
+    r, dt = timed(ts.jreq, s, "POST", "/api/chat", chat_body(MAX_MESSAGES, " ".join(["word"] * 12)), timeout=60)
+    check("many messages: %d twelve-word messages answered within %.0f s" % (MAX_MESSAGES, FULL),
+          isinstance(r, tuple) and r[0] == 200 and dt < FULL, (str(r)[:300], dt))
     for n in (MAX_MESSAGES + 1, 12000):
         r, dt = timed(ts.jreq, s, "POST", "/api/chat", chat_body(n), timeout=60)
         want = "field 'messages': more than %d messages" % MAX_MESSAGES
