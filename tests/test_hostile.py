@@ -9,11 +9,11 @@ itself well within a minute:
   within a couple of seconds, and no slow connection may live past the head deadline
   (10 s) plus slack.
 * many messages: a chat with the most messages allowed (4096 one-word messages,
-  num_ctx 512, then 4096 twelve-word ones) is answered within a couple of seconds (the old
-  fitting loop, quadratic in the message count, took about 4 s and a minute there), one more message and 12,000 messages get a
-  400 at once, the next request is not delayed, a client that hangs up right after
-  sending such a request leaves the model free, and SIGTERM during such a request exits
-  within a few seconds.
+  num_ctx 512, then 4096 twelve-word ones) is answered within a couple of seconds (the
+  old fitting loop, quadratic in the message count, took about 4 s and a minute there),
+  one more message and 12,000 messages get a 400 at once, the next request is not
+  delayed, a client that hangs up right after sending such a request leaves the model
+  free, and SIGTERM during such a request exits within a few seconds.
 
 PIPPA_BIN=/path/to/pippa runs it against another binary (to show it fails before the fix).
 Prints RESULT hostile <pass> <fail> <skip>."""
