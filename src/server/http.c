@@ -10,16 +10,8 @@
  * call to MHD's completion callback; a stream lives as long as its MHD response. Nothing
  * here calls application code except through the route table and the stream ops.
  *
- * Slow clients: every connection has a record (http_conn, MHD's socket context) in a list
- * kept in arrival order, with its phase (waiting for a head, receiving a body, being
- * answered) and when that phase began. A new connection closes the oldest ones still
- * waiting for a head past max_pending / max_pending_per_ip; the watchdog thread closes
- * those past their head deadline or below the body rate. Closing is shutdown(2) on the
- * socket under the list's mutex: MHD's connection thread then sees the end of the stream
- * and closes the connection itself, and since MHD reports MHD_CONNECTION_NOTIFY_CLOSED
- * (which takes the record out of the list under the same mutex) before it closes the
- * socket, the descriptor shut down is always still the connection's own. */
-#include "http.h"
+ * Slow clients (deadlines, the pending limit, the watchdog) live in http_conn.c. */
+#include "http_internal.h"
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
@@ -35,35 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef enum http_phase {
-    HTTP_PHASE_HEAD,             /* waiting for a request head (also between requests) */
-    HTTP_PHASE_BODY,             /* head in, receiving the body */
-    HTTP_PHASE_WORK,             /* request complete: a handler or a response is running */
-    HTTP_PHASE_CUT,              /* shut down by us, MHD is closing it */
-} http_phase;
-
-/* One open connection (MHD's socket context). Fields [mu] of the server. */
-typedef struct http_conn {
-    struct http_conn *prev, *next; /* the server's list, oldest first */
-    int fd;
-    struct sockaddr_storage addr;  /* the client's address (port ignored) */
-    http_phase phase;
-    int64_t t0_ms;                 /* when the phase began (CLOCK_MONOTONIC) */
-    uint64_t body_bytes;           /* HTTP_PHASE_BODY: bytes received so far */
-} http_conn;
-
-struct http_server {
-    http_server_params p;
-    char host[HTTP_HOST_MAX];    /* p.host points here */
-    struct MHD_Daemon *daemon;
-    uint16_t port;
-    atomic_int n_active;         /* requests between the first handler call and completion */
-    pthread_mutex_t mu;          /* the connection list and the watchdog's stop flag */
-    pthread_cond_t cv_watch;
-    http_conn *first, *last;     /* [mu] */
-    bool watch_stop;             /* [mu] */
-    pthread_t watch;
-};
 
 bool http_buf_append(http_buf *b, const void *data, size_t n) {
     if (b->n + n + 1 > b->cap) {
@@ -154,156 +117,6 @@ static bool host_allowed(const char *host) {
 static bool bound_to_loopback(const http_server *h) {
     const char *host = h->host;
     return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
-}
-
-/* ---- slow clients ---- */
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
-    if (a->ss_family != b->ss_family) return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    if (a->ss_family == AF_INET6)
-        return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
-                       sizeof(struct in6_addr));
-    return true;
-}
-
-static void list_unlink(http_server *h, http_conn *c) {
-    if (c->prev) c->prev->next = c->next;
-    else h->first = c->next;
-    if (c->next) c->next->prev = c->prev;
-    else h->last = c->prev;
-    c->prev = c->next = NULL;
-}
-
-static void list_append(http_server *h, http_conn *c) {
-    c->prev = h->last;
-    c->next = NULL;
-    if (h->last) h->last->next = c;
-    else h->first = c;
-    h->last = c;
-}
-
-/* Closes c's connection (MHD finishes the close). Under h->mu. */
-static void conn_cut(http_conn *c, const char *why) {
-    if (c->phase == HTTP_PHASE_CUT) return;
-    pp_log(PP_LOG_DEBUG, "closing a slow connection: %s", why);
-    shutdown(c->fd, SHUT_RDWR);
-    c->phase = HTTP_PHASE_CUT;
-}
-
-/* Past max_pending waiting connections (or max_pending_per_ip of fresh's address), closes
- * the oldest waiting ones but fresh. Under h->mu. */
-static void pending_trim(http_server *h, const http_conn *fresh) {
-    unsigned n_all = 0, n_ip = 0;
-    for (http_conn *c = h->first; c; c = c->next)
-        if (c->phase == HTTP_PHASE_HEAD) {
-            n_all++;
-            n_ip += same_addr(&c->addr, &fresh->addr);
-        }
-    for (http_conn *c = h->first; c && (n_all > h->p.max_pending || n_ip > h->p.max_pending_per_ip); c = c->next) {
-        if (c == fresh || c->phase != HTTP_PHASE_HEAD) continue;
-        bool mine = same_addr(&c->addr, &fresh->addr);
-        if (n_all > h->p.max_pending || (mine && n_ip > h->p.max_pending_per_ip)) {
-            conn_cut(c, "too many connections waiting for a request head");
-            n_all--;
-            n_ip -= mine;
-        }
-    }
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code) {
-    http_server *h = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        const union MHD_ConnectionInfo *ad = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        http_conn *c = fd ? calloc(1, sizeof *c) : NULL;
-        *socket_context = c;
-        if (!c) return; /* untracked: only MHD's own limits apply */
-        c->fd = fd->connect_fd;
-        if (ad && ad->client_addr) {
-            socklen_t n = ad->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                                 : sizeof(struct sockaddr_in);
-            memcpy(&c->addr, ad->client_addr, n);
-        }
-        c->phase = HTTP_PHASE_HEAD;
-        c->t0_ms = now_ms();
-        pthread_mutex_lock(&h->mu);
-        list_append(h, c);
-        pending_trim(h, c);
-        pthread_mutex_unlock(&h->mu);
-    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        http_conn *c = *socket_context;
-        if (!c) return;
-        pthread_mutex_lock(&h->mu);
-        list_unlink(h, c);
-        pthread_mutex_unlock(&h->mu);
-        free(c);
-        *socket_context = NULL;
-    }
-}
-
-static http_conn *conn_of(struct MHD_Connection *conn) {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
-}
-
-/* Moves conn's record to phase ph (a cut connection stays cut); HEAD goes to the back of
- * the list, which stays ordered by how long a connection has been waiting. */
-static void conn_phase(http_server *h, struct MHD_Connection *conn, http_phase ph) {
-    http_conn *c = conn_of(conn);
-    if (!c) return;
-    pthread_mutex_lock(&h->mu);
-    if (c->phase != HTTP_PHASE_CUT) {
-        c->phase = ph;
-        c->t0_ms = now_ms();
-        c->body_bytes = 0;
-        if (ph == HTTP_PHASE_HEAD) {
-            list_unlink(h, c);
-            list_append(h, c);
-        }
-    }
-    pthread_mutex_unlock(&h->mu);
-}
-
-static void conn_body_bytes(http_server *h, struct MHD_Connection *conn, size_t n) {
-    http_conn *c = conn_of(conn);
-    if (!c) return;
-    pthread_mutex_lock(&h->mu);
-    c->body_bytes += n;
-    pthread_mutex_unlock(&h->mu);
-}
-
-/* The watchdog: closes connections past their head deadline or below the body rate. */
-static void *watch_main(void *arg) {
-    http_server *h = arg;
-    pthread_mutex_lock(&h->mu);
-    while (!h->watch_stop) {
-        int64_t t = now_ms();
-        for (http_conn *c = h->first; c; c = c->next) {
-            int64_t age = t - c->t0_ms;
-            if (c->phase == HTTP_PHASE_HEAD && age >= h->p.head_ms)
-                conn_cut(c, "request head not complete in time");
-            else if (c->phase == HTTP_PHASE_BODY && age >= h->p.body_grace_ms &&
-                     c->body_bytes * 1000 < (uint64_t)h->p.body_min_rate * (uint64_t)age)
-                conn_cut(c, "request body too slow");
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += HTTP_WATCH_MS * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->cv_watch, &h->mu, &ts);
-    }
-    pthread_mutex_unlock(&h->mu);
-    return NULL;
 }
 
 /* ---- answers ---- */
@@ -588,7 +401,7 @@ static enum MHD_Result request_begin(http_server *h, struct MHD_Connection *conn
     r->rest = "";
     *con_cls = r;
     atomic_fetch_add(&h->n_active, 1);
-    conn_phase(h, conn, HTTP_PHASE_BODY);
+    http_conn_phase(h, conn, HTTP_PHASE_BODY);
     for (size_t i = 0; i < h->p.n_routes; i++) {
         const http_route *rt = &h->p.routes[i];
         const char *rest;
@@ -631,18 +444,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        conn_body_bytes(r->server, conn, n);
+        http_conn_body_bytes(r->server, conn, n);
         return request_body(r, upload_data, n);
     }
     if (r->responded) return MHD_YES;
-    conn_phase(r->server, conn, HTTP_PHASE_WORK);
+    http_conn_phase(r->server, conn, HTTP_PHASE_WORK);
     return dispatch(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
     http_server *h = cls;
     (void)toe;
-    conn_phase(h, conn, HTTP_PHASE_HEAD); /* kept alive: the next head's deadline starts now */
+    http_conn_phase(h, conn, HTTP_PHASE_HEAD); /* kept alive: the next head's deadline starts now */
     http_req *r = *con_cls;
     if (!r) return;
     if (r->upload) r->route->blob->end(r->upload);
@@ -663,16 +476,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---- the daemon ---- */
 
-/* Stops and joins the watchdog, then frees the list's locks. */
-static void watch_join(http_server *h) {
-    pthread_mutex_lock(&h->mu);
-    h->watch_stop = true;
-    pthread_cond_signal(&h->cv_watch);
-    pthread_mutex_unlock(&h->mu);
-    pthread_join(h->watch, NULL);
-    pthread_cond_destroy(&h->cv_watch);
-    pthread_mutex_destroy(&h->mu);
-}
 
 http_server_params http_server_default_params(void) {
     return (http_server_params){.host = "127.0.0.1", .max_body = HTTP_MAX_BODY};
@@ -703,12 +506,8 @@ pp_status http_server_start(const http_server_params *p, http_server **out, pp_e
     if (!h->p.max_pending) h->p.max_pending = HTTP_MAX_PENDING;
     if (!h->p.max_pending_per_ip) h->p.max_pending_per_ip = HTTP_MAX_PENDING_PER_IP;
     atomic_init(&h->n_active, 0);
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv_watch, NULL);
-    if (pthread_create(&h->watch, NULL, watch_main, h)) {
+    if (!http_watch_start(h)) {
         freeaddrinfo(ai);
-        pthread_cond_destroy(&h->cv_watch);
-        pthread_mutex_destroy(&h->mu);
         free(h);
         return pp_err_set(err, PP_ERR_NOMEM, "cannot start the connection watchdog thread");
     }
@@ -718,11 +517,11 @@ pp_status http_server_start(const http_server_params *p, http_server **out, pp_e
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_MAX_PER_IP,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S, MHD_OPTION_NOTIFY_COMPLETED,
-                                 on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                                 on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, h,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
-        watch_join(h);
+        http_watch_join(h);
         free(h);
         return pp_err_set(err, PP_ERR_IO, "listen %s:%u: cannot bind (address in use or not permitted)", host,
                           p->port);
@@ -752,6 +551,6 @@ void http_server_stop(http_server *h, int drain_ms) {
     if (!h) return;
     for (int i = 0; i < drain_ms / 10 && atomic_load(&h->n_active) > 0; i++) usleep(10000);
     MHD_stop_daemon(h->daemon); /* joins the connection threads */
-    watch_join(h);
+    http_watch_join(h);
     free(h);
 }
