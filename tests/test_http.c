@@ -5,10 +5,14 @@
  * before routing), JSON bodies (parse errors, the depth bound), a streamed-blob route
  * (no body limit, begin/write/end), the Host guard and CORS (403, preflight, echoed
  * origin), the error-body callback, a streamed response whose bytes come from the
- * stream's formatter callback, and that a client that hangs up mid-stream is noticed
- * (cancel, then close) within a few polls. */
+ * stream's formatter callback, that a client that hangs up mid-stream is noticed
+ * (cancel, then close) within a few polls, and the slow-client limits on a server of
+ * their own with short deadlines: a head trickled a line at a time is cut at its deadline,
+ * past max_pending waiting connections the oldest are closed while a complete request
+ * still gets through, and a stalled body is cut after its grace time. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +441,88 @@ static void test_disconnect(void) {
     T_CHECK(atomic_load(&APP.stream_closed) == closed + 1);
 }
 
+static double ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* True when the server closed fd within ms (end of stream or reset), sending trickle (if
+ * not NULL) every 50 ms meanwhile. */
+static bool closed_within(int fd, int ms, const char *trickle) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (ms_since(&t0) < ms) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 50) > 0) {
+            char buf[256];
+            ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (k <= 0) return true;
+        }
+        if (trickle && send(fd, trickle, strlen(trickle), MSG_NOSIGNAL) < 0) return true;
+    }
+    return false;
+}
+
+#define SLOW_HEAD_MS 400
+#define SLOW_PENDING 4
+
+static void test_slow_clients(void) {
+    http_server_params p = http_server_default_params();
+    p.routes = ROUTES;
+    p.n_routes = sizeof ROUTES / sizeof ROUTES[0];
+    p.app = &APP;
+    p.head_ms = SLOW_HEAD_MS;
+    p.body_grace_ms = SLOW_HEAD_MS;
+    p.body_min_rate = 1u << 20;
+    p.max_pending = SLOW_PENDING;
+    p.max_pending_per_ip = SLOW_PENDING;
+    http_server *h = NULL;
+    pp_err e = {0};
+    T_CHECK(http_server_start(&p, &h, &e) == PP_OK);
+    if (!h) return;
+    uint16_t port = http_server_port(h);
+    /* a head trickled a header line at a time: cut at the deadline, not before */
+    int fd = dial(port);
+    const char *line1 = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    T_CHECK(fd >= 0 && send_all(fd, line1, strlen(line1)));
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    T_CHECK(!closed_within(fd, SLOW_HEAD_MS / 2, "X-Slow: 1\r\n"));
+    T_CHECK(closed_within(fd, 2 * SLOW_HEAD_MS + 4 * HTTP_WATCH_MS, "X-Slow: 1\r\n"));
+    double ms = ms_since(&t0);
+    T_CHECK_MSG(ms >= SLOW_HEAD_MS / 2 && ms < 3 * SLOW_HEAD_MS + 4 * HTTP_WATCH_MS, "cut after %.0f ms", ms);
+    close(fd);
+    /* SLOW_PENDING + 2 silent connections: the 2 oldest are closed at once */
+    int fds[SLOW_PENDING + 2];
+    for (int i = 0; i < SLOW_PENDING + 2; i++) {
+        fds[i] = dial(port);
+        usleep(20000); /* let the server see them in this order */
+    }
+    T_CHECK(closed_within(fds[0], SLOW_HEAD_MS / 4, NULL) && closed_within(fds[1], SLOW_HEAD_MS / 4, NULL));
+    T_CHECK(!closed_within(fds[SLOW_PENDING + 1], SLOW_HEAD_MS / 8, NULL));
+    /* and a complete request still gets in (closing the oldest waiting one) */
+    resp r;
+    T_CHECK(call(port, "GET", "/hello", "", NULL, 0, &r) && r.status == 200 && !strcmp(r.body, "hi"));
+    resp_free(&r);
+    T_CHECK(closed_within(fds[2], SLOW_HEAD_MS / 4, NULL));
+    for (int i = 0; i < SLOW_PENDING + 2; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    /* a body that stalls: cut after the grace time; a quick one is answered */
+    fd = dial(port);
+    const char *req = "POST /echo HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"a\":";
+    T_CHECK(fd >= 0 && send_all(fd, req, strlen(req)));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    T_CHECK(closed_within(fd, 2 * SLOW_HEAD_MS + 4 * HTTP_WATCH_MS, NULL));
+    ms = ms_since(&t0);
+    T_CHECK_MSG(ms >= SLOW_HEAD_MS - HTTP_WATCH_MS, "body cut after %.0f ms", ms);
+    close(fd);
+    T_CHECK(call(port, "POST", "/echo", "", "{\"a\":1}", 7, &r) && r.status == 200 && !strcmp(r.body, "{\"a\":1}"));
+    resp_free(&r);
+    http_server_quiesce(h);
+    http_server_stop(h, HTTP_DRAIN_MS);
+}
+
 static void test_bind_error(void) {
     http_server_params p = http_server_default_params();
     p.port = PORT; /* taken by SRV */
@@ -477,6 +563,7 @@ int main(void) {
     T_RUN(test_stream);
     T_RUN(test_disconnect);
     T_RUN(test_bind_error);
+    T_RUN(test_slow_clients);
     http_server_quiesce(SRV);
     http_server_stop(SRV, HTTP_DRAIN_MS);
     return t_finish("http");

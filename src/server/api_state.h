@@ -14,7 +14,7 @@
 
 #define API_NAME_MAX 520
 #define API_PATH_MAX 4096
-#define API_MAX_MESSAGES 65536
+#define API_MAX_MESSAGES 4096      /* messages[] entries: twice what OpenAI accepts (2048) */
 #define API_MAX_CONTEXT_IDS (1u << 22)
 #define API_FOREVER_NS (100LL * 365 * 86400 * 1000000000LL) /* keep_alive this long = forever */
 #define API_COMPAT_VERSION "0.33.0"  /* Ollama API level reported by /api/version */

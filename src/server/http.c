@@ -8,28 +8,25 @@
  * pull waits at most HTTP_POLL_MS and is followed by a hang-up check, so a client that
  * goes away is noticed within one poll. An http_req lives from the first access-handler
  * call to MHD's completion callback; a stream lives as long as its MHD response. Nothing
- * here calls application code except through the route table and the stream ops. */
-#include "http.h"
+ * here calls application code except through the route table and the stream ops.
+ *
+ * Slow clients (deadlines, the pending limit, the watchdog) live in http_conn.c. */
+#include "http_internal.h"
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-struct http_server {
-    http_server_params p;
-    char host[HTTP_HOST_MAX];    /* p.host points here */
-    struct MHD_Daemon *daemon;
-    uint16_t port;
-    atomic_int n_active;         /* requests between the first handler call and completion */
-};
 
 bool http_buf_append(http_buf *b, const void *data, size_t n) {
     if (b->n + n + 1 > b->cap) {
@@ -404,6 +401,7 @@ static enum MHD_Result request_begin(http_server *h, struct MHD_Connection *conn
     r->rest = "";
     *con_cls = r;
     atomic_fetch_add(&h->n_active, 1);
+    http_conn_phase(h, conn, HTTP_PHASE_BODY);
     for (size_t i = 0; i < h->p.n_routes; i++) {
         const http_route *rt = &h->p.routes[i];
         const char *rest;
@@ -446,16 +444,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        http_conn_body_bytes(r->server, conn, n);
         return request_body(r, upload_data, n);
     }
     if (r->responded) return MHD_YES;
+    http_conn_phase(r->server, conn, HTTP_PHASE_WORK);
     return dispatch(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
     http_server *h = cls;
-    (void)conn;
     (void)toe;
+    http_conn_phase(h, conn, HTTP_PHASE_HEAD); /* kept alive: the next head's deadline starts now */
     http_req *r = *con_cls;
     if (!r) return;
     if (r->upload) r->route->blob->end(r->upload);
@@ -475,6 +475,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 }
 
 /* ---- the daemon ---- */
+
 
 http_server_params http_server_default_params(void) {
     return (http_server_params){.host = "127.0.0.1", .max_body = HTTP_MAX_BODY};
@@ -499,15 +500,28 @@ pp_status http_server_start(const http_server_params *p, http_server **out, pp_e
     snprintf(h->host, sizeof h->host, "%s", host);
     h->p.host = h->host;
     if (!h->p.max_body) h->p.max_body = HTTP_MAX_BODY;
+    if (h->p.head_ms <= 0) h->p.head_ms = HTTP_HEAD_MS;
+    if (h->p.body_grace_ms <= 0) h->p.body_grace_ms = HTTP_BODY_GRACE_MS;
+    if (!h->p.body_min_rate) h->p.body_min_rate = HTTP_BODY_MIN_RATE;
+    if (!h->p.max_pending) h->p.max_pending = HTTP_MAX_PENDING;
+    if (!h->p.max_pending_per_ip) h->p.max_pending_per_ip = HTTP_MAX_PENDING_PER_IP;
     atomic_init(&h->n_active, 0);
+    if (!http_watch_start(h)) {
+        freeaddrinfo(ai);
+        free(h);
+        return pp_err_set(err, PP_ERR_NOMEM, "cannot start the connection watchdog thread");
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(flags, p->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_NOTIFY_COMPLETED,
-                                 on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_END);
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_MAX_PER_IP,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, h,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
+        http_watch_join(h);
         free(h);
         return pp_err_set(err, PP_ERR_IO, "listen %s:%u: cannot bind (address in use or not permitted)", host,
                           p->port);
@@ -537,5 +551,6 @@ void http_server_stop(http_server *h, int drain_ms) {
     if (!h) return;
     for (int i = 0; i < drain_ms / 10 && atomic_load(&h->n_active) > 0; i++) usleep(10000);
     MHD_stop_daemon(h->daemon); /* joins the connection threads */
+    http_watch_join(h);
     free(h);
 }

@@ -26,7 +26,16 @@
  * stream's pull callback may block; every wait is bounded by the caller (HTTP_POLL_MS) and
  * followed by a hang-up check, so a client that goes away is noticed promptly. The route
  * table and params are read from every connection thread; they must stay valid and
- * unchanged until http_server_stop returns. */
+ * unchanged until http_server_stop returns.
+ *
+ * Slow clients (slowloris): a connection must send its whole request head within head_ms
+ * of connecting (or of its previous response's end, on a kept-alive connection), and a
+ * body must average body_min_rate bytes/s once body_grace_ms have passed; a watchdog
+ * thread closes those that do not. At most max_pending connections (max_pending_per_ip
+ * per client address) may be waiting for their head: a newer one closes the oldest
+ * waiting one, so ordinary clients, whose heads arrive at once, still get in, and the
+ * connection slots above max_pending are a reserve that only connections which have sent
+ * a request can take. An address holds at most HTTP_MAX_PER_IP connections in all. */
 #ifndef PIPPA_HTTP_H
 #define PIPPA_HTTP_H
 
@@ -41,7 +50,15 @@
 
 #define HTTP_MAX_BODY (16u << 20)   /* request body bytes; larger -> 413 */
 #define HTTP_MAX_DEPTH 64           /* JSON nesting; deeper -> 400 */
-#define HTTP_MAX_CONNECTIONS 256
+#define HTTP_MAX_CONNECTIONS 256   /* open connections in all (one thread each) */
+#define HTTP_MAX_PER_IP 192         /* of them from one client address */
+#define HTTP_MAX_PENDING 128        /* of them still waiting for a request head */
+#define HTTP_MAX_PENDING_PER_IP 64  /* of those from one client address */
+#define HTTP_HEAD_MS 10000          /* a request head must be complete this soon */
+#define HTTP_BODY_GRACE_MS 10000    /* a body may be slow this long ... */
+#define HTTP_BODY_MIN_RATE 16384    /* ... then it must average this many bytes/s */
+#define HTTP_IDLE_S 60              /* no byte moved for this long: closed (MHD's timeout) */
+#define HTTP_WATCH_MS 100           /* how often the watchdog looks at the deadlines */
 #define HTTP_DRAIN_MS 3000          /* shutdown: wait this long for responses in flight */
 #define HTTP_POLL_MS 50             /* hang-up check while a response waits for data */
 #define HTTP_HOST_MAX 256
@@ -115,6 +132,9 @@ typedef struct http_server_params {
     size_t n_routes;
     void *app;                   /* handed to handlers as r->app */
     http_error_fn error_body;    /* NULL: {"error": msg} */
+    /* slow clients (see above; 0 = the HTTP_* default) */
+    int head_ms, body_grace_ms;
+    unsigned body_min_rate, max_pending, max_pending_per_ip;
 } http_server_params;
 
 http_server_params http_server_default_params(void);
