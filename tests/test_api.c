@@ -4,10 +4,14 @@
  * keep_alive, RFC 3339 output, the handlers' parse steps (api_*_parse, fuzzed by
  * fuzz/fuzz_api_*.c). The transport alone is tests/test_http.c, the whole server
  * over HTTP tests/test_server.py. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/api_handlers.h"
 #include "server/api_json.h"
+#include "server/api_respond.h"
 #include "server/api_runner.h"
 #include "server/http.h"
 #include "test.h"
@@ -249,6 +253,56 @@ static void test_parse_steps(void) {
     json_decref(r);
 }
 
+/* Request bodies found by fuzz/fuzz_api_*.c (tests/data/api-crash-*), through every parse
+ * step: each is parsed or refused with a message, and nothing is undefined (the ASan+UBSan
+ * build stops at the first report). api-crash-option-inf: "temperature": 4.4e85 (inf as a
+ * float) was converted to long long for the message before the finiteness check. */
+static void test_fuzz_regressions(void) {
+    DIR *dir = opendir("tests/data");
+    if (!dir) { t_skip("tests/data not found (run from the repo root)"); return; }
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(dir))) {
+        if (strncmp(de->d_name, "api-crash-", 10) != 0) continue;
+        char path[512], *data;
+        size_t len;
+        pp_err e = {0};
+        snprintf(path, sizeof path, "tests/data/%s", de->d_name);
+        if (pp_read_file(path, &data, &len, 1 << 20, &e) != PP_OK) {
+            T_CHECK_MSG(0, "%s", e.msg);
+            continue;
+        }
+        json_t *req;
+        if (http_json_parse(data, len, &req, &e) == PP_OK) {
+            api_generate_req g;
+            api_common_req c = {.stream = true};
+            api_job *j = api_job_new(API_JOB_CHAT);
+            (void)api_generate_parse(req, &g, &e);
+            (void)api_common_parse(req, &c, j, &e);
+            (void)api_parse_messages(json_object_get(req, "messages"), j, &e);
+            engine_options o = engine_default_options();
+            pp_status st = api_options_apply(&o, json_object_get(req, "options"), &e);
+            if (!strcmp(de->d_name, "api-crash-option-inf"))
+                T_CHECK_MSG(st == PP_ERR_ARG && !strcmp(e.msg, "option 'temperature': inf is not a finite number"),
+                            "%s", e.msg);
+            json_t *opts = json_object();
+            api_oai_req oa;
+            (void)api_oai_parse(req, false, &oa, j, opts, &e);
+            o = engine_default_options();
+            (void)api_options_apply(&o, opts, &e);
+            json_decref(opts);
+            api_create_req cr = {.stream = true};
+            (void)api_create_parse(req, &cr, &e);
+            api_job_unref_locked(j);
+            json_decref(req);
+        }
+        free(data);
+        n++;
+    }
+    closedir(dir);
+    T_CHECK_MSG(n >= 1, "no regression inputs found");
+}
+
 int main(void) {
     T_RUN(test_host_parse);
     T_RUN(test_duration);
@@ -257,5 +311,6 @@ int main(void) {
     T_RUN(test_fields_options);
     T_RUN(test_keep_alive_time);
     T_RUN(test_parse_steps);
+    T_RUN(test_fuzz_regressions);
     return t_finish("api");
 }
