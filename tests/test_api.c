@@ -256,7 +256,9 @@ static void test_parse_steps(void) {
 /* Request bodies found by fuzz/fuzz_api_*.c (tests/data/api-crash-*), through every parse
  * step: each is parsed or refused with a message, and nothing is undefined (the ASan+UBSan
  * build stops at the first report). api-crash-option-inf: "temperature": 4.4e85 (inf as a
- * float) was converted to long long for the message before the finiteness check. */
+ * float) was converted to long long for the message before the finiteness check (undefined:
+ * reported by -fsanitize=float-cast-overflow, which clang's -fsanitize=undefined includes and
+ * gcc's does not); api-crash-oai-option-huge: the same through the OpenAI mapping. */
 static void test_fuzz_regressions(void) {
     DIR *dir = opendir("tests/data");
     if (!dir) { t_skip("tests/data not found (run from the repo root)"); return; }
