@@ -3,7 +3,8 @@
 #   make test       build and run the test suite (release build)
 #   make asan       build and run the test suite under ASan + UBSan (build-asan/)
 #   make check      what CI runs: the suite on a -Werror release build, then under ASan+UBSan
-#   make fuzz       build the GGUF fuzz target with libFuzzer and run it for FUZZ_SECONDS
+#   make fuzz       build every libFuzzer target (fuzz/fuzz_*.c) and run each for FUZZ_SECONDS
+#   make fuzz-build build them only (build-fuzz/fuzz_*)
 #   make bench      quick speed run on a generated 1B-shaped model (docs/PERFORMANCE.md)
 #   make clean
 
@@ -20,7 +21,8 @@ WARN    += -Werror
 endif
 OPT     ?= -O2
 CFLAGS  ?=
-CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fno-math-errno -MMD -MP -pthread
+EXTRA_CFLAGS ?=
+CFLAGS  += $(EXTRA_CFLAGS) -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fno-math-errno -MMD -MP -pthread
 LDLIBS  := -lm -pthread
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -60,7 +62,7 @@ TEST_COMMON := $(BUILD)/tests/testlib.o
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/pippa-%)
 
-.PHONY: all test asan check fuzz bench kern-bench clean
+.PHONY: all test asan check fuzz fuzz-build bench kern-bench clean
 .SECONDARY:
 all: $(BUILD)/pippa $(TOOL_BIN)
 
@@ -109,15 +111,29 @@ check:
 	@$(MAKE) --no-print-directory WERROR=1 test
 	@$(MAKE) --no-print-directory WERROR=1 asan
 
+# libFuzzer targets (fuzz/fuzz_*.c, docs/TESTING.md "Fuzzing"): the library and the edge
+# modules are compiled again with clang, -fsanitize=fuzzer-no-link,address,undefined, into
+# build-fuzz/obj; each target links them. fuzz-build only builds; fuzz runs every target for
+# FUZZ_SECONDS on a copy of its seed corpus (fuzz/corpus/<target>/, build-fuzz/corpus/<target>/).
 FUZZ_SECONDS ?= 60
-fuzz:
-	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -o build-fuzz/fuzz_gguf fuzz/fuzz_gguf.c src/core/*.c src/gguf/*.c -lm -pthread
-	@mkdir -p build-fuzz/corpus
-	cp -n fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
-	build-fuzz/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    -artifact_prefix=build-fuzz/ build-fuzz/corpus
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_OBJ     := build-fuzz/obj
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link
+fuzz-build:
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(FUZZ_OBJ) SAN=1 OPT=-O1 EXTRA_CFLAGS="$(FUZZ_FLAGS)" \
+	    $(FUZZ_TARGETS:%=build-fuzz/%)
+build-fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(TEST_EDGE_OBJ) $(LIB)
+	@echo LD $@; $(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -fsanitize=fuzzer -o $@ $< $(TEST_EDGE_OBJ) $(LIB) \
+	    $(PKG_LIBS) $(LDLIBS)
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build-fuzz/corpus/$$t build-fuzz/artifacts/$$t; \
+	    cp -n fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ 2>/dev/null || true; \
+	    echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/artifacts/$$t/ build-fuzz/corpus/$$t || exit 1; \
+	done
 
 bench: all
 	@scripts/bench.sh

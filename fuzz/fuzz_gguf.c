@@ -4,7 +4,7 @@
  * every array element, every string byte) and every tensor's first and last data byte, so
  * ASan sees any out-of-bounds view. A file that opens must also survive a round trip:
  * copy its KVs and tensors into a writer, serialize, reopen strictly, and compare counts.
- * Build and run: make fuzz FUZZ_SECONDS=60 (corpus seeds in fuzz/corpus/).
+ * Build and run: make fuzz FUZZ_SECONDS=60 (corpus seeds in fuzz/corpus/fuzz_gguf/).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* make_corpus.c - writes the fuzz seed corpus (tiny valid GGUFs) into a directory.
  *
  *     make && cc -std=c11 -D_GNU_SOURCE -Isrc fuzz/make_corpus.c build/libpippa.a -lm \
- *         -pthread -o build/make_corpus && build/make_corpus fuzz/corpus
+ *         -pthread -o build/make_corpus && build/make_corpus fuzz/corpus/fuzz_gguf
  *
  * Seeds: an empty file (no KVs, no tensors), a Gemma-shaped miniature (vocab arrays, norms,
  * Q4_0/Q8_0/Q4_K/F16 weights), every value type as scalar and array with alignment 64, and

@@ -1,11 +1,18 @@
 /* test_api.c - the server's parsers without a socket: OLLAMA_HOST forms, Go durations,
  * model-name normalization (nothing path-like gets through), the JSON depth bound and
  * body errors (the transport's http_json_parse), typed fields, Ollama's options rules and
- * keep_alive, RFC 3339 output. The transport alone is tests/test_http.c, the whole server
+ * keep_alive, RFC 3339 output, the handlers' parse steps (api_*_parse, fuzzed by
+ * fuzz/fuzz_api_*.c). The transport alone is tests/test_http.c, the whole server
  * over HTTP tests/test_server.py. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "server/api_handlers.h"
 #include "server/api_json.h"
+#include "server/api_respond.h"
+#include "server/api_runner.h"
 #include "server/http.h"
 #include "test.h"
 
@@ -183,6 +190,121 @@ static void test_keep_alive_time(void) {
     T_CHECK_MSG(!strcmp(ts, "2025-10-17T23:14:07.414671Z"), "%s", ts);
 }
 
+/* The parse steps return the 400 texts the handlers send. */
+static json_t *body(const char *s) {
+    json_t *v = json_loads(s, 0, NULL);
+    T_CHECK(v != NULL);
+    return v;
+}
+
+static void test_parse_steps(void) {
+    pp_err e = {0};
+    api_generate_req g;
+    json_t *r = body("{\"prompt\":1}");
+    T_CHECK(api_generate_parse(r, &g, &e) == PP_ERR_ARG && !strcmp(e.msg, "field 'prompt': expected string, got integer"));
+    json_decref(r);
+    r = body("{\"raw\":true,\"system\":\"s\"}");
+    T_CHECK(api_generate_parse(r, &g, &e) && !strcmp(e.msg, "raw mode does not support template, system, or context"));
+    json_decref(r);
+    r = body("{\"prompt\":\"p\",\"context\":[1,2,-3]}");
+    T_CHECK(api_generate_parse(r, &g, &e) == PP_OK && g.has_ctx && !strcmp(g.prompt, "p"));
+    api_job *j = api_job_new(API_JOB_GENERATE);
+    T_CHECK(api_context_parse(g.ctx, j, &e) == PP_ERR_ARG && !strcmp(e.msg, "field 'context[2]': expected token id, got integer"));
+    json_decref(r);
+    api_common_req c = {.stream = true};
+    r = body("{\"name\":\"m\",\"keep_alive\":\"5m\"}");
+    T_CHECK(api_common_parse(r, &c, j, &e) == PP_OK && !strcmp(c.name, "m") && c.stream && j->keep_alive_set &&
+            j->keep_alive_ns == 300000000000LL);
+    json_decref(r);
+    r = body("{\"model\":\"m\",\"think\":true}");
+    T_CHECK(api_common_parse(r, &c, j, &e) == PP_ERR_ARG && c.think);
+    json_decref(r);
+    r = body("{\"model\":\"m\",\"top_logprobs\":21}");
+    T_CHECK(api_common_parse(r, &c, j, &e) && !strcmp(e.msg, "top_logprobs must be between 0 and 20"));
+    json_decref(r);
+    api_job_unref_locked(j);
+
+    api_oai_req o;
+    j = api_job_new(API_JOB_CHAT);
+    json_t *opts = json_object();
+    r = body("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":5,\"stop\":\"x\"}");
+    T_CHECK(api_oai_parse(r, true, &o, j, opts, &e) == PP_OK && j->n_msgs == 1 && !o.stream &&
+            json_integer_value(json_object_get(opts, "num_predict")) == 5 &&
+            json_real_value(json_object_get(opts, "temperature")) == 1.0);
+    json_decref(r);
+    r = body("{\"model\":\"m\",\"tools\":[{}]}");
+    T_CHECK(api_oai_parse(r, true, &o, j, opts, &e) == PP_ERR_UNSUPPORTED && !strcmp(o.refused, "tools"));
+    json_decref(r);
+    r = body("{\"model\":\"m\",\"stop\":[1]}");
+    T_CHECK(api_oai_parse(r, false, &o, j, opts, &e) == PP_ERR_ARG && !strcmp(e.msg, "field 'stop[0]': expected string, got integer"));
+    json_decref(r);
+    json_decref(opts);
+    api_job_unref_locked(j);
+
+    api_create_req cr = {.stream = true};
+    r = body("{\"model\":\"x\",\"quantize\":\"q4_0\"}");
+    T_CHECK(api_create_parse(r, &cr, &e) == PP_ERR_ARG && strstr(e.msg, "quantize is not supported by the server yet"));
+    json_decref(r);
+    r = body("{\"model\":\"../x\"}");
+    T_CHECK(api_create_parse(r, &cr, &e) == PP_ERR_ARG && strstr(e.msg, "invalid model name"));
+    json_decref(r);
+    r = body("{\"model\":\"me/m:t\",\"from\":\"f\",\"parameters\":{\"top_k\":3},\"stream\":false}");
+    T_CHECK(api_create_parse(r, &cr, &e) == PP_OK && !cr.stream && !strcmp(cr.sn.model, "m") && !strcmp(cr.from, "f"));
+    json_decref(r);
+}
+
+/* Request bodies found by fuzz/fuzz_api_*.c (tests/data/api-crash-*), through every parse
+ * step: each is parsed or refused with a message, and nothing is undefined (the ASan+UBSan
+ * build stops at the first report). api-crash-option-inf: "temperature": 4.4e85 (inf as a
+ * float) was converted to long long for the message before the finiteness check (undefined:
+ * reported by -fsanitize=float-cast-overflow, which clang's -fsanitize=undefined includes and
+ * gcc's does not); api-crash-oai-option-huge: the same through the OpenAI mapping. */
+static void test_fuzz_regressions(void) {
+    DIR *dir = opendir("tests/data");
+    if (!dir) { t_skip("tests/data not found (run from the repo root)"); return; }
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(dir))) {
+        if (strncmp(de->d_name, "api-crash-", 10) != 0) continue;
+        char path[512], *data;
+        size_t len;
+        pp_err e = {0};
+        snprintf(path, sizeof path, "tests/data/%s", de->d_name);
+        if (pp_read_file(path, &data, &len, 1 << 20, &e) != PP_OK) {
+            T_CHECK_MSG(0, "%s", e.msg);
+            continue;
+        }
+        json_t *req;
+        if (http_json_parse(data, len, &req, &e) == PP_OK) {
+            api_generate_req g;
+            api_common_req c = {.stream = true};
+            api_job *j = api_job_new(API_JOB_CHAT);
+            (void)api_generate_parse(req, &g, &e);
+            (void)api_common_parse(req, &c, j, &e);
+            (void)api_parse_messages(json_object_get(req, "messages"), j, &e);
+            engine_options o = engine_default_options();
+            pp_status st = api_options_apply(&o, json_object_get(req, "options"), &e);
+            if (!strcmp(de->d_name, "api-crash-option-inf"))
+                T_CHECK_MSG(st == PP_ERR_ARG && !strcmp(e.msg, "option 'temperature': inf is not a finite number"),
+                            "%s", e.msg);
+            json_t *opts = json_object();
+            api_oai_req oa;
+            (void)api_oai_parse(req, false, &oa, j, opts, &e);
+            o = engine_default_options();
+            (void)api_options_apply(&o, opts, &e);
+            json_decref(opts);
+            api_create_req cr = {.stream = true};
+            (void)api_create_parse(req, &cr, &e);
+            api_job_unref_locked(j);
+            json_decref(req);
+        }
+        free(data);
+        n++;
+    }
+    closedir(dir);
+    T_CHECK_MSG(n >= 1, "no regression inputs found");
+}
+
 int main(void) {
     T_RUN(test_host_parse);
     T_RUN(test_duration);
@@ -190,5 +312,7 @@ int main(void) {
     T_RUN(test_json_parse);
     T_RUN(test_fields_options);
     T_RUN(test_keep_alive_time);
+    T_RUN(test_parse_steps);
+    T_RUN(test_fuzz_regressions);
     return t_finish("api");
 }

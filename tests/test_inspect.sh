@@ -27,7 +27,7 @@ check "bad magic message" grep -qx 'pippa: bad.gguf: not a GGUF file (magic 0x4c
 check "bad magic no stdout" test ! -s "$tmp/out"
 
 # truncated copy of a valid seed: tensor data missing
-seed=fuzz/corpus/seed-mini.gguf
+seed=fuzz/corpus/fuzz_gguf/seed-mini.gguf
 head -c 1000 "$seed" >"$tmp/trunc.gguf"
 "$PIPPA" inspect "$tmp/trunc.gguf" >/dev/null 2>"$tmp/err"; rc=$?
 check "truncated exit 1" test "$rc" -eq 1
@@ -44,13 +44,13 @@ check "missing file message" grep -q "missing.gguf: cannot open: No such file" "
 "$PIPPA" inspect "$seed" "$seed" >/dev/null 2>&1; check "two files exit 2" test $? -eq 2
 
 # --- a seed file (always present) ---
-"$PIPPA" inspect fuzz/corpus/seed-types.gguf >"$tmp/out" 2>&1; rc=$?
+"$PIPPA" inspect fuzz/corpus/fuzz_gguf/seed-types.gguf >"$tmp/out" 2>&1; rc=$?
 check "seed exit 0" test "$rc" -eq 0
 check "seed alignment" grep -q "^seed-types.gguf: GGUF v3, alignment 64, 768 bytes" "$tmp/out"
 check "seed int16 array" grep -Eq '^  t\.a_i16 +\[INT16 x 3\] 1, -2, 3$' "$tmp/out"
 check "seed int8" grep -Eq '^  t\.i8 +INT8 -5$' "$tmp/out"
 check "seed tensor row" grep -Eq '^  1 +t4 +I32 +2x2x2x2 +64 +64$' "$tmp/out"
-"$PIPPA" inspect fuzz/corpus/seed-types.gguf --json >"$tmp/json" 2>&1
+"$PIPPA" inspect fuzz/corpus/fuzz_gguf/seed-types.gguf --json >"$tmp/json" 2>&1
 check "seed json" "$PY" - "$tmp/json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+
+#include <jansson.h>
 
 #include "../src/catalog/catalog.h"
 #include "../src/store/store.h"
@@ -391,6 +394,50 @@ static void test_parsers_mutated(void) {
     T_CHECK_MSG(bad_lines == 0, "%d multi-line errors", bad_lines);
 }
 
+/* Modelfiles found by fuzz/fuzz_modelfile.c (tests/data/modelfile-crash-*): each parses or
+ * fails with a message, and a params layer built from what parsed reads back as JSON.
+ * modelfile-crash-bigfloat: `PARAMETER top_p 000...18446744073709551615.000004` printed
+ * as the integer 18446744000000000000 (Go's float text), which no JSON reader of ours takes. */
+static void test_modelfile_fuzz_regressions(void) {
+    DIR *dir = opendir("tests/data");
+    if (!dir) { t_skip("tests/data not found (run from the repo root)"); return; }
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(dir))) {
+        if (strncmp(de->d_name, "modelfile-crash-", 16) != 0) continue;
+        char path[512], *data;
+        size_t len;
+        pp_err err = {0};
+        snprintf(path, sizeof path, "tests/data/%s", de->d_name);
+        if (pp_read_file(path, &data, &len, 1 << 20, &err) != PP_OK) {
+            T_CHECK_MSG(0, "%s", err.msg);
+            continue;
+        }
+        store_modelfile mf;
+        if (store_modelfile_parse(data, len, "Modelfile", catalog_param_lookup, &mf, &err) == PP_OK) {
+            char *out;
+            size_t olen;
+            if (store_params_json(catalog_param_lookup, mf.params, mf.n_params, &out, &olen, &err) == PP_OK) {
+                json_error_t je;
+                json_t *v = json_loadb(out, olen, 0, &je);
+                T_CHECK_MSG(v != NULL, "%s: params layer %s does not read back: %s", de->d_name, out, je.text);
+                json_decref(v);
+                free(out);
+            }
+            store_modelfile_free(&mf);
+        } else {
+            T_CHECK_MSG(err.msg[0] != 0, "%s: error without a message", de->d_name);
+        }
+        if (!strcmp(de->d_name, "modelfile-crash-bigfloat"))
+            T_CHECK_MSG(err.status == PP_ERR_FORMAT && strstr(err.msg, "Modelfile:3: PARAMETER top_p: ") &&
+                            strstr(err.msg, "out of range"), "%s", err.msg);
+        free(data);
+        n++;
+    }
+    closedir(dir);
+    T_CHECK_MSG(n >= 1, "no regression inputs found");
+}
+
 int main(void) {
     T_RUN(test_names_valid);
     T_RUN(test_names_invalid);
@@ -400,6 +447,7 @@ int main(void) {
     T_RUN(test_modelfile_ok);
     T_RUN(test_modelfile_errors);
     T_RUN(test_manifest_parse);
+    T_RUN(test_modelfile_fuzz_regressions);
     T_RUN(test_store_ops);
     T_RUN(test_parsers_mutated);
     return t_finish("store");

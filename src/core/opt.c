@@ -15,20 +15,23 @@
 
 static bool kind_is_int(pp_opt_kind k) { return k != PP_OPT_KIND_F32; }
 
-/* iv is v as an exact integer (for the messages of integer fields). */
+/* Whether v converts to long long (outside that range, or NaN, the conversion is undefined). */
+static bool fits_ll(double v) { return v >= -0x1p63 && v < 0x1p63; }
+
+/* iv is v as an exact integer (for the messages of integer fields; 0 when v does not fit). */
 static pp_status check(const pp_opt *o, double v, long long iv, pp_err *err) {
     if (!isfinite(v)) return pp_err_set(err, PP_ERR_ARG, "option '%s': %g is not a finite number", o->name, v);
     bool has_lo = o->lo > -HUGE_VAL, has_hi = o->hi < HUGE_VAL;
     bool low = o->lo_open ? !(v > o->lo) : v < o->lo;
     if (has_lo && has_hi) {
         if (!low && v <= o->hi) return PP_OK;
-        if (kind_is_int(o->kind))
+        if (kind_is_int(o->kind) && fits_ll(v))
             return pp_err_set(err, PP_ERR_ARG, "option '%s': %lld is outside [%lld, %lld]", o->name, iv,
                               (long long)o->lo, (long long)o->hi);
         return pp_err_set(err, PP_ERR_ARG, "option '%s': %g is outside [%g, %g]", o->name, v, o->lo, o->hi);
     }
     char shown[32];
-    if (kind_is_int(o->kind)) snprintf(shown, sizeof shown, "%lld", iv);
+    if (kind_is_int(o->kind) && fits_ll(v)) snprintf(shown, sizeof shown, "%lld", iv);
     else snprintf(shown, sizeof shown, "%g", v);
     if (has_lo && low)
         return pp_err_set(err, PP_ERR_ARG, "option '%s': %s must be %s %g%s", o->name, shown, o->lo_open ? ">" : ">=",
@@ -38,7 +41,9 @@ static pp_status check(const pp_opt *o, double v, long long iv, pp_err *err) {
     return PP_OK;
 }
 
-pp_status pp_opt_check(const pp_opt *o, double v, pp_err *err) { return check(o, v, (long long)v, err); }
+pp_status pp_opt_check(const pp_opt *o, double v, pp_err *err) {
+    return check(o, v, fits_ll(v) ? (long long)v : 0, err);
+}
 
 double pp_opt_get(const void *base, const pp_opt *o) {
     const char *p = (const char *)base + o->offset;

@@ -94,39 +94,44 @@ static const api_format GENERATE_FORMAT = {.ctype = "application/x-ndjson", .id_
 static const api_format CHAT_FORMAT = {.ctype = "application/x-ndjson", .chat = true, .id_prefix = "cmpl",
                                        .chunk = native_chunk, .end = native_end, .whole = native_whole};
 
+pp_status api_common_parse(const json_t *req, api_common_req *c, api_job *j, pp_err *err) {
+    const char *n2 = NULL;
+    c->name = NULL;
+    c->think = false;
+    if (api_field_string(req, "model", &c->name, err) || api_field_string(req, "name", &n2, err) ||
+        api_field_bool(req, "stream", &c->stream, err))
+        return PP_ERR_ARG;
+    if (!c->name || !*c->name) c->name = n2;
+    if (!c->name || !*c->name) return pp_err_set(err, PP_ERR_ARG, "model is required");
+    json_t *think = json_object_get(req, "think");
+    if (think && (json_is_true(think) || json_is_string(think))) {
+        c->think = true;
+        return pp_err_set(err, PP_ERR_ARG, "\"%s\" does not support thinking", c->name);
+    }
+    json_t *tl = json_object_get(req, "top_logprobs");
+    if (tl && !json_is_null(tl) && (!json_is_integer(tl) || json_integer_value(tl) < 0 || json_integer_value(tl) > 20))
+        return pp_err_set(err, PP_ERR_ARG, "top_logprobs must be between 0 and 20");
+    json_t *ka = json_object_get(req, "keep_alive");
+    if (ka && !json_is_null(ka)) {
+        if (api_keep_alive_parse(ka, &j->keep_alive_ns, err)) return PP_ERR_ARG;
+        j->keep_alive_set = true;
+    }
+    return PP_OK;
+}
+
 /* Fields shared by generate and chat: model, options, keep_alive, think, format. Resolves
  * the model. On failure an error response was sent (*ret). */
 static bool common_fields(http_req *r, json_t *req, api_model *m, api_job *j, bool *stream, enum MHD_Result *ret) {
     pp_err err = {0};
-    const char *name = NULL, *n2 = NULL;
-    if (api_field_string(req, "model", &name, &err) || api_field_string(req, "name", &n2, &err) ||
-        api_field_bool(req, "stream", stream, &err)) {
-        *ret = http_send_error(r, 400, "%s", err.msg);
+    api_common_req c = {.stream = *stream};
+    if (api_common_parse(req, &c, j, &err)) {
+        /* the name is formatted here: the reply's buffer is larger than err.msg */
+        if (c.think) *ret = http_send_error(r, 400, "\"%s\" does not support thinking", c.name);
+        else *ret = http_send_error(r, 400, "%s", err.msg);
         return false;
     }
-    if (!name || !*name) name = n2;
-    if (!name || !*name) {
-        *ret = http_send_error(r, 400, "model is required");
-        return false;
-    }
-    json_t *think = json_object_get(req, "think");
-    if (think && (json_is_true(think) || json_is_string(think))) {
-        *ret = http_send_error(r, 400, "\"%s\" does not support thinking", name);
-        return false;
-    }
-    json_t *tl = json_object_get(req, "top_logprobs");
-    if (tl && !json_is_null(tl) && (!json_is_integer(tl) || json_integer_value(tl) < 0 || json_integer_value(tl) > 20)) {
-        *ret = http_send_error(r, 400, "top_logprobs must be between 0 and 20");
-        return false;
-    }
-    json_t *ka = json_object_get(req, "keep_alive");
-    if (ka && !json_is_null(ka)) {
-        if (api_keep_alive_parse(ka, &j->keep_alive_ns, &err)) {
-            *ret = http_send_error(r, 400, "%s", err.msg);
-            return false;
-        }
-        j->keep_alive_set = true;
-    }
+    *stream = c.stream;
+    const char *name = c.name;
     pp_status st = api_model_resolve(api_srv(r), name, m, &err);
     if (st) {
         *ret = http_send_error(r, http_status_of(st), "%s", err.msg);
@@ -181,24 +186,48 @@ static enum MHD_Result load_or_unload(http_req *r, api_model *m, api_job *j, boo
     return ret;
 }
 
-static bool nonempty_array(json_t *v) { return v && json_is_array(v) && json_array_size(v) > 0; }
+static bool nonempty_array(const json_t *v) { return v && json_is_array(v) && json_array_size(v) > 0; }
+
+pp_status api_generate_parse(const json_t *req, api_generate_req *g, pp_err *err) {
+    memset(g, 0, sizeof *g);
+    if (api_field_string(req, "prompt", &g->prompt, err) || api_field_string(req, "system", &g->system, err) ||
+        api_field_string(req, "template", &g->tmpl, err) || api_field_string(req, "suffix", &g->suffix, err) ||
+        api_field_bool(req, "raw", &g->raw, err))
+        return PP_ERR_ARG;
+    json_t *ctx = json_object_get(req, "context");
+    g->ctx = ctx;
+    if (ctx && !json_is_null(ctx) && !json_is_array(ctx))
+        return pp_err_set(err, PP_ERR_ARG, "field 'context': expected array, got %s", http_json_type(ctx));
+    g->has_ctx = nonempty_array(ctx);
+    if (g->raw && ((g->tmpl && *g->tmpl) || (g->system && *g->system) || g->has_ctx))
+        return pp_err_set(err, PP_ERR_ARG, "raw mode does not support template, system, or context");
+    if (nonempty_array(json_object_get(req, "images")))
+        return pp_err_set(err, PP_ERR_ARG, "this model does not support images (vision is not implemented yet)");
+    return PP_OK;
+}
+
+pp_status api_context_parse(const json_t *ctx, api_job *j, pp_err *err) {
+    size_t n = json_array_size(ctx);
+    if (n > API_MAX_CONTEXT_IDS) return pp_err_set(err, PP_ERR_ARG, "field 'context': more than %u ids", API_MAX_CONTEXT_IDS);
+    j->ctx_in = malloc(n * sizeof *j->ctx_in);
+    if (!j->ctx_in) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(ctx, i);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
+            return pp_err_set(err, PP_ERR_ARG, "field 'context[%zu]': expected token id, got %s", i, http_json_type(v));
+        j->ctx_in[i] = (int32_t)json_integer_value(v);
+    }
+    j->n_ctx_in = n;
+    return PP_OK;
+}
 
 enum MHD_Result api_handle_generate(http_req *r, json_t *req) {
     pp_err err = {0};
-    const char *prompt = NULL, *system = NULL, *tmpl = NULL, *suffix = NULL;
-    bool raw = false, stream = true;
-    if (api_field_string(req, "prompt", &prompt, &err) || api_field_string(req, "system", &system, &err) ||
-        api_field_string(req, "template", &tmpl, &err) || api_field_string(req, "suffix", &suffix, &err) ||
-        api_field_bool(req, "raw", &raw, &err))
-        return http_send_error(r, 400, "%s", err.msg);
-    json_t *ctx = json_object_get(req, "context");
-    if (ctx && !json_is_null(ctx) && !json_is_array(ctx))
-        return http_send_error(r, 400, "field 'context': expected array, got %s", http_json_type(ctx));
-    bool has_ctx = nonempty_array(ctx);
-    if (raw && ((tmpl && *tmpl) || (system && *system) || has_ctx))
-        return http_send_error(r, 400, "raw mode does not support template, system, or context");
-    if (nonempty_array(json_object_get(req, "images")))
-        return http_send_error(r, 400, "this model does not support images (vision is not implemented yet)");
+    api_generate_req g;
+    bool stream = true;
+    if (api_generate_parse(req, &g, &err)) return http_send_error(r, 400, "%s", err.msg);
+    const char *prompt = g.prompt, *system = g.system, *tmpl = g.tmpl, *suffix = g.suffix;
+    bool raw = g.raw, has_ctx = g.has_ctx;
     api_job *j = api_job_new(API_JOB_GENERATE);
     if (!j) return MHD_NO;
     api_model m;
@@ -213,25 +242,11 @@ enum MHD_Result api_handle_generate(http_req *r, json_t *req) {
     }
     if (tmpl && *tmpl) pp_log(PP_LOG_WARN, "%s: custom template ignored; Gemma 3 prompts are rendered natively", m.name);
     if (has_ctx) {
-        size_t n = json_array_size(ctx);
-        if (n > API_MAX_CONTEXT_IDS) {
-            ret = http_send_error(r, 400, "field 'context': more than %u ids", API_MAX_CONTEXT_IDS);
+        pp_status st = api_context_parse(g.ctx, j, &err);
+        if (st) {
+            ret = st == PP_ERR_NOMEM ? MHD_NO : http_send_error(r, 400, "%s", err.msg);
             goto out;
         }
-        j->ctx_in = malloc(n * sizeof *j->ctx_in);
-        if (!j->ctx_in) {
-            ret = MHD_NO;
-            goto out;
-        }
-        for (size_t i = 0; i < n; i++) {
-            json_t *v = json_array_get(ctx, i);
-            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX) {
-                ret = http_send_error(r, 400, "field 'context[%zu]': expected token id, got %s", i, http_json_type(v));
-                goto out;
-            }
-            j->ctx_in[i] = (int32_t)json_integer_value(v);
-        }
-        j->n_ctx_in = n;
     }
     if ((!prompt || !*prompt) && !has_ctx) {
         ret = load_or_unload(r, &m, j, false);

@@ -174,61 +174,69 @@ static pp_status oai_options(const json_t *req, json_t *opts, pp_err *err) {
     return PP_OK;
 }
 
-static enum MHD_Result handle(http_req *r, json_t *req, bool chat) {
-    pp_err err = {0};
-    const char *name = NULL;
-    bool stream = false, include_usage = false;
-    if (api_field_string(req, "model", &name, &err) || api_field_bool(req, "stream", &stream, &err))
-        return http_send_error(r, 400, "%s", err.msg);
+pp_status api_oai_parse(const json_t *req, bool chat, api_oai_req *o, api_job *j, json_t *opts, pp_err *err) {
+    memset(o, 0, sizeof *o);
+    if (api_field_string(req, "model", &o->name, err) || api_field_bool(req, "stream", &o->stream, err))
+        return PP_ERR_ARG;
     json_t *so = json_object_get(req, "stream_options");
     if (so && !json_is_null(so)) {
-        if (!json_is_object(so)) return http_send_error(r, 400, "field 'stream_options': expected object, got %s", http_json_type(so));
+        if (!json_is_object(so))
+            return pp_err_set(err, PP_ERR_ARG, "field 'stream_options': expected object, got %s", http_json_type(so));
         json_t *iu = json_object_get(so, "include_usage");
         if (iu && !json_is_boolean(iu) && !json_is_null(iu))
-            return http_send_error(r, 400, "field 'stream_options.include_usage': expected boolean, got %s", http_json_type(iu));
-        include_usage = json_is_true(iu);
+            return pp_err_set(err, PP_ERR_ARG, "field 'stream_options.include_usage': expected boolean, got %s",
+                              http_json_type(iu));
+        o->include_usage = json_is_true(iu);
     }
-    if (!name || !*name) return http_send_error(r, 400, "model is required");
-    if (chat && json_object_get(req, "tools") && json_array_size(json_object_get(req, "tools")) > 0)
-        return http_send_error(r, 400, "registry.ollama.ai/library/%s does not support tools", name);
+    if (!o->name || !*o->name) return pp_err_set(err, PP_ERR_ARG, "model is required");
+    if (chat && json_object_get(req, "tools") && json_array_size(json_object_get(req, "tools")) > 0) {
+        o->refused = "tools";
+        return PP_ERR_UNSUPPORTED;
+    }
+    if (chat) {
+        json_t *msgs = json_object_get(req, "messages");
+        if (!msgs || !json_is_array(msgs) || json_array_size(msgs) == 0)
+            return pp_err_set(err, PP_ERR_ARG, "field 'messages': expected a non-empty array");
+        if (api_parse_messages(msgs, j, err)) return PP_ERR_ARG;
+    } else {
+        const char *prompt = NULL;
+        if (api_field_string(req, "prompt", &prompt, err)) return PP_ERR_ARG;
+        j->prompt = strdup(prompt ? prompt : "");
+        if (!j->prompt) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+        const char *suffix = NULL;
+        if (api_field_string(req, "suffix", &suffix, err) == PP_OK && suffix && *suffix) {
+            o->refused = "insert";
+            return PP_ERR_UNSUPPORTED;
+        }
+    }
+    if (oai_options(req, opts, err)) return PP_ERR_ARG;
+    return PP_OK;
+}
+
+static enum MHD_Result handle(http_req *r, json_t *req, bool chat) {
+    pp_err err = {0};
     api_job *j = api_job_new(chat ? API_JOB_CHAT : API_JOB_GENERATE);
     if (!j) return MHD_NO;
     json_t *opts = json_object();
     api_model m;
     memset(&m, 0, sizeof m);
     enum MHD_Result ret;
-    pp_status st;
-    if (chat) {
-        json_t *msgs = json_object_get(req, "messages");
-        if (!msgs || !json_is_array(msgs) || json_array_size(msgs) == 0) {
-            ret = http_send_error(r, 400, "field 'messages': expected a non-empty array");
-            goto fail;
-        }
-        if (api_parse_messages(msgs, j, &err)) {
-            ret = http_send_error(r, 400, "%s", err.msg);
-            goto fail;
-        }
-    } else {
-        const char *prompt = NULL;
-        if (api_field_string(req, "prompt", &prompt, &err)) {
-            ret = http_send_error(r, 400, "%s", err.msg);
-            goto fail;
-        }
-        j->prompt = strdup(prompt ? prompt : "");
-        if (!j->prompt) {
-            ret = MHD_NO;
-            goto fail;
-        }
-        const char *suffix = NULL;
-        if (api_field_string(req, "suffix", &suffix, &err) == PP_OK && suffix && *suffix) {
-            ret = http_send_error(r, 400, "registry.ollama.ai/library/%s does not support insert", name);
-            goto fail;
-        }
+    api_oai_req o;
+    pp_status st = api_oai_parse(req, chat, &o, j, opts, &err);
+    if (st == PP_ERR_NOMEM) {
+        ret = MHD_NO;
+        goto fail;
     }
-    if (oai_options(req, opts, &err)) {
+    if (st == PP_ERR_UNSUPPORTED) {
+        ret = http_send_error(r, 400, "registry.ollama.ai/library/%s does not support %s", o.name, o.refused);
+        goto fail;
+    }
+    if (st) {
         ret = http_send_error(r, 400, "%s", err.msg);
         goto fail;
     }
+    const char *name = o.name;
+    bool stream = o.stream, include_usage = o.include_usage;
     if ((st = api_model_resolve(api_srv(r), name, &m, &err))) {
         ret = http_send_error(r, http_status_of(st), "%s", err.msg);
         goto fail;

@@ -212,31 +212,40 @@ static pp_status params_to_kv(const json_t *params, store_modelfile *mf, pp_err 
     return PP_OK;
 }
 
-enum MHD_Result api_handle_create(http_req *r, json_t *req) {
-    const char *name = NULL, *from = NULL, *system = NULL, *tmpl = NULL;
-    bool stream = true;
-    pp_err err = {0};
-    if (api_model_field(req, &name, &err) || api_field_string(req, "from", &from, &err) ||
-        api_field_string(req, "system", &system, &err) || api_field_string(req, "template", &tmpl, &err) ||
-        api_field_bool(req, "stream", &stream, &err))
-        return http_send_error(r, 400, "%s", err.msg);
-    store_name sn;
-    if (store_name_parse(name, &sn, &err)) return http_send_error(r, 400, "%s", err.msg);
-    json_t *params = json_object_get(req, "parameters"), *files = json_object_get(req, "files");
-    json_t *msgs = json_object_get(req, "messages"), *lic = json_object_get(req, "license");
+pp_status api_create_parse(const json_t *req, api_create_req *c, pp_err *err) {
+    c->name = c->from = c->system = c->tmpl = NULL;
+    if (api_model_field(req, &c->name, err) || api_field_string(req, "from", &c->from, err) ||
+        api_field_string(req, "system", &c->system, err) || api_field_string(req, "template", &c->tmpl, err) ||
+        api_field_bool(req, "stream", &c->stream, err))
+        return PP_ERR_ARG;
+    if (store_name_parse(c->name, &c->sn, err)) return PP_ERR_ARG;
+    const json_t *params = json_object_get(req, "parameters"), *files = json_object_get(req, "files");
+    const json_t *msgs = json_object_get(req, "messages"), *lic = json_object_get(req, "license");
+    c->params = params, c->files = files, c->msgs = msgs, c->lic = lic;
     if (params && !json_is_object(params) && !json_is_null(params))
-        return http_send_error(r, 400, "field 'parameters': expected object, got %s", http_json_type(params));
+        return pp_err_set(err, PP_ERR_ARG, "field 'parameters': expected object, got %s", http_json_type(params));
     if (files && !json_is_object(files) && !json_is_null(files))
-        return http_send_error(r, 400, "field 'files': expected object, got %s", http_json_type(files));
+        return pp_err_set(err, PP_ERR_ARG, "field 'files': expected object, got %s", http_json_type(files));
     if (msgs && !json_is_array(msgs) && !json_is_null(msgs))
-        return http_send_error(r, 400, "field 'messages': expected array, got %s", http_json_type(msgs));
+        return pp_err_set(err, PP_ERR_ARG, "field 'messages': expected array, got %s", http_json_type(msgs));
     if (lic && !json_is_string(lic) && !json_is_array(lic) && !json_is_null(lic))
-        return http_send_error(r, 400, "field 'license': expected string or array, got %s", http_json_type(lic));
+        return pp_err_set(err, PP_ERR_ARG, "field 'license': expected string or array, got %s", http_json_type(lic));
     json_t *q = json_object_get(req, "quantize");
     if (q && !json_is_null(q) && !(json_is_string(q) && !*json_string_value(q)))
-        return http_send_error(r, 400, "quantize is not supported by the server yet (use 'pippa create --quantize')");
+        return pp_err_set(err, PP_ERR_ARG, "quantize is not supported by the server yet (use 'pippa create --quantize')");
     engine_options probe = engine_default_options();
-    if (params && api_options_apply(&probe, params, &err)) return http_send_error(r, 400, "%s", err.msg);
+    if (params && api_options_apply(&probe, params, err)) return PP_ERR_ARG;
+    return PP_OK;
+}
+
+enum MHD_Result api_handle_create(http_req *r, json_t *req) {
+    pp_err err = {0};
+    api_create_req cr = {.stream = true};
+    if (api_create_parse(req, &cr, &err)) return http_send_error(r, 400, "%s", err.msg);
+    const char *name = cr.name, *from = cr.from, *system = cr.system, *tmpl = cr.tmpl;
+    bool stream = cr.stream;
+    json_t *params = (json_t *)cr.params, *files = (json_t *)cr.files;
+    json_t *msgs = (json_t *)cr.msgs, *lic = (json_t *)cr.lic;
 
     create_ctx *c = calloc(1, sizeof *c);
     api_job *j = api_job_new(API_JOB_TASK);

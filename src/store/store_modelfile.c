@@ -74,6 +74,11 @@ static pp_status check_param(store_param_fn param, const char *name, const char 
     case STORE_PARAM_FLOAT:
         if (!parse_float(raw, &f))
             return pp_err_set(err, PP_ERR_ARG, "PARAMETER %s: expected number, got '%s'", name, value);
+        /* Go prints a float32 below 1e21 without an exponent: from 2^63 on that text is an
+         * integer no JSON reader of ours (jansson, int64) takes, so the layer could be written
+         * but never read back. No option has a use for such values. */
+        if (fabsf(f) >= 0x1p63f)
+            return pp_err_set(err, PP_ERR_ARG, "PARAMETER %s: %s is out of range", name, value);
         break;
     case STORE_PARAM_BOOL:
         if (parse_bool(raw) < 0)
