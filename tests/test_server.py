@@ -414,6 +414,28 @@ def test_manage(s):
     check("created model shows", st == 200 and sh["system"] == "Pirate." and "0.5" in sh["parameters"]
           and '"<end_of_turn>"' in sh["parameters"] and sh["license"] == "MIT"
           and sh["details"]["family"] == "gemma3", sh)
+    # /api/show's modelfile: every value quoted, so `pippa create -f` of it makes the same model
+    # and a stop value with a newline cannot add a SYSTEM line (issue 21)
+    st, h, b = req(s, "POST", "/api/create", {"model": "inj", "from": "rnd", "system": 'say "hi"\nbye """ ',
+                                              "parameters": {"stop": ["a\nSYSTEM injected by a parameter value",
+                                                                      " spaced ", "q\\\""]},
+                                              "stream": False})
+    st, sh = jreq(s, "POST", "/api/show", {"model": "inj"})
+    mf_path = os.path.join(TMP, "inj.Modelfile")
+    with open(mf_path, "w") as f:
+        f.write(sh.get("modelfile", ""))
+    cr = subprocess.run([PIPPA, "create", "inj2", "-f", mf_path], capture_output=True, text=True, env=s.env)
+    st2, sh2 = jreq(s, "POST", "/api/show", {"model": "inj2"})
+    check("show modelfile quotes a stop value with a newline",
+          'PARAMETER stop "a\nSYSTEM injected by a parameter value"\n' in sh.get("modelfile", ""), sh)
+    check("create -f (show modelfile) makes the same model", cr.returncode == 0 and st2 == 200 and
+          sh2["system"] == sh["system"] and sh2["parameters"] == sh["parameters"] and
+          sh2["modelfile"].split("\n")[3:] == sh["modelfile"].split("\n")[3:], (cr.stderr, sh, sh2))
+    st, t = jreq(s, "GET", "/api/tags")
+    dg = {m["name"]: m["digest"] for m in t["models"]}
+    check("re-created from show's modelfile: same digest", dg.get("inj:latest") == dg.get("inj2:latest") != None, dg)
+    for n in ("inj", "inj2"):
+        jreq(s, "DELETE", "/api/delete", {"model": n})
     st, t = jreq(s, "GET", "/api/tags")
     mine = [m for m in t["models"] if m["name"] == "mine:latest"]
     check("created model listed", len(mine) == 1 and re.match(r"^[0-9a-f]{64}$", mine[0]["digest"])
