@@ -225,9 +225,21 @@ def test_chat(s):
     st, c2 = jreq(s, "POST", "/api/chat", {"model": "rnd", "messages": msgs2, "stream": False, "options": gen_opts(12, 4)})
     m = re.findall(r"rnd:latest: prompt (\d+) tokens \((\d+) evaluated\)", s.text())
     check("follow-up chat ok", st == 200 and c2["prompt_eval_count"] > c1["prompt_eval_count"], c2)
-    check("follow-up evaluates only the new turn",
+    # (the reply is re-tokenized from its text, so the first turn's prompt at least is reused)
+    check("follow-up reuses the first turn's prompt",
           m and int(m[-1][0]) == c2["prompt_eval_count"] and
-          int(m[-1][1]) == c2["prompt_eval_count"] - c1["prompt_eval_count"] - c1["eval_count"], m[-2:] if m else m)
+          int(m[-1][1]) <= c2["prompt_eval_count"] - c1["prompt_eval_count"], m[-2:] if m else m)
+    # the same seeded follow-up on a cold server answers the same (issue 21: the cached reply's
+    # ids used to replace its text in the prompt)
+    opts = dict(gen_opts(12, 16), temperature=0.8)
+    st, w = jreq(s, "POST", "/api/chat", {"model": "rnd", "messages": msgs2, "stream": False, "options": opts})
+    cold = Server()
+    try:
+        st2, c = jreq(cold, "POST", "/api/chat", {"model": "rnd", "messages": msgs2, "stream": False, "options": opts})
+    finally:
+        cold.stop(30)
+    check("seeded follow-up: cold server = warm server", st == st2 == 200 and
+          c["message"]["content"] == w["message"]["content"], (w, c))
     st, e = jreq(s, "POST", "/api/chat", {"model": "rnd", "messages": [{"role": "tool", "content": "x"}]})
     check("chat bad role", st == 400 and "messages[0].role" in e["error"], e)
     st, e = jreq(s, "POST", "/api/chat", {"model": "rnd", "messages": [{"role": "user", "content": "x"}],
@@ -414,6 +426,28 @@ def test_manage(s):
     check("created model shows", st == 200 and sh["system"] == "Pirate." and "0.5" in sh["parameters"]
           and '"<end_of_turn>"' in sh["parameters"] and sh["license"] == "MIT"
           and sh["details"]["family"] == "gemma3", sh)
+    # /api/show's modelfile: every value quoted, so `pippa create -f` of it makes the same model
+    # and a stop value with a newline cannot add a SYSTEM line (issue 21)
+    st, h, b = req(s, "POST", "/api/create", {"model": "inj", "from": "rnd", "system": 'say "hi"\nbye """ ',
+                                              "parameters": {"stop": ["a\nSYSTEM injected by a parameter value",
+                                                                      " spaced ", "q\\\""]},
+                                              "stream": False})
+    st, sh = jreq(s, "POST", "/api/show", {"model": "inj"})
+    mf_path = os.path.join(TMP, "inj.Modelfile")
+    with open(mf_path, "w") as f:
+        f.write(sh.get("modelfile", ""))
+    cr = subprocess.run([PIPPA, "create", "inj2", "-f", mf_path], capture_output=True, text=True, env=s.env)
+    st2, sh2 = jreq(s, "POST", "/api/show", {"model": "inj2"})
+    check("show modelfile quotes a stop value with a newline",
+          'PARAMETER stop "a\nSYSTEM injected by a parameter value"\n' in sh.get("modelfile", ""), sh)
+    check("create -f (show modelfile) makes the same model", cr.returncode == 0 and st2 == 200 and
+          sh2["system"] == sh["system"] and sh2["parameters"] == sh["parameters"] and
+          sh2["modelfile"].split("\n")[3:] == sh["modelfile"].split("\n")[3:], (cr.stderr, sh, sh2))
+    st, t = jreq(s, "GET", "/api/tags")
+    dg = {m["name"]: m["digest"] for m in t["models"]}
+    check("re-created from show's modelfile: same digest", dg.get("inj:latest") == dg.get("inj2:latest") != None, dg)
+    for n in ("inj", "inj2"):
+        jreq(s, "DELETE", "/api/delete", {"model": n})
     st, t = jreq(s, "GET", "/api/tags")
     mine = [m for m in t["models"] if m["name"] == "mine:latest"]
     check("created model listed", len(mine) == 1 and re.match(r"^[0-9a-f]{64}$", mine[0]["digest"])

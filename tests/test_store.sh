@@ -193,6 +193,52 @@ check "show --modelfile FROM blob" grep -qx "FROM $B/sha256-$mdig" "$tmp/out"
 check "show --modelfile SYSTEM" grep -qx "SYSTEM You are a tiny test model." "$tmp/out"
 check "show --modelfile MESSAGE" grep -qx "MESSAGE assistant hi there" "$tmp/out"
 check "show --modelfile PARAMETER" grep -qx "PARAMETER stop <end_of_turn>" "$tmp/out"
+
+# show --modelfile is a Modelfile create reads back exactly: every value quoted, so a
+# parameter value with a newline cannot add a SYSTEM line (issue 21)
+cat >"$tmp/mf/Modelfile.rt" <<'MF'
+FROM ./tiny.gguf
+PARAMETER stop "a
+SYSTEM injected by a parameter value"
+PARAMETER stop "a
+PARAM"
+PARAMETER stop " lead and trail "
+PARAMETER stop "say \"hi\"
+bye"
+PARAMETER stop "back\\slash\\"
+PARAMETER temperature 0.7
+PARAMETER top_k 64
+TEMPLATE """{{ .Prompt }} "quoted" \ back
+"""
+SYSTEM "in \"\"\" side\""
+LICENSE """line 1
+line 2"""
+LICENSE MIT
+MESSAGE user "x\"\"\"y"
+MESSAGE assistant " spaced "
+REQUIRES 0.14.0
+MF
+(cd "$tmp/mf" && "$PIPPA" create rt -f Modelfile.rt >/dev/null 2>"$tmp/err"); rc=$?
+check "create with quoted values" test $rc -eq 0
+"$PIPPA" show rt --modelfile >"$tmp/rt.mf" 2>/dev/null
+"$PIPPA" create rt2 -f <("$PIPPA" show rt --modelfile 2>/dev/null) >/dev/null 2>"$tmp/err"; rc=$?
+check "create -f <(show --modelfile) exit 0" test $rc -eq 0
+"$PIPPA" show rt2 --modelfile >"$tmp/rt2.mf" 2>/dev/null
+check "the re-created model's Modelfile is the same" cmp -s <(tail -n +4 "$tmp/rt.mf") <(tail -n +4 "$tmp/rt2.mf")
+"$PIPPA" show rt2 --system >"$tmp/out" 2>/dev/null
+check "no SYSTEM injected by a parameter value" test "$(cat "$tmp/out")" = 'in """ side"'
+"$PIPPA" list >"$tmp/out"
+rt_id=$(awk '$1 == "rt:latest" {print $2}' "$tmp/out"); rt2_id=$(awk '$1 == "rt2:latest" {print $2}' "$tmp/out")
+check "the re-created model is the same model (same manifest id)" test -n "$rt_id" -a "$rt_id" = "$rt2_id"
+check "show --modelfile quotes a value with a newline" grep -qx 'PARAMETER stop "a' "$tmp/rt.mf"
+printf 'FROM ./tiny.gguf\nPARAMETER stop "a\nSYSTEM injected by a parameter value"\n' >"$tmp/mf/Modelfile.inj"
+(cd "$tmp/mf" && "$PIPPA" create inj -f Modelfile.inj >/dev/null 2>&1)
+"$PIPPA" create inj2 -f <("$PIPPA" show inj --modelfile) >/dev/null 2>&1; rc=$?
+check "re-create from a stop value with a newline exit 0" test $rc -eq 0
+check "re-created model has no SYSTEM" test -z "$("$PIPPA" show inj2 --system 2>&1)"
+check "re-created model keeps the stop value" test "$("$PIPPA" show inj2 --parameters 2>&1)" = "$("$PIPPA" show inj --parameters 2>&1)"
+"$PIPPA" rm rt rt2 inj inj2 >/dev/null 2>&1
+
 "$PIPPA" show me/child:v1 --system >"$tmp/out"
 check "show --system" grep -qx "You are a tiny test model." "$tmp/out"
 "$PIPPA" show g3 --template | head -c 40 >"$tmp/out"

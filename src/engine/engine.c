@@ -407,30 +407,15 @@ static void remember_reply(engine_session *s, const engine_result *res) {
     s->text = t;
 }
 
-/* msgs, with the last reply's ids on an assistant message that repeats it verbatim. */
-static engine_msg *with_reply_ids(const engine_session *s, const engine_msg *msgs, size_t n) {
-    engine_msg *m = malloc((n ? n : 1) * sizeof *m);
-    if (!m) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        m[i] = msgs[i];
-        bool model_turn = m[i].role && (!strcmp(m[i].role, "assistant") || !strcmp(m[i].role, "model"));
-        if (model_turn && !m[i].n_ids && s->n_last_ids && m[i].content && !strcmp(m[i].content, s->last.v)) {
-            m[i].ids = s->last_ids;
-            m[i].n_ids = s->n_last_ids;
-        }
-    }
-    return m;
-}
-
 pp_status engine_chat(engine_session *s, const engine_msg *msgs, size_t n, engine_text_fn fn, void *ud,
                       engine_result *res, pp_err *err) {
     memset(res, 0, sizeof *res);
     atomic_store(&s->cancel, false);
-    engine_msg *m = with_reply_ids(s, msgs, n);
-    if (!m) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
+    /* The prompt is the rendering of msgs alone: a reply sent back as text is tokenized like
+     * any text, never replaced by the ids this session generated for it, so the same request
+     * gives the same prompt (and with a seed the same answer) whatever the cache holds. */
     engine_fit f;
-    pp_status st = engine_chat_fit(s->em->v, m, n, n_ctx_of(s), &s->cancel, &f, err);
-    free(m);
+    pp_status st = engine_chat_fit(s->em->v, msgs, n, n_ctx_of(s), &s->cancel, &f, err);
     if (st == PP_ERR_CANCELLED) { /* Ctrl-C while fitting: an empty, cancelled answer */
         res->done = ENGINE_DONE_CANCELLED;
         res->reply_ids = s->reply;

@@ -152,8 +152,9 @@ pp_status engine_session_check_fit(const engine_session *s, size_t n_ids, pp_err
 
 /* Renders msgs with the Gemma 3 template (system folded into the first user turn), drops
  * the oldest turns if the prompt does not fit num_ctx (keeping the system prompt), reuses
- * the cached prefix, then generates. An assistant message without ids whose content is the
- * session's last chat reply verbatim gets that reply's ids. Cancelling while the prompt is
+ * the cached prefix, then generates. The prompt depends on msgs only (an assistant message
+ * without ids is tokenized from its text, also when it repeats this session's last reply),
+ * so a seeded request answers the same whatever the cache holds. Cancelling while the prompt is
  * fitted gives PP_OK with done ENGINE_DONE_CANCELLED and nothing generated. */
 pp_status engine_chat(engine_session *s, const engine_msg *msgs, size_t n, engine_text_fn fn, void *ud,
                       engine_result *res, pp_err *err);

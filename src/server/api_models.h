@@ -20,6 +20,7 @@ typedef struct api_model {
     char *template_text;          /* model's template text or NULL (owned) */
     json_t *params;               /* model's options object or NULL (owned reference) */
     char *license;                /* NULL when none (owned) */
+    char *modelfile;              /* /api/show's Modelfile text, only from show's resolve (owned) */
     json_t *details;              /* tags/show details from the store's config, or NULL */
     bool from_store, readonly;    /* found in the store; in Ollama's read-only store */
 } api_model;

@@ -14,8 +14,8 @@
  *     server default); negative = never; 0 = unload when the queue is empty.
  *   * Options that differ only in sampling never rebuild the context; num_ctx/num_batch/
  *     num_thread changes do (engine_session_set_options). The cached KV prefix persists
- *     across requests, and the last reply's token ids are reused when a client sends that
- *     reply back as an assistant message, so follow-up turns evaluate only new tokens. */
+ *     across requests: a follow-up turn whose text re-tokenizes to the cached ids evaluates
+ *     only new tokens; the prompt is always the messages' rendering, never the cached ids. */
 #include "api_runner.h"
 
 #include <errno.h>
@@ -164,7 +164,7 @@ static pp_status run_chat(api_runner *r, api_job *j, gen_ctx *g, pp_err *err) {
     engine_msg *msgs = malloc((n + extra) * sizeof *msgs);
     if (!msgs) return pp_err_set(err, PP_ERR_NOMEM, "out of memory");
     if (extra) msgs[0] = (engine_msg){"system", dsys, NULL, 0};
-    /* the engine fits the conversation to num_ctx and reuses the last reply's ids */
+    /* the engine fits the conversation to num_ctx and reuses the cached prefix */
     for (size_t i = 0; i < n; i++) msgs[extra + i] = (engine_msg){j->msgs[i].role, j->msgs[i].content, NULL, 0};
     mark_started(r->srv, j);
     engine_result res;

@@ -118,6 +118,15 @@ pp_status store_modelfile_parse(const char *text, size_t len, const char *fname,
                                 store_modelfile *out, pp_err *err);
 void store_modelfile_free(store_modelfile *mf);
 
+/* Modelfile text (store_mf_print.c): every value quoted so that store_modelfile_parse reads
+ * it back exactly (bare when that is safe, else "...", """...""", or "..." with \" and
+ * \\ escapes), so no value can start an instruction of its own. */
+void store_modelfile_quote(store_buf *b, const char *value);
+/* mf's instructions (FROM, TEMPLATE, SYSTEM, PARAMETER..., LICENSE..., MESSAGE..., REQUIRES):
+ * store_modelfile_parse of the text gives mf again (less its warnings and line numbers).
+ * Caller frees *out; len may be NULL. */
+pp_status store_modelfile_print(const store_modelfile *mf, char **out, size_t *len, pp_err *err);
+
 /* The params layer for a list of PARAMETERs: Go's JSON of the typed map + "\n"
  * ({"stop":["\u003cend_of_turn\u003e"],"temperature":1,...}). First value wins for
  * non-stop names (as Ollama). Caller frees *out. */
@@ -203,6 +212,12 @@ typedef struct store_model {
 } store_model;
 pp_status store_model_load(const store *s, const char *name, store_model *out, pp_err *err);
 void store_model_free(store_model *m);
+/* m as a Modelfile (`show --modelfile`, /api/show): three comment lines naming tool
+ * ("\"pippa show\"") and display, then FROM from (the GGUF's path) and m's template, system,
+ * params, licenses, messages and REQUIRES, quoted as store_modelfile_quote does, so that
+ * creating a model from the text gives m's layers again. Caller frees *out; len may be NULL. */
+pp_status store_model_modelfile(const store_model *m, const char *tool, const char *display, const char *from,
+                                char **out, size_t *len, pp_err *err);
 
 typedef struct store_entry {
     store_name name;
