@@ -1,9 +1,7 @@
 /* engine.c - model+vocab loading, sessions, and the generation loop shared by the CLI and
  * the server. Invariants: s->cached holds exactly the ids whose K/V are in the context
  * (model_ctx_n_past == n_cached); the token loop allocates nothing (logits and reply ids are
- * sized at session init) except that the chat reply's text buffer, kept for the next turn's
- * prefix match, doubles when a reply outgrows every earlier one (amortized; a warm session's
- * loop allocates nothing, which test_engine checks). */
+ * sized at session init; test_engine checks it). */
 #include "engine_internal.h"
 
 #include <stdatomic.h>
@@ -59,13 +57,6 @@ engine_model_params engine_model_get_params(const engine_model *em) { return em-
 
 static uint32_t n_ctx_of(const struct engine_session *s);
 
-/* A reply's text (what the text callback was given), for matching it when it comes back. */
-typedef struct reply_text {
-    char *v;
-    size_t n, cap;
-    bool oom;
-} reply_text;
-
 struct engine_session {
     const engine_model *em;
     engine_options opt;
@@ -77,10 +68,6 @@ struct engine_session {
     int32_t *reply;        /* generated ids, num_ctx capacity */
     atomic_bool cancel;
     uint64_t pending_load_ns; /* reported once, by the first request after a (re)load */
-    reply_text text;       /* the chat reply being generated, as the caller got it */
-    reply_text last;       /* the last chat reply, and its ids: reused when it comes back */
-    int32_t *last_ids;
-    size_t n_last_ids;
 };
 
 static uint32_t n_ctx_of(const engine_session *s) { return model_ctx_get_params(s->ctx).n_ctx; }
@@ -145,9 +132,6 @@ void engine_session_free(engine_session *s) {
     free(s->cached);
     free(s->reply);
     free(s->logits);
-    free(s->text.v);
-    free(s->last.v);
-    free(s->last_ids);
     free(s);
 }
 
@@ -177,17 +161,9 @@ uint64_t engine_session_kv_bytes(const engine_session *s) { return model_ctx_kv_
 uint32_t engine_session_n_ctx(const engine_session *s) { return n_ctx_of(s); }
 void engine_session_cancel(engine_session *s) { atomic_store(&s->cancel, true); }
 
-static void forget_reply(engine_session *s) {
-    free(s->last_ids);
-    s->last_ids = NULL;
-    s->n_last_ids = 0;
-    s->last.n = 0;
-}
-
 void engine_session_clear(engine_session *s) {
     model_ctx_reset(s->ctx);
     s->n_cached = 0;
-    forget_reply(s);
 }
 
 pp_status engine_session_check_fit(const engine_session *s, size_t n_ids, pp_err *err) {
@@ -363,50 +339,6 @@ pp_status engine_generate_ids(engine_session *s, const int32_t *ids, size_t n, e
     return generate(s, ids, n, fn, ud, res, err);
 }
 
-/* The reply text is kept as the caller's callback receives it, so a client that sends the
- * reply back verbatim (the server's clients do) gets its exact ids, not a re-tokenization. */
-typedef struct capture {
-    engine_session *s;
-    engine_text_fn fn;
-    void *ud;
-} capture;
-
-static bool capture_text(const char *text, size_t len, void *ud) {
-    capture *c = ud;
-    reply_text *t = &c->s->text;
-    if (!t->oom && t->n + len + 1 > t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 4096;
-        while (nc < t->n + len + 1) nc *= 2;
-        char *nv = realloc(t->v, nc);
-        if (nv) {
-            t->v = nv;
-            t->cap = nc;
-        } else {
-            t->oom = true;
-        }
-    }
-    if (!t->oom) {
-        memcpy(t->v + t->n, text, len);
-        t->n += len;
-        t->v[t->n] = 0;
-    }
-    return c->fn ? c->fn(text, len, c->ud) : true;
-}
-
-/* Remembers a finished reply (text and ids) for the next turn; a cancelled or empty one is
- * forgotten. */
-static void remember_reply(engine_session *s, const engine_result *res) {
-    forget_reply(s);
-    if (!res->n_reply_ids || res->done == ENGINE_DONE_CANCELLED || s->text.oom || !s->text.n) return;
-    s->last_ids = malloc(res->n_reply_ids * sizeof *s->last_ids);
-    if (!s->last_ids) return;
-    memcpy(s->last_ids, res->reply_ids, res->n_reply_ids * sizeof *s->last_ids);
-    s->n_last_ids = res->n_reply_ids;
-    reply_text t = s->last;
-    s->last = s->text;
-    s->text = t;
-}
-
 pp_status engine_chat(engine_session *s, const engine_msg *msgs, size_t n, engine_text_fn fn, void *ud,
                       engine_result *res, pp_err *err) {
     memset(res, 0, sizeof *res);
@@ -419,21 +351,12 @@ pp_status engine_chat(engine_session *s, const engine_msg *msgs, size_t n, engin
     if (st == PP_ERR_CANCELLED) { /* Ctrl-C while fitting: an empty, cancelled answer */
         res->done = ENGINE_DONE_CANCELLED;
         res->reply_ids = s->reply;
-        forget_reply(s);
         return PP_OK;
     }
     if (st) return st;
-    s->text.n = 0;
-    s->text.oom = false;
-    if (!s->text.cap) { /* sized before the token loop; it grows only for a longer reply */
-        s->text.v = malloc(4096);
-        s->text.cap = s->text.v ? 4096 : 0;
-    }
-    capture c = {s, fn, ud};
-    st = generate(s, f.ids, f.n_ids, capture_text, &c, res, err);
+    st = generate(s, f.ids, f.n_ids, fn, ud, res, err);
     free(f.ids);
     if (st) return st;
     res->dropped_turns = f.dropped;
-    remember_reply(s, res);
     return PP_OK;
 }

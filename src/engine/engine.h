@@ -144,7 +144,7 @@ uint64_t engine_session_kv_bytes(const engine_session *s);
 /* Context length in use (num_ctx after defaults and the cap at the trained length). */
 uint32_t engine_session_n_ctx(const engine_session *s);
 void engine_session_cancel(engine_session *s);
-/* Forgets the cached conversation (and the last reply). */
+/* Forgets the cached conversation. */
 void engine_session_clear(engine_session *s);
 /* PP_ERR_ARG "the prompt is N tokens, which does not fit num_ctx C (raise num_ctx)" unless
  * a prompt of n_ids tokens leaves room for at least one generated token. */
